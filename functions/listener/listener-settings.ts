@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { ConfigError } from '../../lib/errors.ts';
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** Environment of the listener process, checked once at start. */
+const settingsSchema = z.object({
+  DATABASE_URL: z.string().min(1).optional(),
+  PGBRIDGE_TOPIC_ARN: z.string().min(1).optional(),
+  PGBRIDGE_QUEUE_URL: z.string().min(1).optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  AWS_ENDPOINT_URL: z.string().url().optional(),
+  PGBRIDGE_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  PGBRIDGE_BATCH_SIZE: positiveInt(500),
+  PGBRIDGE_MAX_IN_FLIGHT: positiveInt(16),
+  PGBRIDGE_POLL_INTERVAL_MS: positiveInt(1000),
+  PGBRIDGE_LEADER_RETRY_MS: positiveInt(1000),
+  PGBRIDGE_MAX_BACKOFF_MS: positiveInt(30_000),
+  PGBRIDGE_RETRY_BASE_MS: positiveInt(200),
+  PGBRIDGE_PARK_AFTER_REJECTIONS: positiveInt(3),
+  PGBRIDGE_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).optional(),
+  PGBRIDGE_WATCH_CHECK_INTERVAL_MS: positiveInt(60_000),
+});
+
+export type ListenerSettings = z.output<typeof settingsSchema>;
+
+export function readListenerSettings(env: NodeJS.ProcessEnv = process.env): ListenerSettings {
+  const result = settingsSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid listener environment:\n  - ${problems.join('\n  - ')}`);
+  }
+  return result.data;
+}

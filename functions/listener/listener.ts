@@ -1,0 +1,242 @@
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import { install } from '../../lib/capture/installer.ts';
+import { statement } from '../../lib/capture/sql-files.ts';
+import type { Watch } from '../../lib/config/watch-config.ts';
+import { InstallError } from '../../lib/errors.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { Sink } from '../../lib/sinks/sink.ts';
+import { drainOnce, type DrainOptions, type DrainResult } from './outbox-drainer.ts';
+import { RetryBook } from './retry-book.ts';
+import { Wakeup } from './wakeup.ts';
+
+export interface ListenerOptions extends DrainOptions {
+  /** node-postgres connection settings (a connection string, or PG* environment variables). */
+  connection: pg.ClientConfig;
+  sink: Sink;
+  /** Watches to install on start; omit to use what is installed (`--no-install`). */
+  watches?: Watch[];
+  /** Drain even without a notification this often. */
+  pollIntervalMs: number;
+  /** How often a standby tries to become the leader. */
+  leaderRetryMs: number;
+  /** Longest wait between reconnection attempts and between retries of a down sink. */
+  maxBackoffMs: number;
+  /** Each event's first retry delay; doubles per attempt up to `maxBackoffMs`. */
+  retryBaseMs: number;
+  /** How often installed watches are checked for dropped or renamed tables. */
+  watchCheckIntervalMs: number;
+  log: Logger;
+}
+
+export type ListenerRole = 'starting' | 'standby' | 'leader' | 'disconnected' | 'stopped';
+
+export interface ListenerEvents {
+  role: [ListenerRole];
+  drained: [DrainResult];
+  /** A round failed (connection lost, database restarted, ...); the listener reconnects. */
+  failure: [Error];
+}
+
+// Short server-side keepalives: if the leader's host vanishes, Postgres closes its session
+// within about 25 s and frees the leader lock for the standby. The timeouts keep a stuck
+// listener from holding row locks forever.
+const SESSION_OPTIONS = [
+  'tcp_keepalives_idle=10',
+  'tcp_keepalives_interval=5',
+  'tcp_keepalives_count=3',
+  'idle_in_transaction_session_timeout=60000',
+  'statement_timeout=60000',
+]
+  .map((setting) => `-c ${setting}`)
+  .join(' ');
+
+/** How long to wait for writers that might have missed the "listener is waiting" flag. */
+const SETTLE_LIMIT_MS = 250;
+
+/**
+ * The always-on process: one leader (advisory lock) drains the outbox; any other instance is a
+ * hot standby that takes over when the leader's session ends. Survives database restarts and
+ * network drops by reconnecting with backoff.
+ */
+export class Listener extends EventEmitter<ListenerEvents> {
+  role: ListenerRole = 'starting';
+  private stopping = false;
+  private client?: pg.Client;
+  private readonly wakeup = new Wakeup();
+  private readonly retries: RetryBook;
+  private loop?: Promise<void>;
+  private installed = false;
+  private lastWatchCheck = 0;
+
+  constructor(private readonly options: ListenerOptions) {
+    super();
+    this.retries = new RetryBook({ baseDelayMs: options.retryBaseMs, maxDelayMs: options.maxBackoffMs });
+  }
+
+  /** Starts the loop. Rejects only if installing the watches fails (fix the config). */
+  async start(): Promise<void> {
+    const firstConnection = new Promise<void>((resolve, reject) => {
+      this.loop = this.run(resolve, reject);
+    });
+    await firstConnection;
+  }
+
+  /** Finishes the drain round in flight, releases leadership and closes the connection. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeup.wake();
+    await this.loop;
+  }
+
+  private setRole(role: ListenerRole): void {
+    if (this.role === role) return;
+    this.role = role;
+    this.options.log.info({ msg: 'role', role });
+    this.emit('role', role);
+  }
+
+  private async run(started: () => void, failed: (error: Error) => void): Promise<void> {
+    const { log } = this.options;
+    let reconnectDelay = 250;
+    while (!this.stopping) {
+      try {
+        await this.connect();
+        reconnectDelay = 250;
+        if (!this.installed && this.options.watches) {
+          await install(this.client!, this.options.watches);
+          log.info({ msg: 'watches installed', watches: this.options.watches.map((watch) => watch.name) });
+        }
+        this.installed = true;
+        started();
+        await this.becomeLeader();
+        if (!this.stopping) await this.drainUntilStopped();
+      } catch (error) {
+        if (error instanceof InstallError) {
+          failed(error);
+          break;
+        }
+        if (!this.stopping) {
+          log.error({ msg: 'listener failed, reconnecting', error: describe(error), retryInMs: reconnectDelay });
+          this.setRole('disconnected');
+          this.emit('failure', error as Error);
+        }
+      }
+      await this.disconnect();
+      if (!this.stopping) {
+        await this.wakeup.wait(reconnectDelay);
+        reconnectDelay = Math.min(reconnectDelay * 2, this.options.maxBackoffMs);
+      }
+    }
+    await this.disconnect();
+    this.setRole('stopped');
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client({
+      application_name: 'pgbridge-listener',
+      keepAlive: true,
+      options: SESSION_OPTIONS,
+      connectionTimeoutMillis: 10_000,
+      query_timeout: 90_000,
+      ...this.options.connection,
+    });
+    // A connection that dies while idle only reports through 'error'; wake the loop so the
+    // next query fails fast and the reconnect starts.
+    client.on('error', () => this.wakeup.wake());
+    client.on('end', () => this.wakeup.wake());
+    client.on('notification', () => this.wakeup.wake());
+    this.client = client;
+    await client.connect();
+  }
+
+  private async disconnect(): Promise<void> {
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    await client.end().catch(() => undefined);
+  }
+
+  private async becomeLeader(): Promise<void> {
+    while (!this.stopping) {
+      const { rows } = await this.client!.query(statement('admin/try-leader-lock'));
+      if (rows[0].acquired) {
+        this.setRole('leader');
+        return;
+      }
+      this.setRole('standby');
+      await this.wakeup.wait(this.options.leaderRetryMs);
+    }
+  }
+
+  private async drainUntilStopped(): Promise<void> {
+    const client = this.client!;
+    const { log } = this.options;
+    await client.query(statement('wake/listen'));
+    await client.query(statement('wake/stop-waiting'));
+    let sinkDelay = 0;
+    while (!this.stopping) {
+      await this.checkWatchesIfDue();
+      const result = await drainOnce(client, this.options.sink, this.retries, this.options, log);
+      this.emit('drained', result);
+      if (result.sinkDown) {
+        sinkDelay = Math.min(Math.max(sinkDelay * 2, this.options.retryBaseMs), this.options.maxBackoffMs);
+        log.warn({ msg: 'sink unreachable, events stay in the outbox', sink: this.options.sink.description, error: result.sinkError, retryInMs: sinkDelay });
+        await this.wakeup.wait(sinkDelay);
+        continue;
+      }
+      sinkDelay = 0;
+      if (result.published > 0 || result.parked > 0) log.debug({ msg: 'drained', ...result });
+      if (result.fetched >= this.options.batchSize) continue;
+      if (await this.hasWorkAfterSettingWaitFlag()) {
+        await client.query(statement('wake/stop-waiting'));
+        continue;
+      }
+      const nextRetry = this.retries.nextDueAt();
+      const sleepMs = Math.min(this.options.pollIntervalMs, nextRetry ? Math.max(1, nextRetry - Date.now()) : Infinity);
+      await this.wakeup.wait(sleepMs);
+      if (this.stopping) break;
+      await client.query(statement('wake/stop-waiting'));
+    }
+    // Leaving: writers must stop paying for notifications nobody receives.
+    await client.query(statement('wake/stop-waiting')).catch(() => undefined);
+  }
+
+  /**
+   * Sets the flag that makes triggers notify, then looks again: an event committed before the
+   * flag was visible would otherwise wait for the next poll. Transactions already running when
+   * the flag was set may still commit events without notifying, so wait (briefly) for them.
+   */
+  private async hasWorkAfterSettingWaitFlag(): Promise<boolean> {
+    const client = this.client!;
+    const { rows } = await client.query(statement('wake/start-waiting'));
+    const snapshot: string = rows[0].snapshot;
+    const deadline = Date.now() + SETTLE_LIMIT_MS;
+    let pause = 1;
+    for (;;) {
+      const check = await client.query(statement('wake/recheck'), [snapshot, this.retries.waitingIds()]);
+      if (check.rows[0].has_events) return true;
+      if (!check.rows[0].writers_in_flight || Date.now() > deadline || this.stopping) return false;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+      pause = Math.min(pause * 2, 20);
+    }
+  }
+
+  private async checkWatchesIfDue(): Promise<void> {
+    if (Date.now() - this.lastWatchCheck < this.options.watchCheckIntervalMs) return;
+    this.lastWatchCheck = Date.now();
+    const { rows } = await this.client!.query(statement('admin/watch-health'));
+    for (const row of rows) {
+      this.options.log.error({
+        msg: row.dropped
+          ? `watch "${row.name}": table ${row.schema_name}.${row.table_name} was dropped; its events stopped. Fix the config and re-install`
+          : `watch "${row.name}": table ${row.schema_name}.${row.table_name} was renamed to ${row.now_named}; events still carry the old name. Fix the config and re-install`,
+        watch: row.name,
+      });
+    }
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,80 @@
+import { pathToFileURL } from 'node:url';
+import { loadConfig, type Watch } from '../../lib/config/watch-config.ts';
+import { ConfigError, InstallError } from '../../lib/errors.ts';
+import { createLogger, type Logger } from '../../lib/logger.ts';
+import { createSink } from '../../lib/sinks/create-sink.ts';
+import { startHealthServer } from './health-server.ts';
+import { Listener } from './listener.ts';
+import { readListenerSettings } from './listener-settings.ts';
+import { exitOnSignals } from './signals.ts';
+
+export interface ListenCommand {
+  /** `--config` path; otherwise PGBRIDGE_CONFIG_JSON / PGBRIDGE_CONFIG / ./pgbridge.config.json. */
+  configPath?: string;
+  /** `--no-install`: drain what is installed, do not touch triggers. */
+  install: boolean;
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+  /** Called before connecting, so that a stop request is honoured even while still connecting. */
+  onCreated?: (listener: Listener) => void;
+}
+
+/** `pgbridge listen`, and the container's entry point. Resolves once connected and installed. */
+export async function startListener({ configPath, install, env = process.env, log = createLogger('pgbridge-listener'), onCreated }: ListenCommand): Promise<Listener> {
+  const settings = readListenerSettings(env);
+  const watches: Watch[] | undefined = install ? loadConfig({ path: configPath, env }) : undefined;
+  const sink = createSink({
+    topicArn: settings.PGBRIDGE_TOPIC_ARN,
+    queueUrl: settings.PGBRIDGE_QUEUE_URL,
+    region: settings.AWS_REGION,
+    endpoint: settings.AWS_ENDPOINT_URL,
+    maxMessageBytes: settings.PGBRIDGE_MAX_MESSAGE_BYTES,
+  });
+  const listener = new Listener({
+    // Without DATABASE_URL, node-postgres reads PGHOST, PGUSER, PGPASSWORD, ... (how ECS injects
+    // the fields of a Secrets Manager secret).
+    connection: settings.DATABASE_URL ? { connectionString: settings.DATABASE_URL } : {},
+    sink,
+    watches,
+    batchSize: settings.PGBRIDGE_BATCH_SIZE,
+    maxInFlight: settings.PGBRIDGE_MAX_IN_FLIGHT,
+    parkAfterRejections: settings.PGBRIDGE_PARK_AFTER_REJECTIONS,
+    pollIntervalMs: settings.PGBRIDGE_POLL_INTERVAL_MS,
+    leaderRetryMs: settings.PGBRIDGE_LEADER_RETRY_MS,
+    maxBackoffMs: settings.PGBRIDGE_MAX_BACKOFF_MS,
+    retryBaseMs: settings.PGBRIDGE_RETRY_BASE_MS,
+    watchCheckIntervalMs: settings.PGBRIDGE_WATCH_CHECK_INTERVAL_MS,
+    log,
+  });
+  if (settings.PGBRIDGE_HEALTH_PORT !== undefined) {
+    const server = await startHealthServer(settings.PGBRIDGE_HEALTH_PORT, () => listener.role);
+    listener.on('role', (role) => {
+      if (role === 'stopped') server.close();
+    });
+  }
+  onCreated?.(listener);
+  log.info({ msg: 'starting', sink: sink.description, fifo: sink.fifo, install });
+  await listener.start();
+  return listener;
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const log = createLogger('pgbridge-listener');
+  const configIndex = argv.indexOf('--config');
+  try {
+    await startListener({
+      configPath: configIndex >= 0 ? argv[configIndex + 1] : undefined,
+      install: !argv.includes('--no-install') && process.env.PGBRIDGE_NO_INSTALL !== 'true',
+      log,
+      onCreated: (listener) => exitOnSignals(() => listener.stop()),
+    });
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof InstallError) {
+      log.fatal({ msg: error.message });
+      process.exit(2);
+    }
+    throw error;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();

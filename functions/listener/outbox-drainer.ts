@@ -1,0 +1,114 @@
+import type pg from 'pg';
+import { statement } from '../../lib/capture/sql-files.ts';
+import { buildMessage } from '../../lib/message/build-message.ts';
+import type { OutboxEvent } from '../../lib/message/outbox-event.ts';
+import { publishAll } from '../../lib/sinks/batch-publisher.ts';
+import type { OutgoingMessage, Sink } from '../../lib/sinks/sink.ts';
+import type { Logger } from '../../lib/logger.ts';
+import type { RetryBook } from './retry-book.ts';
+
+export interface DrainOptions {
+  /** Events fetched (and locked) per drain transaction. */
+  batchSize: number;
+  /** Batch calls to the sink in flight at once. */
+  maxInFlight: number;
+  /** Content rejections (SenderFault) before an event is parked. */
+  parkAfterRejections: number;
+}
+
+export interface DrainResult {
+  fetched: number;
+  published: number;
+  parked: number;
+  /** Failed this round, back in the outbox with a backoff. */
+  retrying: number;
+  /** Not attempted (FIFO: an earlier event of the same row is waiting). */
+  held: number;
+  /** Every call to the sink failed: it is down or unreachable. */
+  sinkDown: boolean;
+  /** Why, when `sinkDown`. */
+  sinkError?: string;
+}
+
+/**
+ * One drain round in one transaction: lock the oldest events, publish them, delete what the
+ * sink accepted, park what it can never accept, and leave the rest for a retry. A crash at any
+ * point rolls back to "still in the outbox", so events are sent at least once, never lost.
+ */
+export async function drainOnce(
+  client: pg.ClientBase,
+  sink: Sink,
+  retries: RetryBook,
+  options: DrainOptions,
+  log: Logger,
+): Promise<DrainResult> {
+  const result: DrainResult = { fetched: 0, published: 0, parked: 0, retrying: 0, held: 0, sinkDown: false };
+  await client.query('BEGIN');
+  try {
+    const { rows } = await client.query<OutboxEvent>(statement('drain/fetch-events'), [options.batchSize, retries.waitingIds()]);
+    result.fetched = rows.length;
+    if (rows.length === 0) {
+      await client.query('COMMIT');
+      return result;
+    }
+    retries.prune(new Set(rows.map((row) => row.id)));
+
+    const blockedGroups = sink.fifo ? retries.blockedGroups() : undefined;
+    const messages: OutgoingMessage[] = [];
+    const toPark = new Map<string, string>();
+    for (const event of rows) {
+      const built = buildMessage(event, sink);
+      if (!built.ok) {
+        toPark.set(event.id, built.reason);
+        continue;
+      }
+      if (blockedGroups?.has(built.message.groupId!)) {
+        result.held++;
+        continue;
+      }
+      if (built.truncated) log.warn({ msg: 'row too large for the sink, sent truncated', eventId: event.id, table: `${event.schema_name}.${event.table_name}` });
+      messages.push(built.message);
+    }
+
+    const report = await publishAll(sink, messages, options.maxInFlight);
+    result.sinkDown = report.calls > 0 && report.failedCalls === report.calls;
+    if (result.sinkDown) {
+      const first = report.outcomes.find((outcome) => !outcome.ok && 'message' in outcome);
+      result.sinkError = first && 'message' in first ? first.message : undefined;
+    }
+    const accepted: string[] = [];
+    const groupOf = new Map(messages.map((message) => [message.id, message.groupId]));
+    for (const outcome of report.outcomes) {
+      if (outcome.ok) {
+        accepted.push(outcome.id);
+        retries.forget(outcome.id);
+      } else if ('held' in outcome) {
+        result.held++;
+      } else if (result.sinkDown) {
+        // The endpoint is down: the listener backs off as a whole; no per-event bookkeeping.
+      } else {
+        const entry = retries.recordFailure(outcome.id, groupOf.get(outcome.id), !outcome.retryable);
+        if (!outcome.retryable && entry.rejections >= options.parkAfterRejections) {
+          toPark.set(outcome.id, `${outcome.code}: ${outcome.message}`);
+          retries.forget(outcome.id);
+        } else {
+          result.retrying++;
+          log.warn({ msg: 'sink refused an event, will retry', eventId: outcome.id, code: outcome.code, reason: outcome.message, attempts: entry.attempts });
+        }
+      }
+    }
+
+    if (accepted.length > 0) await client.query(statement('drain/delete-events'), [accepted]);
+    if (toPark.size > 0) {
+      await client.query(statement('drain/park-events'), [[...toPark.keys()], [...toPark.values()]]);
+      for (const [eventId, reason] of toPark) log.error({ msg: 'event parked: the sink will never accept it', eventId, reason });
+    }
+    await client.query('COMMIT');
+    result.published = accepted.length;
+    result.parked = toPark.size;
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,26 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SQL_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'sql');
+
+/** The numbered schema files (`sql/001-*.sql`, ...), in order: what `install` applies. */
+export function schemaSql(): string {
+  return readdirSync(SQL_DIR)
+    .filter((file) => /^\d{3}-.*\.sql$/.test(file))
+    .sort()
+    .map((file) => readFileSync(join(SQL_DIR, file), 'utf8'))
+    .join('\n');
+}
+
+const cache = new Map<string, string>();
+
+/** One statement from `sql/<name>.sql`, e.g. `statement('drain/fetch-events')`. */
+export function statement(name: string): string {
+  let text = cache.get(name);
+  if (text === undefined) {
+    text = readFileSync(join(SQL_DIR, `${name}.sql`), 'utf8');
+    cache.set(name, text);
+  }
+  return text;
+}

@@ -1,0 +1,139 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+
+export const ACTIONS = ['insert', 'update', 'delete'] as const;
+export type Action = (typeof ACTIONS)[number];
+
+const columnList = (what: string) =>
+  z
+    .array(z.string().min(1, `${what}: a column name cannot be empty`), `${what} must be a list of column names`)
+    .refine((names) => new Set(names).size === names.length, `${what} lists a column twice`);
+
+/** One entry of `watches` in pgbridge.config.json, as users write it. */
+export const watchSchema = z
+  .object({
+    table: z.string('table is required: "name" or "schema.name"').min(1, 'table cannot be empty'),
+    schema: z.string().min(1).optional(),
+    actions: z.array(z.enum(ACTIONS, 'actions: each one is "insert", "update" or "delete"')).min(1, 'actions cannot be empty').optional(),
+    columns: columnList('columns').min(1, 'columns cannot be empty (leave it out to react to any change)').optional(),
+    payload: columnList('payload').min(1, 'payload cannot be empty (leave it out to send every column)').optional(),
+    exclude: columnList('exclude').optional(),
+    label: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'label: 1-64 letters, digits or _ . : - (it becomes a message attribute)')
+      .optional(),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({ watches: z.array(watchSchema, 'watches must be a list').min(1, 'watches: declare at least one watch') })
+  .strict();
+
+export type WatchConfig = z.input<typeof watchSchema>;
+export type PgBridgeConfig = z.input<typeof configSchema>;
+
+/** A watch after validation: what the capture SQL receives. */
+export interface Watch {
+  /** `schema.table`, or `schema.table#label`: unique per database. */
+  name: string;
+  schema: string;
+  table: string;
+  label: string | null;
+  actions: Action[];
+  columns?: string[];
+  payload?: string[];
+  exclude?: string[];
+}
+
+/** Validates a parsed config object; throws ConfigError naming every problem found. */
+export function parseConfig(input: unknown, source = 'config'): Watch[] {
+  const result = configSchema.safeParse(input);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => {
+      const where = describePath(input, issue.path);
+      return where ? `${where}: ${issue.message}` : issue.message;
+    });
+    throw new ConfigError(`invalid ${source}:\n  - ${problems.join('\n  - ')}`);
+  }
+  const watches = result.data.watches.map(normaliseWatch);
+  assertUniqueNames(watches, source);
+  return watches;
+}
+
+function normaliseWatch(entry: z.output<typeof watchSchema>): Watch {
+  let schema = entry.schema;
+  let table = entry.table;
+  if (schema === undefined) {
+    const dot = table.indexOf('.');
+    schema = dot === -1 ? 'public' : table.slice(0, dot);
+    table = dot === -1 ? table : table.slice(dot + 1);
+  }
+  const label = entry.label ?? null;
+  const watch: Watch = {
+    name: `${schema}.${table}${label ? `#${label}` : ''}`,
+    schema,
+    table,
+    label,
+    // Canonical order, so that reordering the list in the config is not a change to re-install.
+    actions: ACTIONS.filter((action) => (entry.actions ?? ACTIONS).includes(action)),
+  };
+  if (entry.columns) watch.columns = entry.columns;
+  if (entry.payload) watch.payload = entry.payload;
+  if (entry.exclude?.length) watch.exclude = entry.exclude;
+  return watch;
+}
+
+function assertUniqueNames(watches: Watch[], source: string): void {
+  const seen = new Set<string>();
+  for (const watch of watches) {
+    if (seen.has(watch.name)) {
+      const fix = watch.label
+        ? `label "${watch.label}" is used twice on this table`
+        : 'several watches on one table need distinct labels';
+      throw new ConfigError(`invalid ${source}: watch "${watch.name}" is declared twice (${fix})`);
+    }
+    seen.add(watch.name);
+  }
+}
+
+function describePath(input: unknown, path: PropertyKey[]): string {
+  if (path[0] !== 'watches' || typeof path[1] !== 'number') return path.join('.');
+  const entry = (input as { watches?: unknown[] }).watches?.[path[1]] as { table?: unknown } | undefined;
+  const table = typeof entry?.table === 'string' ? ` (${entry.table})` : '';
+  const rest = path.slice(2).map(String);
+  return `watches[${path[1]}]${table}${rest.length ? '.' + rest.join('.') : ''}`;
+}
+
+export interface ConfigSource {
+  /** `--config` on the command line. */
+  path?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Where the watches come from, first match wins: `--config`, `PGBRIDGE_CONFIG_JSON` (inline, for
+ * containers), `PGBRIDGE_CONFIG` (a path), `./pgbridge.config.json`.
+ */
+export function loadConfig({ path, env = process.env }: ConfigSource = {}): Watch[] {
+  if (!path && env.PGBRIDGE_CONFIG_JSON) {
+    return parseConfig(parseJson(env.PGBRIDGE_CONFIG_JSON, 'PGBRIDGE_CONFIG_JSON'), 'PGBRIDGE_CONFIG_JSON');
+  }
+  const file = path ?? env.PGBRIDGE_CONFIG ?? 'pgbridge.config.json';
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    throw new ConfigError(`cannot read config ${file}: ${reason} (set --config, PGBRIDGE_CONFIG or PGBRIDGE_CONFIG_JSON)`);
+  }
+  return parseConfig(parseJson(text, file), file);
+}
+
+function parseJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`invalid ${source}: not valid JSON (${(error as Error).message})`);
+  }
+}

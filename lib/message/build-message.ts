@@ -1,0 +1,52 @@
+import type { OutgoingMessage } from '../sinks/sink.ts';
+import { messageSize } from '../sinks/sink.ts';
+import { escapeJsonForAws, isValidAwsText } from './aws-text.ts';
+import { fifoGroupId } from './fifo-group-id.ts';
+import type { OutboxEvent } from './outbox-event.ts';
+
+export interface MessageLimits {
+  fifo: boolean;
+  maxMessageBytes: number;
+}
+
+export type BuiltMessage =
+  | { ok: true; message: OutgoingMessage; truncated: boolean }
+  /** The sink would refuse this event on every attempt. */
+  | { ok: false; reason: string };
+
+/** Turns an outbox event into the message the sink receives (the contract in the README). */
+export function buildMessage(event: OutboxEvent, limits: MessageLimits): BuiltMessage {
+  const attributes: Record<string, string> = {
+    table: event.table_name,
+    schema: event.schema_name,
+    action: event.action,
+  };
+  if (event.label !== null) attributes.label = event.label;
+  for (const [name, value] of Object.entries(attributes)) {
+    if (!isValidAwsText(value)) return { ok: false, reason: `attribute ${name} contains characters AWS does not accept` };
+  }
+
+  let body = escapeJsonForAws(event.body);
+  let truncated = false;
+  if (messageSize(body, attributes) > limits.maxMessageBytes) {
+    body = escapeJsonForAws(truncatedBody(event));
+    truncated = true;
+    if (messageSize(body, attributes) > limits.maxMessageBytes) {
+      return { ok: false, reason: `message exceeds ${limits.maxMessageBytes} bytes even without the row (key too large)` };
+    }
+  }
+
+  const message: OutgoingMessage = { id: event.id, body, attributes };
+  if (limits.fifo) message.groupId = fifoGroupId(event.schema_name, event.table_name, event.key_values);
+  return { ok: true, message, truncated };
+}
+
+/** The event without `row`/`old`/`changed`: consumers fetch the row by `key`. */
+function truncatedBody(event: OutboxEvent): string {
+  return (
+    `{"id":${JSON.stringify(event.id)},"schema":${JSON.stringify(event.schema_name)},` +
+    `"table":${JSON.stringify(event.table_name)},"action":${JSON.stringify(event.action)},` +
+    `"label":${JSON.stringify(event.label)},"key":${event.key ?? 'null'},"truncated":true,` +
+    `"txid":${JSON.stringify(event.txid)},"at":${event.at}}`
+  );
+}

@@ -1,0 +1,17 @@
+/** An outbox row as `sql/drain/fetch-events.sql` returns it. */
+export interface OutboxEvent {
+  id: string;
+  schema_name: string;
+  table_name: string;
+  action: string;
+  label: string | null;
+  /** JSON text of the primary key, or null. */
+  key: string | null;
+  /** Key values comma-joined, for the FIFO group id. */
+  key_values: string | null;
+  txid: string;
+  /** JSON text (a quoted ISO timestamp). */
+  at: string;
+  /** The complete message body, JSON text. */
+  body: string;
+}

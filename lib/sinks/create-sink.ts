@@ -1,0 +1,35 @@
+import { SNSClient } from '@aws-sdk/client-sns';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ConfigError } from '../errors.ts';
+import type { Sink } from './sink.ts';
+import { SnsSink } from './sns-sink.ts';
+import { SqsSink } from './sqs-sink.ts';
+
+export interface SinkSettings {
+  topicArn?: string;
+  queueUrl?: string;
+  region?: string;
+  /** LocalStack, the local emulator, or any SNS/SQS-compatible endpoint. */
+  endpoint?: string;
+  maxMessageBytes?: number;
+}
+
+/** `PGBRIDGE_TOPIC_ARN` publishes to SNS, `PGBRIDGE_QUEUE_URL` sends straight to one SQS queue. */
+export function createSink(settings: SinkSettings): Sink {
+  if (settings.topicArn && settings.queueUrl) {
+    throw new ConfigError('set either PGBRIDGE_TOPIC_ARN (SNS) or PGBRIDGE_QUEUE_URL (SQS), not both');
+  }
+  const clientConfig = {
+    region: settings.region ?? regionFromArn(settings.topicArn) ?? 'us-east-1',
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    // The listener does its own backoff per event; the SDK's own retries would hide a down sink.
+    maxAttempts: 2,
+  };
+  if (settings.topicArn) return new SnsSink(new SNSClient(clientConfig), settings.topicArn, settings.maxMessageBytes);
+  if (settings.queueUrl) return new SqsSink(new SQSClient(clientConfig), settings.queueUrl, settings.maxMessageBytes);
+  throw new ConfigError('no sink: set PGBRIDGE_TOPIC_ARN (an SNS topic) or PGBRIDGE_QUEUE_URL (an SQS queue)');
+}
+
+function regionFromArn(arn: string | undefined): string | undefined {
+  return arn?.split(':')[3] || undefined;
+}

@@ -1,0 +1,64 @@
+-- pgbridge capture schema. Every statement is idempotent: `pgbridge install` re-applies this
+-- file on each start, and migration tools may apply it more than once.
+
+CREATE SCHEMA IF NOT EXISTS pgbridge;
+
+-- One row per captured change, written by the watch triggers in the writer's own transaction,
+-- deleted by the listener once the sink has accepted the message. Row images are stored as
+-- `json` rather than `jsonb`: `json` keeps Postgres' text output verbatim (no re-parse in the
+-- writer's transaction, no numeric normalisation) and the listener forwards it unchanged.
+CREATE TABLE IF NOT EXISTS pgbridge.outbox (
+  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  schema_name text        NOT NULL,
+  table_name  text        NOT NULL,
+  action      text        NOT NULL,
+  label       text,
+  key         json,
+  row_data    json,
+  old_data    json,
+  txid        bigint      NOT NULL DEFAULT txid_current(),
+  at          timestamptz NOT NULL DEFAULT now()
+) WITH (
+  -- A queue table churns: vacuum it early so dead rows do not slow the drain's index scan.
+  autovacuum_vacuum_scale_factor = 0.01,
+  autovacuum_vacuum_insert_scale_factor = 0.01
+);
+
+-- Events the sink rejected for their content (they would be rejected on every retry). Kept,
+-- with the reason, until `pgbridge parked resend` puts them back into the outbox.
+CREATE TABLE IF NOT EXISTS pgbridge.parked (
+  id          bigint      PRIMARY KEY,
+  schema_name text        NOT NULL,
+  table_name  text        NOT NULL,
+  action      text        NOT NULL,
+  label       text,
+  key         json,
+  row_data    json,
+  old_data    json,
+  txid        bigint      NOT NULL,
+  at          timestamptz NOT NULL,
+  reason      text        NOT NULL,
+  parked_at   timestamptz NOT NULL DEFAULT now()
+);
+
+-- The listener sets `waiting` just before it blocks on LISTEN and clears it when it wakes.
+-- Triggers only NOTIFY while it is set: a pending NOTIFY makes the commit take a database-wide
+-- lock, so a busy writer must not pay for wake-ups nobody is waiting for.
+CREATE TABLE IF NOT EXISTS pgbridge.listener_state (
+  singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  waiting   boolean NOT NULL DEFAULT false
+);
+INSERT INTO pgbridge.listener_state DEFAULT VALUES ON CONFLICT DO NOTHING;
+
+-- What `install` created, so that a re-install can drop the triggers of removed watches and
+-- leave unchanged ones alone (re-creating a trigger locks the table against writers).
+CREATE TABLE IF NOT EXISTS pgbridge.watch (
+  name          text PRIMARY KEY,
+  table_oid     oid  NOT NULL,
+  schema_name   text NOT NULL,
+  table_name    text NOT NULL,
+  label         text,
+  function_name text NOT NULL,
+  definition    jsonb NOT NULL,
+  installed_at  timestamptz NOT NULL DEFAULT now()
+);

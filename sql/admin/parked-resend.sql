@@ -1,0 +1,8 @@
+-- $1: ids to resend, or NULL for all. They keep their id, so consumers can still deduplicate.
+WITH moved AS (
+  DELETE FROM pgbridge.parked WHERE $1::bigint[] IS NULL OR id = ANY ($1::bigint[]) RETURNING *
+)
+INSERT INTO pgbridge.outbox OVERRIDING SYSTEM VALUE
+  (id, schema_name, table_name, action, label, key, row_data, old_data, txid, at)
+SELECT id, schema_name, table_name, action, label, key, row_data, old_data, txid, at FROM moved
+RETURNING id

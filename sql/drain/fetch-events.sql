@@ -1,0 +1,39 @@
+-- The next events to publish, oldest first, locked until the drain transaction ends.
+-- $1: how many; $2: ids to leave alone for now (waiting out a retry backoff).
+-- The message body is built here, as text, so that the listener forwards Postgres' own output
+-- and never re-encodes values (a bigint above 2^53 or a 30-digit numeric stays exact).
+-- SKIP LOCKED lets a second drainer (a leader taking over, `pgbridge drain`) work beside this
+-- one without waiting or sending the same event twice.
+SELECT
+  o.id::text AS id,
+  o.schema_name,
+  o.table_name,
+  o.action,
+  o.label,
+  o.key::text AS key,
+  (SELECT string_agg(k.value, ',') FROM json_each_text(o.key) AS k) AS key_values,
+  o.txid::text AS txid,
+  to_json(o.at)::text AS at,
+  json_build_object(
+    'id', o.id::text,
+    'schema', o.schema_name,
+    'table', o.table_name,
+    'action', o.action,
+    'label', o.label,
+    'key', o.key,
+    'row', o.row_data,
+    'old', o.old_data,
+    'changed', CASE WHEN o.action = 'update' THEN (
+      SELECT coalesce(json_agg(n.key), '[]')
+      FROM json_each_text(o.row_data) AS n
+      LEFT JOIN json_each_text(o.old_data) AS p ON p.key = n.key
+      WHERE p.key IS NULL OR n.value IS DISTINCT FROM p.value
+    ) END,
+    'txid', o.txid::text,
+    'at', o.at
+  )::text AS body
+FROM pgbridge.outbox AS o
+WHERE o.id <> ALL ($2::bigint[])
+ORDER BY o.id
+LIMIT $1
+FOR UPDATE SKIP LOCKED

@@ -1,0 +1,1 @@
+UPDATE pgbridge.listener_state SET waiting = false WHERE waiting
