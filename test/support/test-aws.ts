@@ -51,7 +51,18 @@ export interface ReceivedMessage {
 export async function receiveMessages(
   aws: TestAws,
   queueUrl: string,
-  { count, timeoutMs = 15_000, settleMs = 0 }: { count: number; timeoutMs?: number; settleMs?: number },
+  {
+    count,
+    timeoutMs = 15_000,
+    settleMs = 0,
+    distinct,
+  }: {
+    count: number;
+    timeoutMs?: number;
+    settleMs?: number;
+    /** Count distinct values of this instead of messages (at-least-once: duplicates may come). */
+    distinct?: (message: ReceivedMessage) => unknown;
+  },
 ): Promise<ReceivedMessage[]> {
   const received: ReceivedMessage[] = [];
   const deadline = Date.now() + timeoutMs;
@@ -81,7 +92,8 @@ export async function receiveMessages(
     } else {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    if (received.length >= count && settleUntil === Infinity) settleUntil = Date.now() + settleMs;
+    const arrived = distinct ? new Set(received.map(distinct)).size : received.length;
+    if (arrived >= count && settleUntil === Infinity) settleUntil = Date.now() + settleMs;
   }
   return received;
 }
