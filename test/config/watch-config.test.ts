@@ -1,0 +1,58 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, parseConfig } from '../../lib/config/watch-config.ts';
+
+describe('pgbridge.config.json', () => {
+  it('normalises tables, default schema, default actions and labels into named watches', () => {
+    const watches = parseConfig({
+      watches: [
+        { table: 'users', actions: ['update', 'insert'], columns: ['plan'], payload: ['id', 'email', 'plan'], label: 'plan_changed' },
+        { table: 'shop.orders', exclude: ['card_token'] },
+        { schema: 'odd.schema', table: 'a.b' },
+      ],
+    });
+    expect(watches).toEqual([
+      {
+        name: 'public.users#plan_changed',
+        schema: 'public',
+        table: 'users',
+        label: 'plan_changed',
+        actions: ['insert', 'update'],
+        columns: ['plan'],
+        payload: ['id', 'email', 'plan'],
+      },
+      { name: 'shop.orders', schema: 'shop', table: 'orders', label: null, actions: ['insert', 'update', 'delete'], exclude: ['card_token'] },
+      { name: 'odd.schema.a.b', schema: 'odd.schema', table: 'a.b', label: null, actions: ['insert', 'update', 'delete'] },
+    ]);
+  });
+
+  it.each([
+    [{}, /watches/],
+    [{ watches: [] }, /at least one watch/],
+    [{ watches: [{}] }, /watches\[0\]\.table: table is required/],
+    [{ watches: [{ table: 'users', actions: ['upsert'] }] }, /watches\[0\] \(users\)\.actions\.0: actions: each one is "insert", "update" or "delete"/],
+    [{ watches: [{ table: 'users', columns: [] }] }, /columns cannot be empty/],
+    [{ watches: [{ table: 'users', payload: ['id', 'id'] }] }, /payload lists a column twice/],
+    [{ watches: [{ table: 'users', label: 'has space' }] }, /watches\[0\] \(users\)\.label/],
+    [{ watches: [{ table: 'users', colums: ['plan'] }] }, /watches\[0\] \(users\).*colums/],
+    [{ watches: [{ table: 'users' }, { table: 'public.users' }] }, /"public\.users" is declared twice \(several watches on one table need distinct labels\)/],
+  ])('rejects %j with a message naming the problem', (config, message) => {
+    expect(() => parseConfig(config)).toThrow(message);
+  });
+
+  it('reads --config, then PGBRIDGE_CONFIG_JSON, then PGBRIDGE_CONFIG, and says what is wrong with the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pgbridge-config-'));
+    const file = join(dir, 'watches.json');
+    writeFileSync(file, JSON.stringify({ watches: [{ table: 'from_file' }] }));
+    const inline = JSON.stringify({ watches: [{ table: 'from_env' }] });
+    expect(loadConfig({ path: file, env: { PGBRIDGE_CONFIG_JSON: inline } })[0]!.table).toBe('from_file');
+    expect(loadConfig({ env: { PGBRIDGE_CONFIG_JSON: inline, PGBRIDGE_CONFIG: file } })[0]!.table).toBe('from_env');
+    expect(loadConfig({ env: { PGBRIDGE_CONFIG: file } })[0]!.table).toBe('from_file');
+
+    writeFileSync(file, '{ "watches": [ { "table": "users", } ] }');
+    expect(() => loadConfig({ path: file, env: {} })).toThrow(/invalid .*watches\.json: not valid JSON/);
+    expect(() => loadConfig({ path: join(dir, 'missing.json'), env: {} })).toThrow(/cannot read config .*missing\.json: file not found/);
+  });
+});
