@@ -9,6 +9,9 @@ export class TcpProxy {
   private readonly sockets = new Set<Socket>();
   port = 0;
 
+  /** Random delay (0..jitterMs) added to each request chunk: concurrent calls finish out of order. */
+  jitterMs = 0;
+
   constructor(
     private readonly targetPort: number,
     private readonly targetHost = '127.0.0.1',
@@ -26,7 +29,14 @@ export class TcpProxy {
         socket.on('close', () => this.sockets.delete(socket));
         socket.on('error', () => undefined);
       }
-      client.pipe(upstream).pipe(client);
+      upstream.pipe(client);
+      let forwarded = Promise.resolve();
+      client.on('data', (chunk) => {
+        const delay = this.jitterMs ? Math.random() * this.jitterMs : 0;
+        forwarded = forwarded
+          .then(() => (delay ? new Promise((resolve) => setTimeout(resolve, delay)) : undefined))
+          .then(() => void upstream.write(chunk));
+      });
       client.on('close', () => upstream.destroy());
       upstream.on('close', () => client.destroy());
     });
