@@ -13,7 +13,7 @@ export default defineConfig({
       AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
       AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
       AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
-      AWS_SDK_JS_SUPPRESS_NODE_DEPRECATION_WARNING: 'true',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     },
   },
 });
