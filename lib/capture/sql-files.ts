@@ -2,7 +2,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SQL_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'sql');
+/** `sql/` of this checkout; a bundled build (the listener image) points PGBRIDGE_SQL_DIR at its copy. */
+export const SQL_DIR = process.env.PGBRIDGE_SQL_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'sql');
 
 /** The numbered schema files (`sql/001-*.sql`, ...), in order: what `install` applies. */
 export function schemaSql(): string {
