@@ -15,6 +15,7 @@ Usage:
   pgbridge uninstall  [--force]         remove triggers and schema (--force: even with undelivered events)
   pgbridge listen     [--config FILE] [--no-install]
                                         run the listener (installs first unless --no-install)
+  pgbridge grant-listener ROLE          let ROLE run \`listen --no-install\` with least privilege
   pgbridge status                       undelivered and parked event counts
   pgbridge parked list [--limit N]      events the sink refused, with the reason
   pgbridge parked resend [--id ID ...]  put parked events back into the outbox (all without --id)
@@ -59,6 +60,13 @@ async function run(argv: string[]): Promise<void> {
       await withDatabase((client) => uninstall(client, { force: values.force }));
       console.log('pgbridge removed');
       return;
+    case 'grant-listener': {
+      const role = positionals[0];
+      if (!role) throw new ConfigError('grant-listener needs the role name: pgbridge grant-listener ROLE');
+      await withDatabase((client) => client.query(statement('admin/grant-listener'), [role]));
+      console.log(`role ${role} may now run the listener (pgbridge listen --no-install)`);
+      return;
+    }
     case 'status': {
       const pending = await withDatabase(pendingEvents);
       console.log(pending ? JSON.stringify(pending) : 'pgbridge is not installed in this database');

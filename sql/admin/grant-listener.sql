@@ -1,0 +1,1 @@
+SELECT pgbridge.grant_listener($1)

@@ -1,0 +1,72 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Listener } from '../../functions/listener/listener.ts';
+import { install } from '../../lib/capture/installer.ts';
+import { parseConfig } from '../../lib/config/watch-config.ts';
+import { receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
+import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { startTestListener } from '../support/test-listener.ts';
+
+const run = promisify(execFile);
+let db: TestDatabase;
+let aws: TestAws;
+let listener: Listener | undefined;
+
+function asRole(role: string): string {
+  const url = new URL(db.url);
+  url.username = role;
+  url.password = `${role}-password`;
+  return url.toString();
+}
+
+beforeAll(async () => {
+  [db, aws] = await Promise.all([startTestDatabase(), startTestAws()]);
+  const database = new URL(db.url).pathname.slice(1);
+  // Managed Postgres (RDS, Aurora): the application owner is not a superuser.
+  await db.query(`
+    DROP ROLE IF EXISTS app_owner, app_writer, bridge_listener;
+    CREATE ROLE app_owner LOGIN PASSWORD 'app_owner-password' NOSUPERUSER;
+    CREATE ROLE app_writer LOGIN PASSWORD 'app_writer-password' NOSUPERUSER;
+    CREATE ROLE bridge_listener LOGIN PASSWORD 'bridge_listener-password' NOSUPERUSER;
+    GRANT CREATE ON DATABASE "${database}" TO app_owner;
+    GRANT CREATE ON SCHEMA public TO app_owner;
+  `);
+});
+
+afterAll(async () => {
+  await listener?.stop();
+  await db?.query(`DROP SCHEMA IF EXISTS pgbridge CASCADE; DROP TABLE IF EXISTS accounts`).catch(() => undefined);
+  await Promise.all([db?.stop(), aws?.stop()]);
+});
+
+describe('least privilege on a managed database', () => {
+  it('a non-superuser owner installs, a writer with no pgbridge rights is captured, a listener role with only the granted rights drains', async () => {
+    const owner = new pg.Client(asRole('app_owner'));
+    await owner.connect();
+    await owner.query(`CREATE TABLE accounts (id int PRIMARY KEY, name text); GRANT INSERT, UPDATE ON accounts TO app_writer`);
+    await install(owner, parseConfig({ watches: [{ table: 'accounts' }] }));
+    await owner.end();
+
+    const grant = await run(process.execPath, ['--import', 'tsx', 'bin/pgbridge.ts', 'grant-listener', 'bridge_listener'], {
+      env: { ...process.env, DATABASE_URL: asRole('app_owner') },
+    });
+    expect(grant.stdout).toContain('role bridge_listener may now run the listener');
+
+    const writer = new pg.Client(asRole('app_writer'));
+    await writer.connect();
+    await writer.query(`INSERT INTO accounts VALUES (1, 'acme')`);
+    await expect(writer.query(`SELECT * FROM pgbridge.outbox`)).rejects.toThrow(/permission denied/);
+    await expect(writer.query(`INSERT INTO pgbridge.outbox (schema_name, table_name, action) VALUES ('x', 'y', 'insert')`)).rejects.toThrow(
+      /permission denied/,
+    );
+    await writer.end();
+
+    const topicArn = await aws.resources.createTopic(aws.name('privileges'));
+    const queue = await aws.resources.subscribeQueue(topicArn, aws.name('accounts'));
+    listener = await startTestListener({ databaseUrl: asRole('bridge_listener'), endpoint: aws.endpoint, topicArn });
+    const [message] = await receiveMessages(aws, queue.url, { count: 1 });
+    expect(message!.event).toMatchObject({ table: 'accounts', action: 'insert', row: { id: 1, name: 'acme' } });
+  });
+});
