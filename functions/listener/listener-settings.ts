@@ -20,6 +20,8 @@ const settingsSchema = z.object({
   PGBRIDGE_PARK_AFTER_REJECTIONS: positiveInt(3),
   PGBRIDGE_MAX_MESSAGE_BYTES: z.coerce.number().int().min(1024).optional(),
   PGBRIDGE_WATCH_CHECK_INTERVAL_MS: positiveInt(60_000),
+  PGBRIDGE_METRICS_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
+  PGBRIDGE_NAME: z.string().min(1).default('pgbridge'),
 });
 
 export type ListenerSettings = z.output<typeof settingsSchema>;

@@ -6,6 +6,7 @@ import type { Watch } from '../../lib/config/watch-config.ts';
 import { InstallError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Sink } from '../../lib/sinks/sink.ts';
+import { reportBacklog } from './backlog-metrics.ts';
 import { drainOnce, type DrainOptions, type DrainResult } from './outbox-drainer.ts';
 import { RetryBook } from './retry-book.ts';
 import { Wakeup } from './wakeup.ts';
@@ -26,6 +27,10 @@ export interface ListenerOptions extends DrainOptions {
   retryBaseMs: number;
   /** How often installed watches are checked for dropped or renamed tables. */
   watchCheckIntervalMs: number;
+  /** How often the leader logs backlog metrics (EMF); 0 turns them off. */
+  metricsIntervalMs?: number;
+  /** The `Bridge` dimension of the metrics, to tell several bridges in one account apart. */
+  bridgeName?: string;
   log: Logger;
 }
 
@@ -68,6 +73,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private loop?: Promise<void>;
   private installed = false;
   private lastWatchCheck = 0;
+  private lastMetrics = 0;
 
   constructor(private readonly options: ListenerOptions) {
     super();
@@ -108,6 +114,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
           log.info({ msg: 'watches installed', watches: this.options.watches.map((watch) => watch.name) });
         }
         this.installed = true;
+        await this.assertInstalled();
         started();
         await this.becomeLeader();
         if (!this.stopping) await this.drainUntilStopped();
@@ -157,6 +164,13 @@ export class Listener extends EventEmitter<ListenerEvents> {
     await client.end().catch(() => undefined);
   }
 
+  private async assertInstalled(): Promise<void> {
+    const { rows } = await this.client!.query(statement('admin/not-installed'));
+    if (rows[0].missing) {
+      throw new Error('pgbridge is not installed in this database (no pgbridge.outbox): run `pgbridge install`, or start without --no-install');
+    }
+  }
+
   private async becomeLeader(): Promise<void> {
     while (!this.stopping) {
       const { rows } = await this.client!.query(statement('admin/try-leader-lock'));
@@ -177,6 +191,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     let sinkDelay = 0;
     while (!this.stopping) {
       await this.checkWatchesIfDue();
+      await this.reportMetricsIfDue();
       const result = await drainOnce(client, this.options.sink, this.retries, this.options, log);
       this.emit('drained', result);
       if (result.sinkDown) {
@@ -220,6 +235,13 @@ export class Listener extends EventEmitter<ListenerEvents> {
       await new Promise((resolve) => setTimeout(resolve, pause));
       pause = Math.min(pause * 2, 20);
     }
+  }
+
+  private async reportMetricsIfDue(): Promise<void> {
+    const interval = this.options.metricsIntervalMs ?? 0;
+    if (interval <= 0 || Date.now() - this.lastMetrics < interval) return;
+    this.lastMetrics = Date.now();
+    await reportBacklog(this.client!, this.options.bridgeName ?? 'pgbridge', this.options.log);
   }
 
   private async checkWatchesIfDue(): Promise<void> {

@@ -44,10 +44,13 @@ export async function startListener({ configPath, install, env = process.env, lo
     maxBackoffMs: settings.PGBRIDGE_MAX_BACKOFF_MS,
     retryBaseMs: settings.PGBRIDGE_RETRY_BASE_MS,
     watchCheckIntervalMs: settings.PGBRIDGE_WATCH_CHECK_INTERVAL_MS,
+    metricsIntervalMs: settings.PGBRIDGE_METRICS_INTERVAL_MS,
+    bridgeName: settings.PGBRIDGE_NAME,
     log,
   });
   if (settings.PGBRIDGE_HEALTH_PORT !== undefined) {
     const server = await startHealthServer(settings.PGBRIDGE_HEALTH_PORT, () => listener.role);
+    log.info({ msg: 'health endpoint', port: (server.address() as { port: number }).port });
     listener.on('role', (role) => {
       if (role === 'stopped') server.close();
     });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
 import { install } from '../../lib/capture/installer.ts';
 import { parseConfig } from '../../lib/config/watch-config.ts';
-import { healthPort, spawnListener, type ListenerProcess } from '../support/listener-process.ts';
+import { spawnListener, type ListenerProcess } from '../support/listener-process.ts';
 import { receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { startTestListener, waitFor } from '../support/test-listener.ts';
@@ -90,7 +90,7 @@ describe('nothing is lost', () => {
   it('a listener killed with SIGKILL in the middle of draining loses nothing', async () => {
     const queue = await newQueue();
     await insertRows(1, 3000);
-    const first = spawnListener(processEnv({ PGBRIDGE_BATCH_SIZE: '50', PGBRIDGE_MAX_IN_FLIGHT: '1' }), healthPort());
+    const first = spawnListener(processEnv({ PGBRIDGE_BATCH_SIZE: '50', PGBRIDGE_MAX_IN_FLIGHT: '1' }));
     running.push(first);
     const before = await receiveMessages(aws, queue, { count: 200, timeoutMs: 30_000 });
     first.child.kill('SIGKILL');
@@ -98,7 +98,7 @@ describe('nothing is lost', () => {
     const { rows } = await db.query(`SELECT count(*)::int AS n FROM pgbridge.outbox`);
     expect(rows[0].n).toBeGreaterThan(0);
 
-    running.push(spawnListener(processEnv(), healthPort()));
+    running.push(spawnListener(processEnv()));
     const missing = 3000 - distinctKeys(before).size;
     const after = await receiveMessages(aws, queue, { count: missing, timeoutMs: 60_000, distinct: byKey });
     const all = distinctKeys([...before, ...after]);
@@ -107,8 +107,8 @@ describe('nothing is lost', () => {
 
   it('with two listeners one drains and the other takes over within 5 s when it dies', async () => {
     const queue = await newQueue();
-    const a = spawnListener(processEnv(), healthPort());
-    const b = spawnListener(processEnv(), healthPort());
+    const a = spawnListener(processEnv());
+    const b = spawnListener(processEnv());
     running.push(a, b);
     await waitFor(async () => {
       const roles = [await a.role(), await b.role()].sort();
@@ -172,7 +172,7 @@ describe('nothing is lost', () => {
 
   it('on SIGTERM the listener finishes the batch in flight and exits 0', async () => {
     const queue = await newQueue();
-    const listener = spawnListener(processEnv({ PGBRIDGE_BATCH_SIZE: '100' }), healthPort());
+    const listener = spawnListener(processEnv({ PGBRIDGE_BATCH_SIZE: '100' }));
     running.push(listener);
     await waitFor(async () => (await listener.role()) === 'leader', 20_000, 'leader');
     await insertRows(1, 2000);

@@ -6,17 +6,18 @@ const MAIN = fileURLToPath(new URL('../../functions/listener/main.ts', import.me
 export interface ListenerProcess {
   child: ChildProcess;
   logs: any[];
-  healthUrl: string;
+  /** Known once the process has logged its health endpoint (it binds a free port). */
+  readonly healthUrl: string;
   exited: Promise<number | null>;
   role(): Promise<string | undefined>;
 }
 
 /** The real listener entry point in its own process, for SIGKILL and SIGTERM tests. */
-export function spawnListener(env: Record<string, string>, healthPort: number): ListenerProcess {
+export function spawnListener(env: Record<string, string>): ListenerProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     env: {
       ...process.env,
-      PGBRIDGE_HEALTH_PORT: String(healthPort),
+      PGBRIDGE_HEALTH_PORT: '0',
       PGBRIDGE_POLL_INTERVAL_MS: '500',
       PGBRIDGE_LEADER_RETRY_MS: '250',
       PGBRIDGE_MAX_BACKOFF_MS: '1000',
@@ -41,24 +42,24 @@ export function spawnListener(env: Record<string, string>, healthPort: number): 
   });
   child.stderr!.on('data', (chunk: Buffer) => logs.push({ stderr: chunk.toString() }));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const healthUrl = `http://127.0.0.1:${healthPort}/`;
+  const healthUrl = () => {
+    const line = logs.find((entry) => entry.msg === 'health endpoint');
+    return line ? `http://127.0.0.1:${line.port}/` : 'http://127.0.0.1:1/';
+  };
   return {
     child,
     logs,
-    healthUrl,
+    get healthUrl() {
+      return healthUrl();
+    },
     exited,
     async role() {
       try {
-        const response = await fetch(healthUrl);
+        const response = await fetch(healthUrl());
         return ((await response.json()) as { role: string }).role;
       } catch {
         return undefined;
       }
     },
   };
-}
-
-let nextPort = 20_000 + Math.floor(Math.random() * 20_000);
-export function healthPort(): number {
-  return nextPort++;
 }

@@ -1,0 +1,1 @@
+SELECT to_regclass('pgbridge.outbox') IS NULL AS missing
