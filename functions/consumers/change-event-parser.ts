@@ -1,0 +1,36 @@
+import { z } from 'zod';
+import { ACTIONS } from '../../lib/config/watch-config.ts';
+import type { ChangeEvent } from '../../lib/message/change-event.ts';
+import { PermanentFailure } from './permanent-failure.ts';
+
+/** The envelope every pgbridge message body has; row contents are the consumer's own type. */
+const changeEventSchema = z.looseObject({
+  id: z.string().regex(/^\d+$/),
+  schema: z.string(),
+  table: z.string(),
+  action: z.enum(ACTIONS),
+  label: z.string().nullable(),
+  key: z.record(z.string(), z.unknown()).nullable(),
+  row: z.record(z.string(), z.unknown()).optional(),
+  old: z.record(z.string(), z.unknown()).nullable().optional(),
+  changed: z.array(z.string()).nullable().optional(),
+  txid: z.string(),
+  at: z.string(),
+  truncated: z.literal(true).optional(),
+});
+
+/** Parses an SQS message body into a change event; a body that is not one will never become one. */
+export function parseChangeEvent<Row>(body: string): ChangeEvent<Row> {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new PermanentFailure(`message body is not JSON: ${(error as Error).message}`);
+  }
+  const result = changeEventSchema.safeParse(json);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    throw new PermanentFailure(`message body is not a pgbridge change event (${problems.join('; ')})`);
+  }
+  return result.data as unknown as ChangeEvent<Row>;
+}

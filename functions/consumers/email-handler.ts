@@ -1,0 +1,4 @@
+/** Lambda entry point of `bridge.addEmailConsumer(...)`; configured through its environment. */
+import { createEmailConsumer, emailTemplatesFromEnvironment } from './email-consumer.ts';
+
+export const handler = createEmailConsumer(emailTemplatesFromEnvironment());

@@ -1,0 +1,64 @@
+import { BatchProcessor, EventType, processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { ChangeEvent } from '../../lib/message/change-event.ts';
+import { parseChangeEvent } from './change-event-parser.ts';
+import { sendToDeadLetterQueue } from './dead-letter-queue.ts';
+import { PermanentFailure } from './permanent-failure.ts';
+
+export type ChangeHandler<Row> = (event: ChangeEvent<Row>, record: SQSRecord) => Promise<void> | void;
+export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
+
+export interface HandleChangesOptions {
+  /** @default a Powertools JSON logger named after POWERTOOLS_SERVICE_NAME */
+  logger?: Logger;
+  /**
+   * Where a PermanentFailure goes at once. Without it, a permanent failure is retried like any
+   * other until the queue's redrive policy moves it.
+   * @default process.env.PGBRIDGE_DEAD_LETTER_QUEUE_URL (set by the CDK consumer constructs)
+   */
+  deadLetterQueueUrl?: string;
+  /** @default an SQSClient for the function's region */
+  sqs?: SQSClient;
+}
+
+/**
+ * A Lambda handler for an SQS queue subscribed to the pgbridge topic: each record is parsed into a
+ * `ChangeEvent<Row>` and given to `handler`; records whose handler throws are reported as batch
+ * item failures, so only they are retried, not their batch mates (the event source mapping must
+ * have `reportBatchItemFailures`, which the constructs set). On a FIFO queue, processing stops at
+ * the first failure and the rest of the batch is retried, keeping each group's order.
+ *
+ * @example
+ * export const handler = handleChanges<User>(async (event) => {
+ *   if (event.action === 'insert') await welcome(event.row!.email);
+ * });
+ */
+export function handleChanges<Row = Record<string, unknown>>(handler: ChangeHandler<Row>, options: HandleChangesOptions = {}): SqsBatchHandler {
+  const logger = options.logger ?? new Logger();
+  const deadLetterQueueUrl = options.deadLetterQueueUrl ?? process.env.PGBRIDGE_DEAD_LETTER_QUEUE_URL;
+  let sqs = options.sqs;
+
+  const processRecord = async (record: SQSRecord): Promise<void> => {
+    try {
+      await handler(parseChangeEvent<Row>(record.body), record);
+    } catch (error) {
+      if (!(error instanceof PermanentFailure) || !deadLetterQueueUrl) {
+        logger.warn('change failed; it will be retried', { messageId: record.messageId, error: (error as Error).message });
+        throw error;
+      }
+      sqs ??= new SQSClient({});
+      await sendToDeadLetterQueue(sqs, deadLetterQueueUrl, record, error.message);
+      logger.warn('change rejected; moved to the dead-letter queue', { messageId: record.messageId, reason: error.message });
+    }
+  };
+
+  return async (event, context) => {
+    const fifo = event.Records[0]?.eventSourceARN.endsWith('.fifo') ?? false;
+    const processor = fifo ? new SqsFifoPartialProcessorAsync() : new BatchProcessor(EventType.SQS);
+    // A fully failed batch is reported record by record rather than thrown: the same retry, without
+    // an invocation error in the metrics for what is an ordinary downstream outage.
+    return processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false } as never);
+  };
+}

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+import { deliverWebhook } from '../../lib/consumers/webhook-delivery.ts';
+import { ConfigError } from '../../lib/errors.ts';
+import { cachedSecret } from './cached-secret.ts';
+import { handleChanges, type HandleChangesOptions, type SqsBatchHandler } from './handle-changes.ts';
+import { PermanentFailure } from './permanent-failure.ts';
+
+export interface WebhookConsumerSettings {
+  url: string;
+  /** Returns the signing secret; the Lambda reads it from Secrets Manager. */
+  secret: () => Promise<string>;
+  timeoutMs: number;
+  headers?: Record<string, string>;
+  allowPrivateTargets?: boolean;
+}
+
+/**
+ * POSTs each change event (the message body as published) to the webhook. 2xx: done. 408, 429,
+ * 5xx, timeouts: a batch item failure, retried after the visibility timeout. Other answers: a
+ * PermanentFailure, so the event goes to the dead-letter queue at once.
+ */
+export function createWebhookConsumer(settings: WebhookConsumerSettings, options: HandleChangesOptions = {}): SqsBatchHandler {
+  return handleChanges(async (event, record) => {
+    const outcome = await deliverWebhook(
+      { url: settings.url, secret: await settings.secret(), timeoutMs: settings.timeoutMs, headers: settings.headers, allowPrivateTargets: settings.allowPrivateTargets },
+      event.id,
+      record.body,
+    );
+    if (outcome.result === 'reject') throw new PermanentFailure(`webhook refused event ${event.id}: ${outcome.reason}`);
+    if (outcome.result === 'retry') throw new Error(`webhook did not accept event ${event.id}: ${outcome.reason}`);
+  }, options);
+}
+
+const environmentSchema = z.object({
+  PGBRIDGE_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'PGBRIDGE_WEBHOOK_URL must be an http(s) URL' }),
+  PGBRIDGE_WEBHOOK_SECRET_ARN: z.string().min(1, 'PGBRIDGE_WEBHOOK_SECRET_ARN is required'),
+  PGBRIDGE_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
+  PGBRIDGE_WEBHOOK_HEADERS: z
+    .string()
+    .default('{}')
+    .transform((text) => JSON.parse(text) as unknown)
+    .pipe(z.record(z.string(), z.string())),
+  PGBRIDGE_WEBHOOK_ALLOW_PRIVATE_TARGETS: z.enum(['true', 'false']).default('false'),
+});
+
+/** The settings the CDK WebhookConsumer puts in the function's environment. */
+export function webhookSettingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): WebhookConsumerSettings {
+  const result = environmentSchema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(`invalid webhook consumer environment: ${result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+  }
+  const settings = result.data;
+  return {
+    url: settings.PGBRIDGE_WEBHOOK_URL,
+    secret: cachedSecret(settings.PGBRIDGE_WEBHOOK_SECRET_ARN),
+    timeoutMs: settings.PGBRIDGE_WEBHOOK_TIMEOUT_MS,
+    headers: settings.PGBRIDGE_WEBHOOK_HEADERS,
+    allowPrivateTargets: settings.PGBRIDGE_WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true',
+  };
+}
