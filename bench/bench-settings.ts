@@ -1,0 +1,46 @@
+import type { WorkloadName } from './load/workloads.ts';
+
+/** What one `npm run bench` measures and for how long; `--quick` is a smoke run. */
+export interface BenchSettings {
+  quick: boolean;
+  /** Measured window of each writer run. */
+  seconds: number;
+  warmupSeconds: number;
+  workloads: WorkloadName[];
+  writerCounts: number[];
+  /** Offered loads of the end-to-end delay runs, events/s. */
+  offeredLoads: number[];
+  delaySeconds: number;
+  /** Events waiting in the outbox for the catch-up and drain-ceiling runs. */
+  backlogEvents: number;
+  /** Subset of phases to run (BENCH_PHASES=writers,e2e,delay,ceilings,backlog). */
+  phases: Set<string>;
+}
+
+export const ALL_PHASES = ['writers', 'e2e', 'delay', 'ceilings', 'backlog'] as const;
+
+export function readBenchSettings(argv: string[], env: NodeJS.ProcessEnv): BenchSettings {
+  const quick = argv.includes('--quick');
+  const number = (name: string, fallback: number) => {
+    const value = env[name];
+    if (value === undefined || value === '') return fallback;
+    const parsed = Number(value);
+    if (!Number.isFinite(parsed) || parsed <= 0) throw new Error(`${name} must be a positive number, got "${value}"`);
+    return parsed;
+  };
+  const phases = new Set((env.BENCH_PHASES ?? ALL_PHASES.join(',')).split(',').map((phase) => phase.trim()));
+  for (const phase of phases) {
+    if (!(ALL_PHASES as readonly string[]).includes(phase)) throw new Error(`BENCH_PHASES: unknown phase "${phase}" (phases: ${ALL_PHASES.join(', ')})`);
+  }
+  return {
+    quick,
+    seconds: number('BENCH_SECONDS', quick ? 1 : 3),
+    warmupSeconds: number('BENCH_WARMUP_SECONDS', quick ? 0.3 : 0.5),
+    workloads: quick ? ['insert'] : ['insert', 'update', 'tx10'],
+    writerCounts: quick ? [8] : [1, 8, 32],
+    offeredLoads: [500, 2000],
+    delaySeconds: number('BENCH_DELAY_SECONDS', quick ? 2 : 5),
+    backlogEvents: number('BENCH_BACKLOG', quick ? 20_000 : 200_000),
+    phases,
+  };
+}

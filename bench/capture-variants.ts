@@ -1,0 +1,116 @@
+import { readFileSync } from 'node:fs';
+import { install } from '../lib/capture/installer.ts';
+import { BENCH_CONFIG, BENCH_WATCHES, type BenchEnvironment } from './bench-environment.ts';
+import type { ConsumerQueue } from './measure/consumer-queue.ts';
+import { NicedProcess } from './processes/niced-process.ts';
+
+export type VariantName = 'none' | 'naive' | 'pgbridge-trigger' | 'pgbridge' | 'pgbridge-fifo';
+
+export interface Variant {
+  name: VariantName;
+  title: string;
+  capture: 'none' | 'naive' | 'pgbridge';
+  listener?: 'naive' | 'standard' | 'fifo';
+}
+
+export const VARIANTS: Record<VariantName, Variant> = {
+  none: { name: 'none', title: 'none (no capture)', capture: 'none' },
+  naive: { name: 'naive', title: 'naive (pg_notify per row)', capture: 'naive', listener: 'naive' },
+  'pgbridge-trigger': { name: 'pgbridge-trigger', title: 'pgbridge, trigger only (listener paused)', capture: 'pgbridge' },
+  pgbridge: { name: 'pgbridge', title: 'pgbridge (standard topic)', capture: 'pgbridge', listener: 'standard' },
+  'pgbridge-fifo': { name: 'pgbridge-fifo', title: 'pgbridge FIFO', capture: 'pgbridge', listener: 'fifo' },
+};
+
+const NAIVE_TRIGGER_SQL = readFileSync(new URL('./naive/naive-trigger.sql', import.meta.url), 'utf8');
+
+/** A variant set up on the bench table, with its listener (if any) running under `nice`. */
+export class RunningVariant {
+  listener?: NicedProcess;
+  /** The listener's own Postgres backend: its CPU is part of the drain's cost. */
+  listenerBackendPid?: number;
+
+  private constructor(
+    readonly variant: Variant,
+    private readonly env: BenchEnvironment,
+  ) {}
+
+  static async start(variant: Variant, env: BenchEnvironment): Promise<RunningVariant> {
+    const running = new RunningVariant(variant, env);
+    await running.installCapture();
+    await running.startListener();
+    return running;
+  }
+
+  /** Where this variant's events end up, if they go anywhere. */
+  get queue(): ConsumerQueue | undefined {
+    const { queues } = this.env;
+    return { naive: queues.naive, standard: queues.standard, fifo: queues.fifo, none: undefined }[this.variant.listener ?? 'none'];
+  }
+
+  /**
+   * Between runs: no backlog of the previous run may keep the listener busy during the next.
+   * The naive listener's backlog lives in its notification queue, so it is restarted; the
+   * outbox is emptied; CHECKPOINT keeps the previous run's dirty pages out of the next window.
+   */
+  async reset(): Promise<void> {
+    if (this.variant.listener === 'naive') await this.stopListener();
+    await this.env.admin.query('TRUNCATE pgbridge.outbox');
+    await this.queue?.purge();
+    await this.env.admin.query('CHECKPOINT');
+    if (this.variant.listener === 'naive') await this.startListener();
+  }
+
+  async stop(): Promise<void> {
+    await this.stopListener();
+  }
+
+  async stopListener(): Promise<void> {
+    await this.listener?.stop();
+    this.listener = undefined;
+  }
+
+  async startListener(): Promise<void> {
+    const { env, variant } = this;
+    if (!variant.listener) return;
+    if (variant.listener === 'naive') {
+      this.listener = new NicedProcess('naive listener', 'bench/naive/naive-listener.ts', {
+        DATABASE_URL: env.databaseUrl,
+        AWS_ENDPOINT_URL: env.endpoint,
+        NAIVE_QUEUE_URL: env.queues.naive.url,
+      });
+      await this.listener.waitForLine(/listening/);
+      this.listenerBackendPid = await backendPid(env, 'naive-listener');
+      return;
+    }
+    this.listener = new NicedProcess(`pgbridge listener (${variant.listener})`, 'functions/listener/main.ts', {
+      DATABASE_URL: env.databaseUrl,
+      AWS_ENDPOINT_URL: env.endpoint,
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      PGBRIDGE_TOPIC_ARN: variant.listener === 'fifo' ? env.topics.fifo : env.topics.standard,
+      PGBRIDGE_CONFIG_JSON: JSON.stringify(BENCH_CONFIG),
+      PGBRIDGE_LOG_LEVEL: 'info',
+    });
+    await this.listener.waitForLine(/"role":"leader"/);
+    this.listenerBackendPid = await backendPid(env, 'pgbridge-listener');
+  }
+
+  private async installCapture(): Promise<void> {
+    const client = await this.env.admin.connect();
+    try {
+      await client.query('DROP TRIGGER IF EXISTS naive_notify ON bench.items');
+      await install(client, this.variant.capture === 'pgbridge' ? BENCH_WATCHES : []);
+      if (this.variant.capture === 'naive') await client.query(NAIVE_TRIGGER_SQL);
+      // No listener is waiting in the trigger-only runs: writers must not notify.
+      await client.query('UPDATE pgbridge.listener_state SET waiting = false');
+    } finally {
+      client.release();
+    }
+  }
+}
+
+async function backendPid(env: BenchEnvironment, applicationName: string): Promise<number | undefined> {
+  const { rows } = await env.admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY backend_start DESC LIMIT 1', [applicationName]);
+  return rows[0]?.pid;
+}

@@ -1,0 +1,65 @@
+import { GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+
+// Every benchmark row carries the writer's clock in `sent_at`; the naive body is the row itself,
+// pgbridge's has it under "row". Reading it with a regex works for both without parsing.
+const SENT_AT = /"sent_at":(\d+(?:\.\d+)?)/;
+
+/** The queue a consumer reads: where "end to end" ends. */
+export class ConsumerQueue {
+  constructor(
+    private readonly sqs: SQSClient,
+    readonly url: string,
+  ) {}
+
+  async count(): Promise<number> {
+    const { Attributes } = await this.sqs.send(
+      new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    );
+    return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
+  }
+
+  async purge(): Promise<void> {
+    await this.sqs.send(new PurgeQueueCommand({ QueueUrl: this.url }));
+  }
+
+  /** Polls until `expected` messages are in the queue; returns when the last one arrived. */
+  async waitForCount(expected: number, timeoutMs: number): Promise<{ count: number; at: number }> {
+    const deadline = Date.now() + timeoutMs;
+    let count = 0;
+    while (Date.now() < deadline) {
+      count = await this.count();
+      if (count >= expected) return { count, at: Date.now() };
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return { count, at: Date.now() };
+  }
+
+  /**
+   * Long-polls with several receivers, as a consumer would, and records for each message the
+   * delay from the writer's clock to its arrival here. Messages are left invisible rather than
+   * deleted (the queue is purged between runs), so deleting costs the shared CPU nothing.
+   */
+  startReceiving(receivers = 4): { delays: number[]; stop: () => Promise<void> } {
+    const delays: number[] = [];
+    let stopping = false;
+    const loops = Array.from({ length: receivers }, async () => {
+      while (!stopping) {
+        const { Messages } = await this.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: this.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 600 }),
+        );
+        const now = Date.now();
+        for (const message of Messages ?? []) {
+          const sentAt = SENT_AT.exec(message.Body ?? '');
+          if (sentAt) delays.push(now - Number(sentAt[1]));
+        }
+      }
+    });
+    return {
+      delays,
+      stop: async () => {
+        stopping = true;
+        await Promise.all(loops);
+      },
+    };
+  }
+}

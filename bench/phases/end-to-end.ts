@@ -1,0 +1,118 @@
+import type { BenchEnvironment } from '../bench-environment.ts';
+import type { BenchSettings } from '../bench-settings.ts';
+import { RunningVariant, VARIANTS, type VariantName } from '../capture-variants.ts';
+import { runPacedInserts } from '../load/paced-writers.ts';
+import { connectWriters } from '../load/saturating-writers.ts';
+import { WORKLOADS } from '../load/workloads.ts';
+import { summariseDelays, type DelaySummary } from '../measure/percentiles.ts';
+import { processCpuSeconds } from '../processes/niced-process.ts';
+
+export const END_TO_END_VARIANTS: VariantName[] = ['naive', 'pgbridge', 'pgbridge-fifo'];
+const SATURATION_WRITERS = 8;
+
+export interface ThroughputRun {
+  variant: VariantName;
+  events: number;
+  delivered: number;
+  /** Writers' rate while they wrote. */
+  writtenPerSecond: number;
+  /** Events in the consumer queue per second, from the first write until the last arrival. */
+  deliveredPerSecond: number;
+  /** Listener CPU (process + its Postgres backend) per 1,000 delivered events, ms. */
+  listenerCpuMsPerThousand: number;
+  listenerBackendCpuMsPerThousand: number;
+}
+
+export interface DelayRun extends DelaySummary {
+  variant: VariantName;
+  offeredPerSecond: number;
+  written: number;
+  /** Events that never reached the queue within the wait. */
+  missing: number;
+}
+
+export interface EndToEndResults {
+  throughput: ThroughputRun[];
+  delays: DelayRun[];
+  /** Peak RSS of each variant's listener over its runs, MB. */
+  peakRssMb: Partial<Record<VariantName, number>>;
+}
+
+/** Figures 2 and 3 (and the listener's share of 4): one listener per variant for all its runs. */
+export async function measureEndToEnd(env: BenchEnvironment, settings: BenchSettings, progress: (line: string) => void): Promise<EndToEndResults> {
+  const results: EndToEndResults = { throughput: [], delays: [], peakRssMb: {} };
+  for (const name of END_TO_END_VARIANTS) {
+    const running = await RunningVariant.start(VARIANTS[name], env);
+    try {
+      if (settings.phases.has('e2e')) {
+        await running.reset();
+        const run = await saturate(env, running, settings.quick ? 5_000 : 20_000);
+        results.throughput.push(run);
+        progress(`e2e      ${name.padEnd(16)} written ${Math.round(run.writtenPerSecond)}/s, delivered ${Math.round(run.deliveredPerSecond)}/s (${run.delivered}/${run.events}), listener ${run.listenerCpuMsPerThousand.toFixed(0)} ms CPU + backend ${run.listenerBackendCpuMsPerThousand.toFixed(0)} ms per 1k events`);
+      }
+      if (settings.phases.has('delay')) {
+        for (const offered of settings.offeredLoads) {
+          await running.reset();
+          const run = await measureDelay(env, running, offered, settings.delaySeconds);
+          results.delays.push(run);
+          progress(`delay    ${name.padEnd(16)} ${offered}/s: p50 ${run.p50} ms, p99 ${run.p99} ms, max ${run.max} ms, missing ${run.missing}`);
+        }
+      }
+      results.peakRssMb[name] = running.listener!.peakRssMb();
+    } finally {
+      await running.stop();
+    }
+  }
+  return results;
+}
+
+/**
+ * `events` inserts written as fast as 8 writers can (10-row transactions), then the time until
+ * the last one is in the consumer queue: the pipeline's rate whenever it, not the writers, is
+ * the bottleneck.
+ */
+async function saturate(env: BenchEnvironment, running: RunningVariant, events: number): Promise<ThroughputRun> {
+  const queue = running.queue!;
+  const listener = running.listener!;
+  const backendPid = running.listenerBackendPid;
+  const cpuBefore = listener.cpuSeconds();
+  const backendBefore = backendPid ? processCpuSeconds(backendPid) : 0;
+  const clients = await connectWriters(env.databaseUrl, SATURATION_WRITERS);
+  const transactions = Math.ceil(events / WORKLOADS.tx10.eventsPerTransaction);
+  let next = 0;
+  const started = Date.now();
+  await Promise.all(
+    clients.map(async (client) => {
+      while (next++ < transactions) await client.query(WORKLOADS.tx10.transaction());
+    }),
+  );
+  const written = Date.now();
+  await Promise.all(clients.map((client) => client.end()));
+  const total = transactions * WORKLOADS.tx10.eventsPerTransaction;
+  const arrival = await queue.waitForCount(total, 120_000);
+  const seconds = (arrival.at - started) / 1000;
+  const cpu = listener.cpuSeconds() - cpuBefore;
+  const backendCpu = backendPid ? processCpuSeconds(backendPid) - backendBefore : 0;
+  return {
+    variant: running.variant.name,
+    events: total,
+    delivered: arrival.count,
+    writtenPerSecond: total / ((written - started) / 1000),
+    deliveredPerSecond: arrival.count / seconds,
+    listenerCpuMsPerThousand: (cpu * 1000) / (arrival.count / 1000),
+    listenerBackendCpuMsPerThousand: (backendCpu * 1000) / (arrival.count / 1000),
+  };
+}
+
+/** Figure 3: commit-to-receive delay at a fixed offered load of single-row inserts. */
+async function measureDelay(env: BenchEnvironment, running: RunningVariant, offered: number, seconds: number): Promise<DelayRun> {
+  const queue = running.queue!;
+  const receiving = queue.startReceiving();
+  const { written } = await runPacedInserts(env.databaseUrl, offered, { seconds });
+  const deadline = Date.now() + 30_000;
+  while (receiving.delays.length < written && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  await receiving.stop();
+  // The first 10% (connection set-up, cold plans) is warm-up, not steady state.
+  const steady = receiving.delays.slice(Math.floor(receiving.delays.length / 10));
+  return { variant: running.variant.name, offeredPerSecond: offered, written, missing: Math.max(0, written - receiving.delays.length), ...summariseDelays(steady) };
+}

@@ -1,0 +1,64 @@
+import type { BenchEnvironment } from '../bench-environment.ts';
+import type { BenchSettings } from '../bench-settings.ts';
+import { RunningVariant, VARIANTS, type VariantName } from '../capture-variants.ts';
+import { runSaturatingWriters } from '../load/saturating-writers.ts';
+import { WORKLOADS, type WorkloadName } from '../load/workloads.ts';
+import { processCpuSeconds } from '../processes/niced-process.ts';
+
+export interface WriterRun {
+  variant: VariantName;
+  workload: WorkloadName;
+  writers: number;
+  transactionsPerSecond: number;
+  eventsPerSecond: number;
+  /** CPU seconds per measured second: listener process, its Postgres backend. */
+  listenerCpuShare?: number;
+  listenerBackendCpuShare?: number;
+}
+
+export const WRITER_VARIANTS: VariantName[] = ['none', 'naive', 'pgbridge-trigger', 'pgbridge', 'pgbridge-fifo'];
+
+/** Figure 1: writer throughput of every variant, workload and writer count, one variant at a time. */
+export async function measureWriterThroughput(env: BenchEnvironment, settings: BenchSettings, progress: (line: string) => void): Promise<WriterRun[]> {
+  const runs: WriterRun[] = [];
+  for (const name of WRITER_VARIANTS) {
+    const running = await RunningVariant.start(VARIANTS[name], env);
+    try {
+      for (const workloadName of settings.workloads) {
+        for (const writers of settings.writerCounts) {
+          await running.reset();
+          const workload = WORKLOADS[workloadName];
+          const cpuBefore = listenerCpu(running);
+          const started = performance.now();
+          const result = await runSaturatingWriters(env.databaseUrl, workload, writers, settings);
+          const elapsed = (performance.now() - started) / 1000;
+          const cpuAfter = listenerCpu(running);
+          const run: WriterRun = {
+            variant: name,
+            workload: workloadName,
+            writers,
+            transactionsPerSecond: result.transactionsPerSecond,
+            eventsPerSecond: result.transactionsPerSecond * workload.eventsPerTransaction,
+            ...(cpuBefore && cpuAfter
+              ? { listenerCpuShare: (cpuAfter.process - cpuBefore.process) / elapsed, listenerBackendCpuShare: (cpuAfter.backend - cpuBefore.backend) / elapsed }
+              : {}),
+          };
+          runs.push(run);
+          progress(`writers  ${name.padEnd(16)} ${workloadName.padEnd(6)} ${String(writers).padStart(2)} writers: ${Math.round(run.transactionsPerSecond)} tx/s` +
+            (run.listenerCpuShare !== undefined ? ` (listener ${run.listenerCpuShare.toFixed(2)} cores, its backend ${run.listenerBackendCpuShare!.toFixed(2)})` : ''));
+        }
+      }
+    } finally {
+      await running.stop();
+    }
+  }
+  return runs;
+}
+
+function listenerCpu(running: RunningVariant): { process: number; backend: number } | undefined {
+  if (!running.listener) return undefined;
+  return {
+    process: running.listener.cpuSeconds(),
+    backend: running.listenerBackendPid ? processCpuSeconds(running.listenerBackendPid) : 0,
+  };
+}

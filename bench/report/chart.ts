@@ -1,0 +1,76 @@
+import { Resvg } from '@resvg/resvg-js';
+import * as echarts from 'echarts';
+import { writerRate, type BenchResults } from '../bench-results.ts';
+import { VARIANTS } from '../capture-variants.ts';
+import { WRITER_VARIANTS } from '../phases/writer-throughput.ts';
+
+const WIDTH = 1400;
+const HEIGHT = 900;
+
+/** bench/results.png: writer throughput, end-to-end throughput and delays (echarts SSR → PNG). */
+export function renderChart(results: BenchResults): Buffer {
+  const chart = echarts.init(null, null, { renderer: 'svg', ssr: true, width: WIDTH, height: HEIGHT });
+  const writerKeys = [...new Set(results.writers.map((run) => `${run.workload} ×${run.writers}`))];
+  const rateSeries = (key: string) => {
+    const [workload, writers] = key.split(' ×') as [Parameters<typeof writerRate>[2], string];
+    return { workload, writers: Number(writers) };
+  };
+  const throughputBars = [
+    ...results.endToEnd.throughput.map((run) => ({ name: `e2e ${run.variant}`, value: Math.round(run.deliveredPerSecond) })),
+    ...results.backlog.map((run) => ({ name: `backlog ${run.variant}`, value: Math.round(run.eventsPerSecond) })),
+    ...results.ceilings.map((run) => ({ name: `${run.kind} ceiling${run.fifo ? ' FIFO' : ''}`, value: Math.round(run.eventsPerSecond) })),
+  ];
+  const delayKeys = [...new Set(results.endToEnd.delays.map((run) => `${run.variant} @${run.offeredPerSecond}/s`))];
+  const delayOf = (key: string, field: 'p50' | 'p99' | 'max') => results.endToEnd.delays.find((run) => `${run.variant} @${run.offeredPerSecond}/s` === key)?.[field] ?? null;
+
+  chart.setOption({
+    animation: false,
+    backgroundColor: '#ffffff',
+    title: [
+      { text: `pgbridge benchmark: ${results.machine.cores} cores, PostgreSQL ${results.machine.postgres}`, left: 'center', top: 5 },
+      { text: 'Writer throughput (transactions/s) by workload × writers', left: 60, top: 45, textStyle: { fontSize: 14 } },
+      { text: 'Events/s: end to end, backlog catch-up, ceilings', left: 60, top: 480, textStyle: { fontSize: 14 } },
+      { text: 'Commit → received delay (ms, log scale)', left: 760, top: 480, textStyle: { fontSize: 14 } },
+    ],
+    legend: [{ top: 70, data: WRITER_VARIANTS.map((variant) => VARIANTS[variant].title) }, { top: 505, left: 900, data: ['p50', 'p99', 'max'] }],
+    grid: [
+      { left: 80, right: 40, top: 110, height: 320 },
+      { left: 80, width: 580, top: 540, height: 250 },
+      { left: 800, right: 40, top: 540, height: 250 },
+    ],
+    xAxis: [
+      { type: 'category', gridIndex: 0, data: writerKeys },
+      { type: 'category', gridIndex: 1, data: throughputBars.map((bar) => bar.name), axisLabel: { rotate: 30, fontSize: 10 } },
+      { type: 'category', gridIndex: 2, data: delayKeys, axisLabel: { rotate: 20, fontSize: 10 } },
+    ],
+    yAxis: [
+      { type: 'value', gridIndex: 0, name: 'tx/s' },
+      { type: 'value', gridIndex: 1, name: 'events/s' },
+      { type: 'log', gridIndex: 2, name: 'ms', min: 1 },
+    ],
+    series: [
+      ...WRITER_VARIANTS.map((variant) => ({
+        type: 'bar',
+        name: VARIANTS[variant].title,
+        xAxisIndex: 0,
+        yAxisIndex: 0,
+        data: writerKeys.map((key) => {
+          const { workload, writers } = rateSeries(key);
+          const rate = writerRate(results, variant, workload, writers);
+          return rate === undefined ? null : Math.round(rate);
+        }),
+      })),
+      { type: 'bar', name: 'events/s', xAxisIndex: 1, yAxisIndex: 1, data: throughputBars.map((bar) => bar.value), label: { show: true, position: 'top', fontSize: 10 } },
+      ...(['p50', 'p99', 'max'] as const).map((field) => ({
+        type: 'bar',
+        name: field,
+        xAxisIndex: 2,
+        yAxisIndex: 2,
+        data: delayKeys.map((key) => delayOf(key, field)),
+      })),
+    ],
+  });
+  const svg = chart.renderToSVGString();
+  chart.dispose();
+  return new Resvg(svg, { fitTo: { mode: 'width', value: WIDTH }, font: { loadSystemFonts: true } }).render().asPng();
+}

@@ -1,0 +1,78 @@
+import { checkTargets, writerRate, type BenchResults } from '../bench-results.ts';
+import { WORKLOADS } from '../load/workloads.ts';
+import { VARIANTS } from '../capture-variants.ts';
+import { WRITER_VARIANTS } from '../phases/writer-throughput.ts';
+
+const n = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US'));
+const x = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '' : ` (${value.toFixed(2)}×)`);
+
+function table(header: string[], rows: string[][]): string {
+  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n') + '\n';
+}
+
+/** The report printed at the end of `npm run bench` (and pasted into the README). */
+export function renderMarkdown(results: BenchResults): string {
+  const { machine } = results;
+  const out: string[] = [];
+  out.push(`Measured on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres} (fsync on), SNS/SQS: ${machine.emulator}; listeners and emulator under \`nice -n 19\`. Total run ${Math.round(results.durationSeconds)} s.\n`);
+
+  if (results.writers.length > 0) {
+    out.push('### Writer throughput (transactions/s, ratio to none)\n');
+    const keys = [...new Set(results.writers.map((run) => `${run.workload}/${run.writers}`))];
+    out.push(table(
+      ['workload', 'writers', ...WRITER_VARIANTS.map((variant) => VARIANTS[variant].title), 'pgbridge ÷ naive'],
+      keys.map((key) => {
+        const [workload, writersText] = key.split('/') as [keyof typeof WORKLOADS, string];
+        const writers = Number(writersText);
+        const none = writerRate(results, 'none', workload, writers);
+        const naive = writerRate(results, 'naive', workload, writers);
+        const bridge = writerRate(results, 'pgbridge', workload, writers);
+        return [
+          WORKLOADS[workload].title,
+          writersText,
+          ...WRITER_VARIANTS.map((variant) => {
+            const rate = writerRate(results, variant, workload, writers);
+            return variant === 'none' ? n(rate) : `${n(rate)}${x(rate !== undefined && none ? rate / none : undefined)}`;
+          }),
+          bridge !== undefined && naive ? `${(bridge / naive).toFixed(2)}×` : '–',
+        ];
+      }),
+    ));
+  }
+
+  const { throughput, delays, peakRssMb } = results.endToEnd;
+  if (throughput.length > 0 || results.ceilings.length > 0 || results.backlog.length > 0) {
+    out.push('\n### End-to-end throughput, ceilings, backlog (events/s)\n');
+    const rows: string[][] = throughput.map((run) => [
+      `end to end, ${VARIANTS[run.variant].title}: ${n(run.events)} events from 8 writers (10-row tx) to the consumer queue`,
+      n(run.deliveredPerSecond),
+      `writers ${n(run.writtenPerSecond)}/s; listener CPU ${n(run.listenerCpuMsPerThousand)} ms + its backend ${n(run.listenerBackendCpuMsPerThousand)} ms per 1k events`,
+    ]);
+    for (const run of results.ceilings) {
+      rows.push([
+        run.kind === 'drain'
+          ? `drain ceiling${run.fifo ? ' (FIFO)' : ''}: real listener, discarding sink, ${n(run.events)} events waiting`
+          : `sink ceiling${run.fifo ? ' (FIFO topic)' : ''}: bare PublishBatch loop, 10/batch, 16 in flight`,
+        n(run.eventsPerSecond),
+        run.cpuSeconds !== undefined ? `listener CPU ${run.cpuSeconds.toFixed(1)} s for ${run.seconds.toFixed(1)} s` : '',
+      ]);
+    }
+    for (const run of results.backlog) {
+      rows.push([`backlog catch-up, ${VARIANTS[run.variant].title}: ${n(run.events)} events waiting`, n(run.eventsPerSecond), `${run.seconds.toFixed(1)} s to drain; peak RSS ${run.peakRssMb.toFixed(0)} MB`]);
+    }
+    rows.push(['backlog catch-up, naive', '–', 'impossible: notifications sent while no listener is connected are lost']);
+    out.push(table(['measurement', 'events/s', 'notes'], rows));
+  }
+
+  if (delays.length > 0) {
+    out.push('\n### End-to-end delay, commit to message received from the consumer queue (ms)\n');
+    out.push(table(
+      ['variant', 'offered events/s', 'p50', 'p99', 'max', 'missing', 'listener peak RSS'],
+      delays.map((run) => [VARIANTS[run.variant].title, n(run.offeredPerSecond), n(run.p50), n(run.p99), n(run.max), n(run.missing), `${(peakRssMb[run.variant] ?? NaN).toFixed(0)} MB`]),
+    ));
+  }
+
+  out.push('\n### Targets (ratios within this run)\n');
+  out.push(table(['target', 'measured', 'met'], checkTargets(results).map((check) => [check.target, check.measured, check.met === undefined ? '–' : check.met ? 'yes' : '**no**'])));
+  return out.join('\n');
+}

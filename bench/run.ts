@@ -1,0 +1,45 @@
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { startBenchEnvironment } from './bench-environment.ts';
+import { readBenchSettings } from './bench-settings.ts';
+import { measureBacklog, measureCeilings } from './phases/ceilings-and-backlog.ts';
+import { measureEndToEnd } from './phases/end-to-end.ts';
+import { measureWriterThroughput } from './phases/writer-throughput.ts';
+import { renderChart } from './report/chart.ts';
+import type { BenchResults } from './bench-results.ts';
+import { renderMarkdown } from './report/markdown-report.ts';
+
+// `npm run bench [-- --quick]`: every figure of issue 4 in one run on one machine, so that the
+// ratios compare like with like. Progress goes to stderr, the Markdown report to stdout.
+const settings = readBenchSettings(process.argv.slice(2), process.env);
+const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+const startedAt = Date.now();
+const env = await startBenchEnvironment(process.env);
+progress(`Postgres ${env.postgresVersion}, SNS/SQS at ${env.endpoint}`);
+try {
+  const results: BenchResults = {
+    machine: {
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      node: process.version,
+      postgres: env.postgresVersion,
+      emulator: process.env.AWS_ENDPOINT_URL ? process.env.AWS_ENDPOINT_URL : 'fauxqs (npm), own process under nice',
+    },
+    settings: { ...settings, phases: [...settings.phases] },
+    writers: settings.phases.has('writers') ? await measureWriterThroughput(env, settings, progress) : [],
+    endToEnd: settings.phases.has('e2e') || settings.phases.has('delay') ? await measureEndToEnd(env, settings, progress) : { throughput: [], delays: [], peakRssMb: {} },
+    ceilings: settings.phases.has('ceilings') ? await measureCeilings(env, settings, progress) : [],
+    backlog: settings.phases.has('backlog') ? await measureBacklog(env, settings, progress) : [],
+    durationSeconds: 0,
+  };
+  results.durationSeconds = (Date.now() - startedAt) / 1000;
+  const resultsPath = new URL('./results.json', import.meta.url);
+  writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
+  const chartPath = new URL('./results.png', import.meta.url);
+  writeFileSync(chartPath, renderChart(results));
+  process.stdout.write(renderMarkdown(results));
+  progress(`done in ${results.durationSeconds.toFixed(0)} s: bench/results.json, bench/results.png`);
+} finally {
+  await env.stop();
+}
