@@ -1,0 +1,180 @@
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { existsSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildFilterPolicy, type ConsumerFilter } from '../consumers/filter-policy.ts';
+import { PropsCheck } from './props-validation.ts';
+
+/** This checkout: where the built-in handlers and package-lock.json live. */
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Options every consumer has: which events reach it and how its queue feeds its function. */
+export interface ConsumerOptions {
+  /**
+   * Which change events reach this consumer: `{ table: 'users', action: 'insert' }`,
+   * `{ label: 'plan_changed' }`, `{ table: 'orders', body: { key: { id: [42] } } }` (one record),
+   * or `{ raw: <SNS filter policy>, scope }`.
+   * @default every event the bridge publishes
+   */
+  readonly filter?: ConsumerFilter;
+  /**
+   * Records per invocation; above 10, `maxBatchingWindow` is required (an SQS rule).
+   * @default 10
+   */
+  readonly batchSize?: number;
+  /** How long to gather records before invoking. @default no batching window */
+  readonly maxBatchingWindow?: Duration;
+  /**
+   * At most this many concurrent invocations from the queue (2-1000): protects a downstream
+   * that cannot take a burst.
+   * @default no limit beyond the account's concurrency
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * Receives before a record moves to the dead-letter queue.
+   * @default 5
+   */
+  readonly maxReceiveCount?: number;
+  /** The function's timeout. @default Duration.seconds(30) */
+  readonly functionTimeout?: Duration;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** @default Architecture.ARM_64 */
+  readonly architecture?: lambda.Architecture;
+  /** Extra environment variables of the function. @default none */
+  readonly environment?: Record<string, string>;
+  /** @default RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+export interface ChangeConsumerProps extends ConsumerOptions {
+  /** The topic of the bridge. */
+  readonly topic: sns.ITopic;
+  /**
+   * The code: a TypeScript/JavaScript file exporting `handler` (typically built with
+   * `handleChanges`), bundled with the local esbuild (no Docker); a relative path is resolved
+   * from the current directory.
+   */
+  readonly handler: string;
+  /** @default 'handler' */
+  readonly handlerExport?: string;
+  /** Alarm actions for the dead-letter alarm. @default none */
+  readonly alarmActions?: cloudwatch.IAlarmAction[];
+}
+
+/**
+ * One reaction to change events: an encrypted SQS queue (FIFO when the topic is) subscribed to
+ * the topic with raw delivery and a filter policy, its dead-letter queue with an alarm on depth,
+ * and a Lambda function fed by the queue with partial batch failures.
+ */
+export class ChangeConsumer extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly function: nodejs.NodejsFunction;
+  readonly subscription: sns.Subscription;
+  readonly deadLetterAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: ChangeConsumerProps) {
+    super(scope, id);
+    const entry = isAbsolute(props.handler) ? props.handler : resolve(props.handler);
+    const timeout = props.functionTimeout ?? Duration.seconds(30);
+    const check = new PropsCheck(this.node.path)
+      .require(existsSync(entry), `handler: file ${entry} does not exist`)
+      .integerBetween('batchSize', props.batchSize, 1, 10_000)
+      .integerBetween('maxConcurrency', props.maxConcurrency, 2, 1000)
+      .integerBetween('maxReceiveCount', props.maxReceiveCount, 1, 1000)
+      .integerBetween('memorySize', props.memorySize, 128, 10_240)
+      .require(
+        (props.batchSize ?? 10) <= 10 || props.maxBatchingWindow !== undefined,
+        `batchSize ${props.batchSize} needs maxBatchingWindow (SQS allows more than 10 records per batch only with a batching window)`,
+      )
+      .require(timeout.toSeconds() <= 900, 'functionTimeout cannot exceed 15 minutes (the Lambda maximum)');
+    const filterPolicy = check.attempt(() => buildFilterPolicy(props.filter));
+    check.throwIfInvalid();
+
+    const fifo = props.topic.fifo;
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      fifo: fifo || undefined,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      fifo: fifo || undefined,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      // AWS's advice for a Lambda-fed queue: six times the function timeout, so a record is not
+      // handed to a second invocation while the first is still working on it (throttling included).
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+    });
+
+    this.subscription = props.topic.addSubscription(new subscriptions.SqsSubscription(this.queue, { rawMessageDelivery: true }));
+    if (filterPolicy) {
+      // Written as the JSON SNS stores, not through SubscriptionFilter: the same policy the local
+      // runner gives the emulator, and body-scope and `$or` policies pass through unchanged.
+      const subscription = this.subscription.node.defaultChild as sns.CfnSubscription;
+      subscription.filterPolicy = filterPolicy.policy;
+      subscription.filterPolicyScope = filterPolicy.scope;
+    }
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      entry,
+      handler: props.handlerExport ?? 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: resolve(PROJECT_ROOT, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: props.architecture ?? lambda.Architecture.ARM_64,
+      timeout,
+      memorySize: props.memorySize ?? 256,
+      logGroup: new logs.LogGroup(this, 'Logs', {
+        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        POWERTOOLS_SERVICE_NAME: id,
+        PGBRIDGE_DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+        ...props.environment,
+      },
+      bundling: {
+        // The local esbuild (a devDependency) bundles: no Docker needed for synth or deploy.
+        forceDockerBundling: false,
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        // The Node.js 22 runtime ships AWS SDK v3; bundling it again only grows cold starts.
+        externalModules: ['@aws-sdk/*'],
+      },
+    });
+    this.function.addEventSource(
+      new SqsEventSource(this.queue, {
+        batchSize: props.batchSize ?? 10,
+        maxBatchingWindow: props.maxBatchingWindow,
+        maxConcurrency: props.maxConcurrency,
+        reportBatchItemFailures: true,
+      }),
+    );
+    // handleChanges moves a PermanentFailure to the DLQ itself instead of retrying it.
+    this.deadLetterQueue.grantSendMessages(this.function);
+
+    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription: `${this.node.path}: change events failed ${props.maxReceiveCount ?? 5} times or were refused and wait in the dead-letter queue. Fix the cause, then redrive them (SQS console: "Start DLQ redrive").`,
+      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const action of props.alarmActions ?? []) this.deadLetterAlarm.addAlarmAction(action);
+  }
+}
