@@ -1,0 +1,119 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { SESClient } from '@aws-sdk/client-ses';
+import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { createEmailConsumer } from '../../functions/consumers/email-consumer.ts';
+import { createWebhookConsumer } from '../../functions/consumers/webhook-consumer.ts';
+import { buildFilterPolicy, type ConsumerFilter } from '../consumers/filter-policy.ts';
+import { DEMO_REACTIONS } from '../demo/demo-reactions.ts';
+import type { AwsResources } from './aws-resources.ts';
+import { ConsumerRunner, type SqsHandler } from './consumer-runner.ts';
+
+export interface LocalReactionsOptions {
+  aws: AwsResources;
+  topicArn: string;
+  /** SES endpoint the email consumers send to (the emulator, or LocalStack). */
+  sesEndpoint: string;
+  /** Sender and recipient of the demo emails. @default 'team@example.com' */
+  teamEmail?: string;
+  webhookUrl: string;
+  webhookSecret: string;
+  /** Added to queue names, so several runs can share one emulator. @default 'pgbridge-demo' */
+  prefix?: string;
+  /** Receives before a message moves to its dead-letter queue. @default 3 */
+  maxReceiveCount?: number;
+  /** Seconds before a failed message comes back. @default 5 */
+  visibilityTimeoutSeconds?: number;
+  /** Log level of the handlers (Powertools). @default 'WARN' */
+  logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+export interface LocalConsumer {
+  id: string;
+  queueUrl: string;
+  deadLetterQueueUrl: string;
+  runner: ConsumerRunner;
+}
+
+export interface LocalReactions {
+  consumers: LocalConsumer[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The demo reactions (lib/demo/demo-reactions.ts) on the local emulators, wired as the CDK
+ * constructs wire them in AWS: per consumer a queue subscribed to the topic with its filter
+ * policy and raw delivery, a dead-letter queue through a redrive policy, and the real handler
+ * fed by a ConsumerRunner with Lambda's batch semantics.
+ */
+export async function startLocalReactions(options: LocalReactionsOptions): Promise<LocalReactions> {
+  const { aws, topicArn } = options;
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  const team = options.teamEmail ?? 'team@example.com';
+  const ses = new SESClient({
+    region,
+    endpoint: options.sesEndpoint,
+    ...(process.env.AWS_ACCESS_KEY_ID ? {} : { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
+  });
+  const { signupEmail, planChangedEmail, orderWebhook } = DEMO_REACTIONS;
+
+  const definitions: Array<{ id: string; filter: ConsumerFilter; handler: (deadLetterQueueUrl: string, logger: Logger) => SqsHandler }> = [
+    ...[signupEmail, planChangedEmail].map((email) => ({
+      id: email.id,
+      filter: email.filter,
+      handler: (deadLetterQueueUrl: string, logger: Logger) =>
+        createEmailConsumer(
+          { from: team, to: [team], subject: email.subject, text: email.text, html: email.html },
+          { ses, sqs: aws.sqs, deadLetterQueueUrl, logger },
+        ),
+    })),
+    {
+      id: orderWebhook.id,
+      filter: orderWebhook.filter,
+      handler: (deadLetterQueueUrl, logger) =>
+        createWebhookConsumer(
+          // Loopback is refused by default; the local receiver is on 127.0.0.1, so allow it here.
+          { url: options.webhookUrl, secret: async () => options.webhookSecret, timeoutMs: 5000, allowPrivateTargets: true },
+          { sqs: aws.sqs, deadLetterQueueUrl, logger },
+        ),
+    },
+  ];
+
+  const consumers: LocalConsumer[] = [];
+  for (const definition of definitions) {
+    const name = `${options.prefix ?? 'pgbridge-demo'}-${definition.id}`;
+    const suffix = topicArn.endsWith('.fifo') ? '.fifo' : '';
+    const deadLetter = await aws.createQueue(`${name}-dlq${suffix}`);
+    const policy = buildFilterPolicy(definition.filter);
+    if (policy && policy.scope !== 'MessageAttributes') {
+      throw new Error(`${definition.id}: body-scope filters are not wired locally yet (AwsResources.subscribeQueue sets attribute policies only)`);
+    }
+    const queue = await aws.subscribeQueue(topicArn, `${name}${suffix}`, policy?.policy);
+    await aws.sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queue.url,
+        Attributes: {
+          VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 5),
+          RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
+        },
+      }),
+    );
+    const logger = new Logger({ serviceName: definition.id, logLevel: options.logLevel ?? 'WARN' });
+    const runner = new ConsumerRunner({
+      name: definition.id,
+      sqs: aws.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      handler: definition.handler(deadLetter.url, logger),
+      region,
+    });
+    runner.start();
+    consumers.push({ id: definition.id, queueUrl: queue.url, deadLetterQueueUrl: deadLetter.url, runner });
+  }
+  return {
+    consumers,
+    async stop() {
+      await Promise.all(consumers.map((consumer) => consumer.runner.stop()));
+      ses.destroy();
+    },
+  };
+}

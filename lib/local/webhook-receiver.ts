@@ -1,0 +1,64 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { SIGNATURE_HEADER, verifyWebhook, type SignatureCheck } from '../consumers/webhook-signature.ts';
+
+export interface ReceivedWebhook {
+  headers: IncomingHttpHeaders;
+  /** The raw body, exactly as signed. */
+  body: string;
+  signature: SignatureCheck;
+}
+
+export interface WebhookReply {
+  status: number;
+  /** Answer this much later (to provoke timeouts). */
+  delayMs?: number;
+}
+
+export interface WebhookReceiverOptions {
+  /** Signatures are checked with it. */
+  secret: string;
+  /** @default 0 (a free port) */
+  port?: number;
+  /** How to answer each request. @default 204, or 401 when the signature does not verify */
+  reply?: (request: ReceivedWebhook) => WebhookReply;
+}
+
+/**
+ * A webhook receiver on 127.0.0.1 that checks the pgbridge signature the way a real receiver
+ * should (raw body, constant-time compare, timestamp tolerance) and records every request.
+ */
+export class WebhookReceiver extends EventEmitter<{ webhook: [ReceivedWebhook] }> {
+  readonly received: ReceivedWebhook[] = [];
+  private readonly server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const signature = verifyWebhook(this.options.secret, body, request.headers[SIGNATURE_HEADER] as string | undefined);
+      const webhook: ReceivedWebhook = { headers: request.headers, body, signature };
+      this.received.push(webhook);
+      this.emit('webhook', webhook);
+      const reply = this.options.reply?.(webhook) ?? { status: signature.valid ? 204 : 401 };
+      setTimeout(() => response.writeHead(reply.status).end(), reply.delayMs ?? 0);
+    });
+  });
+
+  constructor(private readonly options: WebhookReceiverOptions) {
+    super();
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.server.address() as { port: number }).port}/webhook`;
+  }
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(this.options.port ?? 0, '127.0.0.1', resolve));
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
