@@ -1,3 +1,4 @@
+import type { Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
 import { toSqsEvent } from '../../lib/local/sqs-lambda-event.ts';
@@ -13,7 +14,7 @@ export function changeEvent<Row = Record<string, unknown>>(fields: Partial<Chang
     table: 'users',
     action: 'insert',
     label: null,
-    key: { id: 1 } as Partial<Row>,
+    key: { id: 1 } as unknown as Partial<Row>,
     row: { id: 1, name: 'Ada', email: 'ada@example.com' } as Row,
     old: null,
     changed: null,
@@ -26,7 +27,7 @@ export function changeEvent<Row = Record<string, unknown>>(fields: Partial<Chang
 /** The SQS event Lambda would deliver for these message bodies (strings are sent as they are). */
 export function sqsEvent(bodies: Array<ChangeEvent<unknown> | string>, queueArn = 'arn:aws:sqs:us-east-1:000000000000:test-queue'): SQSEvent {
   return toSqsEvent(
-    bodies.map((body) => ({
+    bodies.map((body): Message => ({
       MessageId: randomUUID(),
       ReceiptHandle: randomUUID(),
       Body: typeof body === 'string' ? body : JSON.stringify(body),
