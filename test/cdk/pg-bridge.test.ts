@@ -1,0 +1,218 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { PgBridge, type PgBridgeProps } from '../../lib/cdk/pg-bridge.ts';
+
+const AUDIT_HANDLER = fileURLToPath(new URL('./fixtures/audit-handler.ts', import.meta.url));
+const WATCHES: PgBridgeProps['watches'] = [
+  { table: 'users', actions: ['insert'], label: 'signup' },
+  { table: 'users', actions: ['update'], columns: ['plan'], label: 'plan_changed' },
+  { table: 'orders', exclude: ['card_token'] },
+];
+
+let template: Template;
+let bridge: PgBridge;
+
+function baseStack(app = new App()) {
+  const stack = new Stack(app, 'Test');
+  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
+  const secret = new secretsmanager.Secret(stack, 'DbSecret');
+  const securityGroup = new ec2.SecurityGroup(stack, 'DbSecurityGroup', { vpc });
+  return { stack, vpc, database: { host: 'db.internal.example', secret, securityGroup } };
+}
+
+beforeAll(() => {
+  const { stack, vpc, database } = baseStack();
+  bridge = new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES });
+  bridge.addEmailConsumer('SignupEmail', {
+    filter: { table: 'users', label: 'signup' },
+    from: 'Team <team@example.com>',
+    to: ['team@example.com', '{{row.email}}'],
+    subject: 'New signup: {{row.name}}',
+    text: '{{row.name}} signed up',
+  });
+  bridge.addWebhookConsumer('OrderWebhook', { filter: { table: 'orders', action: ['insert', 'update'] }, url: 'https://hooks.example.com/orders' });
+  bridge.addConsumer('OneOrder', { filter: { table: 'orders', body: { key: { id: [42] } } }, handler: AUDIT_HANDLER, batchSize: 5, maxConcurrency: 2, maxReceiveCount: 3 });
+  template = Template.fromStack(stack);
+});
+
+const resourcesOf = (type: string) => Object.entries(template.findResources(type));
+const ref = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+
+describe('PgBridge construct', () => {
+  it('every consumer queue has its own dead-letter queue, and every dead-letter queue an alarm on its depth', () => {
+    const queues = resourcesOf('AWS::SQS::Queue');
+    const withRedrive = queues.filter(([, queue]) => queue.Properties.RedrivePolicy);
+    expect(withRedrive).toHaveLength(3);
+    const deadLetterIds = withRedrive.map(([, queue]) => queue.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0]);
+    expect(new Set(deadLetterIds).size).toBe(3);
+    expect(queues).toHaveLength(6);
+
+    const alarmedQueues = resourcesOf('AWS::CloudWatch::Alarm')
+      .filter(([, alarm]) => alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible')
+      .map(([, alarm]) => alarm.Properties.Dimensions[0].Value['Fn::GetAtt'][0]);
+    expect(alarmedQueues.sort()).toEqual([...deadLetterIds].sort());
+    expect(withRedrive.map(([, queue]) => queue.Properties.RedrivePolicy.maxReceiveCount).sort()).toEqual([3, 5, 5]);
+  });
+
+  it('subscriptions use raw delivery and the filter policies the props describe', () => {
+    const subscriptions = resourcesOf('AWS::SNS::Subscription').map(([, subscription]) => subscription.Properties);
+    expect(subscriptions.every((subscription) => subscription.RawMessageDelivery === true && subscription.Protocol === 'sqs')).toBe(true);
+    const policies = subscriptions.map((subscription) => ({ policy: subscription.FilterPolicy, scope: subscription.FilterPolicyScope }));
+    expect(policies).toEqual(
+      expect.arrayContaining([
+        { policy: { table: ['users'], label: ['signup'] }, scope: 'MessageAttributes' },
+        { policy: { table: ['orders'], action: ['insert', 'update'] }, scope: 'MessageAttributes' },
+        { policy: { table: ['orders'], key: { id: [42] } }, scope: 'MessageBody' },
+      ]),
+    );
+    expect(policies).toHaveLength(3);
+  });
+
+  it('encrypts the topic with a rotated KMS key and every queue at rest, and refuses plain HTTP', () => {
+    const [[keyId, key]] = resourcesOf('AWS::KMS::Key') as [[string, any]];
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: ref(keyId) });
+    for (const [, queue] of resourcesOf('AWS::SQS::Queue')) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    const queuePolicies = resourcesOf('AWS::SQS::QueuePolicy').flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
+    expect(queuePolicies.some((statement: any) => statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toBe(true);
+  });
+
+  it('the listener may publish to its topic only, and only ECS reads the database secret', () => {
+    const policies = resourcesOf('AWS::IAM::Policy').map(([, policy]) => policy.Properties);
+    const taskRoleId = template.findResources('AWS::ECS::TaskDefinition')[Object.keys(template.findResources('AWS::ECS::TaskDefinition'))[0]!].Properties.TaskRoleArn['Fn::GetAtt'][0];
+    const taskPolicy = policies.find((policy) => policy.Roles.some((role: any) => role.Ref === taskRoleId));
+    const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0]!;
+    const keyId = Object.keys(template.findResources('AWS::KMS::Key'))[0]!;
+    expect(taskPolicy.PolicyDocument.Statement).toEqual([
+      { Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: topicId } },
+      { Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Effect: 'Allow', Resource: ref(keyId) },
+    ]);
+
+    const secretId = Object.keys(template.findResources('AWS::SecretsManager::Secret')).find((id) => id.startsWith('DbSecret'))!;
+    const secretReaders = policies.filter((policy) =>
+      policy.PolicyDocument.Statement.some((statement: any) => [statement.Action].flat().includes('secretsmanager:GetSecretValue') && statement.Resource?.Ref === secretId),
+    );
+    expect(secretReaders).toHaveLength(1);
+    expect(secretReaders[0]!.PolicyName).toMatch(/ExecutionRole/);
+  });
+
+  it('no statement grants SNS publish or SES sending on a wildcard resource; SES is limited to the sender', () => {
+    const statements = resourcesOf('AWS::IAM::Policy').flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
+    const publishOrSend = statements.filter((statement: any) => [statement.Action].flat().some((action: string) => /^sns:Publish$|^ses:/.test(action)));
+    expect(publishOrSend.length).toBeGreaterThanOrEqual(2);
+    for (const statement of publishOrSend) expect(JSON.stringify(statement.Resource)).not.toMatch(/"\*"|:\*"/);
+    const ses = publishOrSend.find((statement: any) => [statement.Action].flat().includes('ses:SendEmail'));
+    expect(JSON.stringify(ses.Resource)).toContain(':identity/team@example.com');
+    expect(JSON.stringify(ses.Resource)).toContain(':identity/example.com');
+    expect(ses.Condition).toEqual({ StringEquals: { 'ses:FromAddress': 'team@example.com' } });
+  });
+
+  it('consumer functions are Node.js 22 on arm64, fed by their queue with partial batch failures', () => {
+    const functions = resourcesOf('AWS::Lambda::Function').filter(([, fn]) => fn.Properties.Environment?.Variables?.PGBRIDGE_DEAD_LETTER_QUEUE_URL);
+    expect(functions).toHaveLength(3);
+    for (const [, fn] of functions) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+    }
+    const mappings = resourcesOf('AWS::Lambda::EventSourceMapping').map(([, mapping]) => mapping.Properties);
+    expect(mappings).toHaveLength(3);
+    for (const mapping of mappings) expect(mapping.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(mappings.find((mapping) => mapping.BatchSize === 5)?.ScalingConfig).toEqual({ MaximumConcurrency: 2 });
+  });
+
+  it('the webhook reads its signing secret from Secrets Manager at run time, never from its environment', () => {
+    const webhook = resourcesOf('AWS::Lambda::Function').find(([, fn]) => fn.Properties.Environment?.Variables?.PGBRIDGE_WEBHOOK_URL)!;
+    const variables = webhook[1].Properties.Environment.Variables;
+    expect(variables.PGBRIDGE_WEBHOOK_URL).toBe('https://hooks.example.com/orders');
+    expect(variables.PGBRIDGE_WEBHOOK_SECRET_ARN).toEqual({ Ref: expect.stringMatching(/^BridgeOrderWebhookSigningSecret/) });
+    expect(variables.PGBRIDGE_WEBHOOK_ALLOW_PRIVATE_TARGETS).toBe('false');
+  });
+
+  it('runs the listener on the smallest Fargate task with its health check, watches and secret fields', () => {
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      Cpu: '256',
+      Memory: '512',
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      ContainerDefinitions: [
+        Match.objectLike({
+          HealthCheck: Match.objectLike({ Command: Match.arrayWith(['CMD', 'node']) }),
+          Secrets: Match.arrayWith([Match.objectLike({ Name: 'PGUSER' }), Match.objectLike({ Name: 'PGPASSWORD' })]),
+          Environment: Match.arrayWith([
+            { Name: 'PGHOST', Value: 'db.internal.example' },
+            { Name: 'PGBRIDGE_CONFIG_JSON', Value: JSON.stringify({ watches: WATCHES }) },
+          ]),
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 1, LaunchType: 'FARGATE' });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 5432, ToPort: 5432, IpProtocol: 'tcp' });
+  });
+
+  it('alarms when no listener runs and when the outbox backlog ages', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/ECS',
+      MetricName: 'CPUUtilization',
+      Statistic: 'SampleCount',
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'pgbridge',
+      MetricName: 'OutboxOldestEventAgeSeconds',
+      Dimensions: [{ Name: 'Bridge', Value: 'Test-Bridge' }],
+      Threshold: 300,
+    });
+    expect(bridge.alarms).toHaveLength(6);
+  });
+
+  it('matches the template snapshot (asset hashes aside)', () => {
+    const json = JSON.stringify(template.toJSON(), null, 2).replace(/[0-9a-f]{64}/g, '<asset-hash>');
+    expect(json).toMatchSnapshot();
+  });
+});
+
+describe('PgBridge options', () => {
+  it('a FIFO bridge has a FIFO topic and FIFO consumer queues', () => {
+    const { stack, vpc, database } = baseStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+    const fifoBridge = new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES, fifo: true, listenerCount: 2 });
+    const consumer = fifoBridge.addConsumer('Audit', { handler: AUDIT_HANDLER, filter: { table: 'orders' } });
+    const fifoTemplate = Template.fromStack(stack);
+    fifoTemplate.hasResourceProperties('AWS::SNS::Topic', { FifoTopic: true });
+    expect(Object.values(fifoTemplate.findResources('AWS::SQS::Queue')).map((queue) => queue.Properties.FifoQueue)).toEqual([true, true]);
+    fifoTemplate.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2 });
+    expect(consumer.queue.fifo).toBe(true);
+  });
+});
+
+describe('invalid props fail at synth with a message saying what to fix', () => {
+  const app = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const build = (change: (bridge: PgBridge) => void, props: Partial<PgBridgeProps> = {}) => () => {
+    const { stack, vpc, database } = baseStack(app());
+    change(new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES, ...props }));
+  };
+
+  it('invalid watches: the same message as pgbridge.config.json', () => {
+    expect(build(() => undefined, { watches: [{ table: 'users', actions: ['upsert' as 'insert'] }] })).toThrow(
+      /Bridge watches:\n\s+- watches\[0\] \(users\)\.actions\.0: actions: each one is "insert", "update" or "delete"/,
+    );
+    expect(build(() => undefined, { watches: [] })).toThrow(/declare at least one watch/);
+  });
+
+  it('unknown filter field, empty recipients, bad URL, template typo, bad batch settings', () => {
+    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, filter: { tabel: 'users' } as never }))).toThrow(/Bridge\/A: invalid props:\n\s+- filter: unknown field "tabel"/);
+    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, filter: { raw: { color: ['red'] } } }))).toThrow(/filter\.raw\.color: pgbridge message attributes have no "color"/);
+    expect(build((bridge) => bridge.addEmailConsumer('E', { from: 'team@example.com', to: [], subject: 's', text: 't' }))).toThrow(/to cannot be empty/);
+    expect(build((bridge) => bridge.addEmailConsumer('E', { from: 'team', to: 'a@example.com', subject: 's', text: 't' }))).toThrow(/from: "team" is not an email address/);
+    expect(build((bridge) => bridge.addEmailConsumer('E', { from: 'a@example.com', to: 'a@example.com', subject: 'Hi {{rows.name}}', text: 't' }))).toThrow(/subject: "\{\{rows\.name\}\}": unknown field "rows"/);
+    expect(build((bridge) => bridge.addWebhookConsumer('W', { url: 'hooks.example.com/x' }))).toThrow(/url: "hooks\.example\.com\/x" is not a URL/);
+    expect(build((bridge) => bridge.addWebhookConsumer('W', { url: 'ftp://example.com' }))).toThrow(/must start with https:\/\//);
+    expect(build((bridge) => bridge.addWebhookConsumer('W', { url: 'https://example.com', timeout: Duration.seconds(60) }))).toThrow(/timeout \(60 s\) must be shorter than functionTimeout \(30 s\)/);
+    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, batchSize: 100 }))).toThrow(/batchSize 100 needs maxBatchingWindow/);
+    expect(build((bridge) => bridge.addConsumer('A', { handler: '/nowhere/handler.ts' }))).toThrow(/handler: file \/nowhere\/handler\.ts does not exist/);
+    expect(build(() => undefined, { listenerCount: 3 as 2 })).toThrow(/listenerCount must be 1 or 2/);
+  });
+});
