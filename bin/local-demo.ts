@@ -1,7 +1,9 @@
 /**
  * `npm start`: the whole flow on one machine. Embedded Postgres (unless DATABASE_URL), the SNS/SQS
- * emulator (unless AWS_ENDPOINT_URL), the demo tables and watches, the listener, and a printout
- * of every message that reaches a queue subscribed to the topic.
+ * emulator (unless AWS_ENDPOINT_URL), the demo tables and watches, the listener, a printout of
+ * every message that reaches a queue subscribed to the topic, and the demo reactions: the email
+ * and webhook consumers run by a local Lambda event-source runner, emails to the SES emulator,
+ * webhooks to a local receiver; both are printed as they arrive.
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { existsSync, readFileSync } from 'node:fs';
@@ -9,13 +11,20 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { startListener } from '../functions/listener/main.ts';
 import { SQL_DIR } from '../lib/capture/sql-files.ts';
+import { randomBytes } from 'node:crypto';
 import { createLogger } from '../lib/logger.ts';
 import { AwsResources } from '../lib/local/aws-resources.ts';
 import { EmbeddedPostgres } from '../lib/local/embedded-postgres.ts';
 import { startLocalSnsSqs } from '../lib/local/local-sns-sqs.ts';
+import { sentEmails, startLocalSes } from '../lib/local/local-ses.ts';
+import { startLocalReactions } from '../lib/local/local-reactions.ts';
+import { WebhookReceiver } from '../lib/local/webhook-receiver.ts';
 
 const DEMO_PG_PORT = 54329;
 const DEMO_AWS_PORT = 4566;
+const DEMO_SES_PORT = 8005;
+const DEMO_WEBHOOK_PORT = 4590;
+const TEAM_EMAIL = 'team@example.com';
 const exitAfter = Number(process.env.PGBRIDGE_DEMO_EXIT_AFTER ?? 0);
 const log = createLogger('pgbridge-listener', { level: process.env.PGBRIDGE_LOG_LEVEL ?? 'warn' });
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -35,6 +44,14 @@ async function startAws(): Promise<string> {
   const emulator = await startLocalSnsSqs(await portOr(DEMO_AWS_PORT));
   cleanups.push(() => emulator.stop());
   return emulator.endpoint;
+}
+
+/** SES for the email consumers: LocalStack's when AWS_ENDPOINT_URL is set, else the npm emulator. */
+async function startSes(): Promise<string> {
+  if (process.env.AWS_ENDPOINT_URL) return process.env.AWS_ENDPOINT_URL;
+  const ses = await startLocalSes(await portOr(DEMO_SES_PORT));
+  cleanups.push(() => ses.stop());
+  return ses.endpoint;
 }
 
 /** The fixed port when it is free (so the printed psql command stays the same), else any. */
@@ -62,6 +79,33 @@ async function main(): Promise<void> {
   const topicArn = process.env.PGBRIDGE_TOPIC_ARN ?? (await aws.createTopic('pgbridge-demo'));
   const printed = await aws.subscribeQueue(topicArn, 'pgbridge-demo-printout');
 
+  const sesEndpoint = await startSes();
+  const webhookSecret = randomBytes(24).toString('hex');
+  const receiver = await new WebhookReceiver({ secret: webhookSecret, port: await portOr(DEMO_WEBHOOK_PORT) }).start();
+  cleanups.unshift(() => receiver.stop());
+  receiver.on('webhook', (webhook) => {
+    const event = JSON.parse(webhook.body);
+    const signature = webhook.signature.valid ? 'signature ok' : `signature INVALID (${webhook.signature.reason})`;
+    console.log(`webhook  POST ${receiver.url}  ${signature}  event ${event.id}: ${event.table} ${event.action}\n         ${webhook.body}`);
+  });
+  const reactions = await startLocalReactions({ aws, topicArn, sesEndpoint, teamEmail: TEAM_EMAIL, webhookUrl: receiver.url, webhookSecret });
+  cleanups.unshift(() => reactions.stop());
+  for (const consumer of reactions.consumers) {
+    consumer.runner.on('batch', ({ failed }) => {
+      if (failed.length) console.log(`retry    ${consumer.id}: ${failed.length} record(s) failed; they come back after the visibility timeout, then go to ${consumer.deadLetterQueueUrl}`);
+    });
+    consumer.runner.on('error', (error) => console.log(`error    ${consumer.id}: ${error.message}`));
+  }
+  const emailsShown = { count: (await sentEmails(sesEndpoint).catch(() => [])).length };
+  const emailPrinter = setInterval(async () => {
+    const emails = await sentEmails(sesEndpoint).catch(() => []);
+    for (const email of emails.slice(emailsShown.count)) {
+      console.log(`email    to ${email.to.join(', ')}  "${email.subject}"\n         ${email.text ?? ''}`);
+    }
+    emailsShown.count = Math.max(emailsShown.count, emails.length);
+  }, 1000);
+  cleanups.unshift(async () => clearInterval(emailPrinter));
+
   const configPath = process.env.PGBRIDGE_CONFIG ?? (existsSync('pgbridge.config.json') ? 'pgbridge.config.json' : undefined);
   const listener = await startListener({
     configPath,
@@ -77,16 +121,21 @@ pgbridge is running.
   Postgres   ${psqlUrl}
   SNS/SQS    ${endpoint}   topic ${topicArn}
   Watches    ${configPath ?? 'PGBRIDGE_CONFIG_JSON'}
+  Reactions  ${reactions.consumers.map((consumer) => consumer.id).join(', ')} (lib/demo/demo-reactions.ts)
+  SES        ${sesEndpoint}   (emails to ${TEAM_EMAIL}; open it in a browser to read them)
+  Webhooks   ${receiver.url}   (signing secret ${webhookSecret})
 
-Change a row from another terminal and watch the messages arrive here:
+Change a row from another terminal and watch the messages, emails and webhooks arrive here:
   psql "${psqlUrl}" -c "INSERT INTO users (name, email) VALUES ('Grace', 'grace@example.com')"
   psql "${psqlUrl}" -c "UPDATE users SET plan = 'pro' WHERE email = 'grace@example.com'"
+  psql "${psqlUrl}" -c "INSERT INTO orders (total) VALUES (42.50)"
 Ctrl-C stops everything (the demo database is kept in .pgbridge/).
 `);
 
-  // One row of our own so a first message shows up without typing anything.
+  // Rows of our own so that a first email and webhook show up without typing anything.
   const demoEmail = `ada+${Date.now()}@example.com`;
-  await db.query(`INSERT INTO users (name, email) VALUES ('Ada', $1)`, [demoEmail]);
+  const { rows } = await db.query(`INSERT INTO users (name, email) VALUES ('Ada', $1) RETURNING id`, [demoEmail]);
+  await db.query(`INSERT INTO orders (user_id, total, card_token) VALUES ($1, 9.99, 'tok_demo')`, [rows[0].id]);
 
   let shown = 0;
   let stopping = false;

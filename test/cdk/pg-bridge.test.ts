@@ -83,7 +83,8 @@ describe('PgBridge construct', () => {
 
   it('the listener may publish to its topic only, and only ECS reads the database secret', () => {
     const policies = resourcesOf('AWS::IAM::Policy').map(([, policy]) => policy.Properties);
-    const taskRoleId = template.findResources('AWS::ECS::TaskDefinition')[Object.keys(template.findResources('AWS::ECS::TaskDefinition'))[0]!].Properties.TaskRoleArn['Fn::GetAtt'][0];
+    const [[, taskDefinition]] = resourcesOf('AWS::ECS::TaskDefinition') as [[string, any]];
+    const taskRoleId = taskDefinition.Properties.TaskRoleArn['Fn::GetAtt'][0];
     const taskPolicy = policies.find((policy) => policy.Roles.some((role: any) => role.Ref === taskRoleId));
     const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0]!;
     const keyId = Object.keys(template.findResources('AWS::KMS::Key'))[0]!;
