@@ -55,10 +55,12 @@ export function handleChanges<Row = Record<string, unknown>>(handler: ChangeHand
   };
 
   return async (event, context) => {
-    const fifo = event.Records[0]?.eventSourceARN.endsWith('.fifo') ?? false;
-    const processor = fifo ? new SqsFifoPartialProcessorAsync() : new BatchProcessor(EventType.SQS);
     // A fully failed batch is reported record by record rather than thrown: the same retry, without
     // an invocation error in the metrics for what is an ordinary downstream outage.
-    return processPartialResponse(event, processRecord, processor, { context, throwOnFullBatchFailure: false } as never);
+    const options = { context, throwOnFullBatchFailure: false };
+    if (event.Records[0]?.eventSourceARN.endsWith('.fifo')) {
+      return processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), options);
+    }
+    return processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), options);
   };
 }

@@ -56,9 +56,8 @@ export interface ConsumerOptions {
   readonly logRetention?: logs.RetentionDays;
 }
 
-export interface ChangeConsumerProps extends ConsumerOptions {
-  /** The topic of the bridge. */
-  readonly topic: sns.ITopic;
+/** `bridge.addConsumer(id, options)`: a reaction with your own code. */
+export interface CustomConsumerOptions extends ConsumerOptions {
   /**
    * The code: a TypeScript/JavaScript file exporting `handler` (typically built with
    * `handleChanges`), bundled with the local esbuild (no Docker); a relative path is resolved
@@ -67,6 +66,11 @@ export interface ChangeConsumerProps extends ConsumerOptions {
   readonly handler: string;
   /** @default 'handler' */
   readonly handlerExport?: string;
+}
+
+export interface ChangeConsumerProps extends CustomConsumerOptions {
+  /** The topic of the bridge. */
+  readonly topic: sns.ITopic;
   /** Alarm actions for the dead-letter alarm. @default none */
   readonly alarmActions?: cloudwatch.IAlarmAction[];
 }

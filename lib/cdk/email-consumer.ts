@@ -18,8 +18,9 @@ export interface EmailConsumerOptions extends ConsumerOptions {
   /** HTML body template; values are HTML-escaped. @default text only */
   readonly html?: string;
   /**
-   * The SES identity that may send: the only resource of the function's `ses:SendEmail`
-   * permission.
+   * The SES identities the function's `ses:SendEmail` permission names (its only resources).
+   * While the account is in the SES sandbox, SES also checks the recipients' identities: add
+   * the verified recipient addresses here, or send to the sender address itself.
    * @default the domain of `from` and the address itself
    */
   readonly sesIdentity?: string | string[];

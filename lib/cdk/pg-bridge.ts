@@ -10,7 +10,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { parseConfig, type WatchConfig } from '../config/watch-config.ts';
-import { ChangeConsumer, PROJECT_ROOT, type ConsumerOptions } from './change-consumer.ts';
+import { ChangeConsumer, PROJECT_ROOT, type CustomConsumerOptions } from './change-consumer.ts';
 import { EmailConsumer, type EmailConsumerOptions } from './email-consumer.ts';
 import { PropsCheck } from './props-validation.ts';
 import { WebhookConsumer, type WebhookConsumerOptions } from './webhook-consumer.ts';
@@ -254,7 +254,7 @@ export class PgBridge extends Construct {
   }
 
   /** A reaction with your own code: `handler` is a file exporting a `handleChanges(...)` handler. */
-  addConsumer(id: string, options: ConsumerOptions & { handler: string; handlerExport?: string }): ChangeConsumer {
+  addConsumer(id: string, options: CustomConsumerOptions): ChangeConsumer {
     const consumer = new ChangeConsumer(this, id, { ...options, topic: this.topic, alarmActions: this.alarmActions });
     this.alarms.push(consumer.deadLetterAlarm);
     return consumer;
