@@ -1,7 +1,7 @@
 import { SendEmailCommand, SESClient, SESServiceException } from '@aws-sdk/client-ses';
 import { z } from 'zod';
 import { renderEmail, type EmailTemplates } from '../../lib/consumers/email-message.ts';
-import { ConfigError } from '../../lib/errors.ts';
+import { jsonVariable, readEnvironment } from './consumer-environment.ts';
 import { handleChanges, type HandleChangesOptions, type SqsBatchHandler } from './handle-changes.ts';
 import { PermanentFailure } from './permanent-failure.ts';
 
@@ -39,10 +39,7 @@ export function createEmailConsumer(templates: EmailTemplates, options: HandleCh
 
 const environmentSchema = z.object({
   PGBRIDGE_EMAIL_FROM: z.string().min(1, 'PGBRIDGE_EMAIL_FROM is required'),
-  PGBRIDGE_EMAIL_TO: z
-    .string()
-    .transform((text) => JSON.parse(text) as unknown)
-    .pipe(z.array(z.string()).min(1)),
+  PGBRIDGE_EMAIL_TO: jsonVariable(z.array(z.string()).min(1)),
   PGBRIDGE_EMAIL_SUBJECT: z.string().min(1),
   PGBRIDGE_EMAIL_TEXT: z.string().min(1),
   PGBRIDGE_EMAIL_HTML: z.string().optional(),
@@ -50,11 +47,7 @@ const environmentSchema = z.object({
 
 /** The templates the CDK EmailConsumer puts in the function's environment. */
 export function emailTemplatesFromEnvironment(env: NodeJS.ProcessEnv = process.env): EmailTemplates {
-  const result = environmentSchema.safeParse(env);
-  if (!result.success) {
-    throw new ConfigError(`invalid email consumer environment: ${result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  }
-  const settings = result.data;
+  const settings = readEnvironment(environmentSchema, env, 'email');
   return {
     from: settings.PGBRIDGE_EMAIL_FROM,
     to: settings.PGBRIDGE_EMAIL_TO,

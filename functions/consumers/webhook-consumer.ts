@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { deliverWebhook } from '../../lib/consumers/webhook-delivery.ts';
-import { ConfigError } from '../../lib/errors.ts';
+import { jsonVariable, readEnvironment } from './consumer-environment.ts';
 import { cachedSecret } from './cached-secret.ts';
 import { handleChanges, type HandleChangesOptions, type SqsBatchHandler } from './handle-changes.ts';
 import { PermanentFailure } from './permanent-failure.ts';
@@ -33,23 +33,15 @@ export function createWebhookConsumer(settings: WebhookConsumerSettings, options
 
 const environmentSchema = z.object({
   PGBRIDGE_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'PGBRIDGE_WEBHOOK_URL must be an http(s) URL' }),
-  PGBRIDGE_WEBHOOK_SECRET_ARN: z.string().min(1, 'PGBRIDGE_WEBHOOK_SECRET_ARN is required'),
+  PGBRIDGE_WEBHOOK_SECRET_ARN: z.string({ error: 'PGBRIDGE_WEBHOOK_SECRET_ARN is required' }).min(1, 'PGBRIDGE_WEBHOOK_SECRET_ARN is required'),
   PGBRIDGE_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
-  PGBRIDGE_WEBHOOK_HEADERS: z
-    .string()
-    .default('{}')
-    .transform((text) => JSON.parse(text) as unknown)
-    .pipe(z.record(z.string(), z.string())),
+  PGBRIDGE_WEBHOOK_HEADERS: jsonVariable(z.record(z.string(), z.string())).default({}),
   PGBRIDGE_WEBHOOK_ALLOW_PRIVATE_TARGETS: z.enum(['true', 'false']).default('false'),
 });
 
 /** The settings the CDK WebhookConsumer puts in the function's environment. */
 export function webhookSettingsFromEnvironment(env: NodeJS.ProcessEnv = process.env): WebhookConsumerSettings {
-  const result = environmentSchema.safeParse(env);
-  if (!result.success) {
-    throw new ConfigError(`invalid webhook consumer environment: ${result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
-  }
-  const settings = result.data;
+  const settings = readEnvironment(environmentSchema, env, 'webhook');
   return {
     url: settings.PGBRIDGE_WEBHOOK_URL,
     secret: cachedSecret(settings.PGBRIDGE_WEBHOOK_SECRET_ARN),

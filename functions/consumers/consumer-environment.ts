@@ -1,0 +1,30 @@
+import { z } from 'zod';
+import { ConfigError } from '../../lib/errors.ts';
+
+/**
+ * Parses a consumer function's environment (what its CDK construct set) once, at cold start:
+ * a broken deployment fails with every bad variable named, before any event is touched.
+ */
+export function readEnvironment<Schema extends z.ZodType>(schema: Schema, env: NodeJS.ProcessEnv, consumer: string): z.output<Schema> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid ${consumer} consumer environment: ${problems.join('; ')}`);
+  }
+  return result.data;
+}
+
+/** A variable holding JSON, validated by `inner` after parsing. */
+export function jsonVariable<Inner extends z.ZodType>(inner: Inner) {
+  return z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'is not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(inner);
+}
