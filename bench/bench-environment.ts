@@ -7,6 +7,7 @@ import { AwsResources } from '../lib/local/aws-resources.ts';
 import { EmbeddedPostgres } from '../lib/local/embedded-postgres.ts';
 import { PRELOADED_ROWS } from './load/workloads.ts';
 import { ConsumerQueue } from './measure/consumer-queue.ts';
+import { buildListenerBundles, type ListenerBundles } from './processes/listener-bundles.ts';
 import { NicedProcess } from './processes/niced-process.ts';
 
 export const BENCH_CONFIG = { watches: [{ table: 'bench.items' }] };
@@ -27,6 +28,7 @@ export interface BenchEnvironment {
   /** Where Postgres came from, for the report. */
   postgresVersion: string;
   admin: pg.Pool;
+  bundles: ListenerBundles;
   resources: AwsResources;
   topics: { standard: string; fifo: string };
   queues: { standard: ConsumerQueue; fifo: ConsumerQueue; naive: ConsumerQueue };
@@ -45,7 +47,7 @@ export async function startBenchEnvironment(env: NodeJS.ProcessEnv): Promise<Ben
   let emulator: NicedProcess | undefined;
   let endpoint = env.AWS_ENDPOINT_URL;
   if (!endpoint) {
-    emulator = new NicedProcess('emulator', 'bench/processes/emulator-main.ts', {});
+    emulator = new NicedProcess('emulator', ['--import', 'tsx', 'bench/processes/emulator-main.ts'], {});
     endpoint = JSON.parse(await emulator.waitForLine(/"endpoint"/)).endpoint as string;
   }
 
@@ -74,6 +76,7 @@ export async function startBenchEnvironment(env: NodeJS.ProcessEnv): Promise<Ben
   return {
     databaseUrl,
     endpoint,
+    bundles: await buildListenerBundles(),
     postgresVersion: version,
     admin,
     resources,

@@ -73,7 +73,7 @@ export class RunningVariant {
     const { env, variant } = this;
     if (!variant.listener) return;
     if (variant.listener === 'naive') {
-      this.listener = new NicedProcess('naive listener', 'bench/naive/naive-listener.ts', {
+      this.listener = new NicedProcess('naive listener', [env.bundles.naive], {
         DATABASE_URL: env.databaseUrl,
         AWS_ENDPOINT_URL: env.endpoint,
         NAIVE_QUEUE_URL: env.queues.naive.url,
@@ -82,7 +82,8 @@ export class RunningVariant {
       this.listenerBackendPid = await backendPid(env, 'naive-listener');
       return;
     }
-    this.listener = new NicedProcess(`pgbridge listener (${variant.listener})`, 'functions/listener/main.ts', {
+    this.listener = new NicedProcess(`pgbridge listener (${variant.listener})`, [env.bundles.pgbridge], {
+      PGBRIDGE_SQL_DIR: env.bundles.sqlDir,
       DATABASE_URL: env.databaseUrl,
       AWS_ENDPOINT_URL: env.endpoint,
       AWS_REGION: 'us-east-1',

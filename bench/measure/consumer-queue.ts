@@ -23,10 +23,11 @@ export class ConsumerQueue {
   }
 
   /** Polls until `expected` messages are in the queue; returns when the last one arrived. */
-  async waitForCount(expected: number, timeoutMs: number): Promise<{ count: number; at: number }> {
+  async waitForCount(expected: number, timeoutMs: number, assertProducing: () => void = () => {}): Promise<{ count: number; at: number }> {
     const deadline = Date.now() + timeoutMs;
     let count = 0;
     while (Date.now() < deadline) {
+      assertProducing();
       count = await this.count();
       if (count >= expected) return { count, at: Date.now() };
       await new Promise((resolve) => setTimeout(resolve, 50));

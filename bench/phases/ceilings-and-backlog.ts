@@ -57,7 +57,7 @@ export async function measureCeilings(env: BenchEnvironment, settings: BenchSett
   try {
     for (const fifo of [false, true]) {
       await preloadBacklog(env, settings.backlogEvents);
-      const drainer = new NicedProcess('drain ceiling', 'bench/ceilings/drain-ceiling-main.ts', {
+      const drainer = new NicedProcess('drain ceiling', ['--import', 'tsx', 'bench/ceilings/drain-ceiling-main.ts'], {
         DATABASE_URL: env.databaseUrl,
         BENCH_EXPECTED_EVENTS: String(settings.backlogEvents),
         BENCH_FIFO: String(fifo),
@@ -96,7 +96,7 @@ export async function measureBacklog(env: BenchEnvironment, settings: BenchSetti
       await running.queue!.purge();
       await running.startListener();
       const started = Date.now();
-      const arrival = await running.queue!.waitForCount(settings.backlogEvents, 600_000);
+      const arrival = await running.queue!.waitForCount(settings.backlogEvents, 600_000, () => running.listener!.assertRunning());
       const run: BacklogRun = {
         variant: name,
         events: arrival.count,

@@ -89,7 +89,7 @@ async function saturate(env: BenchEnvironment, running: RunningVariant, events: 
   const written = Date.now();
   await Promise.all(clients.map((client) => client.end()));
   const total = transactions * WORKLOADS.tx10.eventsPerTransaction;
-  const arrival = await queue.waitForCount(total, 120_000);
+  const arrival = await queue.waitForCount(total, 120_000, () => listener.assertRunning());
   const seconds = (arrival.at - started) / 1000;
   const cpu = listener.cpuSeconds() - cpuBefore;
   const backendCpu = backendPid ? processCpuSeconds(backendPid) - backendBefore : 0;

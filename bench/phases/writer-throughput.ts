@@ -18,20 +18,25 @@ export interface WriterRun {
 
 export const WRITER_VARIANTS: VariantName[] = ['none', 'naive', 'pgbridge-trigger', 'pgbridge', 'pgbridge-fifo'];
 
-/** Figure 1: writer throughput of every variant, workload and writer count, one variant at a time. */
+/**
+ * Figure 1: writer throughput of every variant, workload and writer count. The variants of one
+ * cell run back to back (each with its own listener), so that load from other work on a shared
+ * machine hits them alike instead of skewing one variant's whole column.
+ */
 export async function measureWriterThroughput(env: BenchEnvironment, settings: BenchSettings, progress: (line: string) => void): Promise<WriterRun[]> {
   const runs: WriterRun[] = [];
-  for (const name of WRITER_VARIANTS) {
-    const running = await RunningVariant.start(VARIANTS[name], env);
-    try {
-      for (const workloadName of settings.workloads) {
-        for (const writers of settings.writerCounts) {
+  for (const workloadName of settings.workloads) {
+    for (const writers of settings.writerCounts) {
+      for (const name of WRITER_VARIANTS) {
+        const running = await RunningVariant.start(VARIANTS[name], env);
+        try {
           await running.reset();
           const workload = WORKLOADS[workloadName];
           const cpuBefore = listenerCpu(running);
           const started = performance.now();
           const result = await runSaturatingWriters(env.databaseUrl, workload, writers, settings);
           const elapsed = (performance.now() - started) / 1000;
+          running.listener?.assertRunning();
           const cpuAfter = listenerCpu(running);
           const run: WriterRun = {
             variant: name,
@@ -46,10 +51,10 @@ export async function measureWriterThroughput(env: BenchEnvironment, settings: B
           runs.push(run);
           progress(`writers  ${name.padEnd(16)} ${workloadName.padEnd(6)} ${String(writers).padStart(2)} writers: ${Math.round(run.transactionsPerSecond)} tx/s` +
             (run.listenerCpuShare !== undefined ? ` (listener ${run.listenerCpuShare.toFixed(2)} cores, its backend ${run.listenerBackendCpuShare!.toFixed(2)})` : ''));
+        } finally {
+          await running.stop();
         }
       }
-    } finally {
-      await running.stop();
     }
   }
   return runs;

@@ -6,7 +6,7 @@ const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLOCK_TICKS_PER_SECOND = 100;
 
 /**
- * A TypeScript entry point run as `nice -n 19 node --import tsx <file>`: the listeners and the
+ * A node process run as `nice -n 19 node <args>` (a bundle, or `--import tsx <file.ts>`): the listeners and the
  * emulator share the two cores with Postgres here, but must not steal them from the writers
  * being timed. `nice` execs node, so the child's pid is the node process itself and its
  * /proc entry gives the listener's own CPU time and peak RSS.
@@ -18,10 +18,13 @@ export class NicedProcess {
 
   constructor(
     readonly name: string,
-    entry: string,
+    nodeArgs: string[],
     env: Record<string, string>,
   ) {
-    this.child = spawn('nice', ['-n', '19', process.execPath, '--import', 'tsx', entry], {
+    // BENCH_CHILD_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the listeners and the
+    // emulator (node refuses --cpu-prof in NODE_OPTIONS).
+    const flags = (process.env.BENCH_CHILD_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    this.child = spawn('nice', ['-n', '19', process.execPath, ...flags, ...nodeArgs], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -39,13 +42,20 @@ export class NicedProcess {
     return this.child.pid!;
   }
 
+  /** Throws (with the child's last output) if it has exited: a run must not wait for a dead listener. */
+  assertRunning(): void {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) {
+      throw new Error(`${this.name} exited (${this.child.exitCode ?? this.child.signalCode}):\n${this.output.slice(-4000)}`);
+    }
+  }
+
   /** Resolves with the first output line matching `pattern`; fails if the process exits first. */
   async waitForLine(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const line = this.output.split('\n').find((candidate) => pattern.test(candidate));
       if (line) return line;
-      if (this.child.exitCode !== null) throw new Error(`${this.name} exited (${this.child.exitCode}):\n${this.output.slice(-4000)}`);
+      this.assertRunning();
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     throw new Error(`${this.name}: no line matching ${pattern} within ${timeoutMs} ms:\n${this.output.slice(-4000)}`);
