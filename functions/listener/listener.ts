@@ -68,7 +68,10 @@ export class Listener extends EventEmitter<ListenerEvents> {
   role: ListenerRole = 'starting';
   private stopping = false;
   private client?: pg.Client;
+  /** Cut short by NOTIFY, a lost connection or stop: the idle wait. */
   private readonly wakeup = new Wakeup();
+  /** Cut short only by stop: backoffs, which connection events must not shorten. */
+  private readonly stopRequested = new Wakeup();
   private readonly retries: RetryBook;
   private loop?: Promise<void>;
   private installed = false;
@@ -92,6 +95,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   async stop(): Promise<void> {
     this.stopping = true;
     this.wakeup.wake();
+    this.stopRequested.wake();
     await this.loop;
   }
 
@@ -131,7 +135,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       }
       await this.disconnect();
       if (!this.stopping) {
-        await this.wakeup.wait(reconnectDelay);
+        await this.stopRequested.wait(reconnectDelay);
         reconnectDelay = Math.min(reconnectDelay * 2, this.options.maxBackoffMs);
       }
     }
@@ -179,7 +183,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
         return;
       }
       this.setRole('standby');
-      await this.wakeup.wait(this.options.leaderRetryMs);
+      await this.stopRequested.wait(this.options.leaderRetryMs);
     }
   }
 
@@ -197,7 +201,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       if (result.sinkDown) {
         sinkDelay = Math.min(Math.max(sinkDelay * 2, this.options.retryBaseMs), this.options.maxBackoffMs);
         log.warn({ msg: 'sink unreachable, events stay in the outbox', sink: this.options.sink.description, error: result.sinkError, retryInMs: sinkDelay });
-        await this.wakeup.wait(sinkDelay);
+        await this.stopRequested.wait(sinkDelay);
         continue;
       }
       sinkDelay = 0;

@@ -45,15 +45,18 @@ export async function drainOnce(
   const result: DrainResult = { fetched: 0, published: 0, parked: 0, retrying: 0, held: 0, sinkDown: false };
   await client.query('BEGIN');
   try {
-    const { rows } = await client.query<OutboxEvent>(statement('drain/fetch-events'), [options.batchSize, retries.waitingIds()]);
+    // One clock for the whole round: an event whose backoff ends between the fetch (which left
+    // it out) and the FIFO check below must still hold back the later events of its row.
+    const now = Date.now();
+    const { rows } = await client.query<OutboxEvent>(statement('drain/fetch-events'), [options.batchSize, retries.waitingIds(now)]);
     result.fetched = rows.length;
     if (rows.length === 0) {
       await client.query('COMMIT');
       return result;
     }
-    retries.prune(new Set(rows.map((row) => row.id)));
+    retries.prune(new Set(rows.map((row) => row.id)), now);
 
-    const blockedGroups = sink.fifo ? retries.blockedGroups() : undefined;
+    const blockedGroups = sink.fifo ? retries.blockedGroups(now) : undefined;
     const messages: OutgoingMessage[] = [];
     const toPark = new Map<string, string>();
     for (const event of rows) {

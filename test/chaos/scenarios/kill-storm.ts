@@ -1,0 +1,53 @@
+import { spawnListener, type ListenerProcess } from '../../support/listener-process.ts';
+import { CHAOS_CONFIG, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import { MessageCollector } from '../message-collector.ts';
+import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
+import { runWriteLoad } from '../write-load.ts';
+
+export interface KillStormOptions {
+  events: number;
+  writers: number;
+  kills: number;
+}
+
+/** Writers at full speed while the listener is SIGKILLed at random moments and restarted. */
+export async function killStorm(env: ChaosEnvironment, { events, writers, kills }: KillStormOptions): Promise<ScenarioResult> {
+  const topicArn = await env.aws.createTopic('kill-storm');
+  const queue = await env.aws.subscribeQueue(topicArn, 'kill-storm');
+  const collector = new MessageCollector(env.aws.sqs, queue.url);
+  collector.start();
+  const spawn = () =>
+    spawnListener({
+      DATABASE_URL: env.url,
+      PGBRIDGE_TOPIC_ARN: topicArn,
+      AWS_ENDPOINT_URL: env.emulator.endpoint,
+      PGBRIDGE_CONFIG_JSON: JSON.stringify(CHAOS_CONFIG),
+      PGBRIDGE_LOG_LEVEL: 'warn',
+    });
+  let listener: ListenerProcess = spawn();
+  let killed = 0;
+  const load = runWriteLoad({ url: env.url, writers, events });
+  let loadDone = false;
+  void load.then(() => (loadDone = true));
+  while (killed < kills) {
+    await new Promise((resolve) => setTimeout(resolve, 300 + Math.random() * (loadDone ? 300 : 1200)));
+    listener.child.kill('SIGKILL');
+    await listener.exited;
+    killed++;
+    listener = spawn();
+  }
+  const { failedTransactions } = await load;
+  const faultEnded = Date.now();
+  const written = await writtenIds(env.url);
+  const waited = await waitForDelivery(written, collector, 120_000);
+  await collector.stop();
+  listener.child.kill('SIGTERM');
+  await listener.exited;
+  return tally(
+    `${written.size.toLocaleString('en')} events, ${writers} writers, listener SIGKILLed ${killed}x`,
+    written,
+    collector,
+    waited === null ? null : Date.now() - faultEnded,
+    `${failedTransactions} writer transactions failed (no event expected for them)`,
+  );
+}

@@ -1,0 +1,44 @@
+import { spawnListener } from '../../support/listener-process.ts';
+import { CHAOS_CONFIG, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import { MessageCollector } from '../message-collector.ts';
+import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
+import { runWriteLoad } from '../write-load.ts';
+
+/** Postgres stopped (fast, then immediate: a crash) and started again under load. */
+export async function postgresRestart(env: ChaosEnvironment, { events }: { events: number }): Promise<ScenarioResult> {
+  const topicArn = await env.aws.createTopic('pg-restart');
+  const queue = await env.aws.subscribeQueue(topicArn, 'pg-restart');
+  const collector = new MessageCollector(env.aws.sqs, queue.url);
+  collector.start();
+  const listener = spawnListener({
+    DATABASE_URL: env.url,
+    PGBRIDGE_TOPIC_ARN: topicArn,
+    AWS_ENDPOINT_URL: env.emulator.endpoint,
+    PGBRIDGE_CONFIG_JSON: JSON.stringify(CHAOS_CONFIG),
+    PGBRIDGE_LOG_LEVEL: 'warn',
+  });
+  const load = runWriteLoad({ url: env.url, writers: 8, events, pauseMs: 2 });
+  for (const mode of ['fast', 'immediate'] as const) {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await env.server.stop(mode);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await env.server.start();
+  }
+  const { failedTransactions } = await load;
+  const faultEnded = Date.now();
+  const written = await writtenIds(env.url);
+  const waited = await waitForDelivery(written, collector, 60_000);
+  await collector.stop();
+  listener.child.kill('SIGTERM');
+  await listener.exited;
+  const reconnects = listener.logs.filter((line) => line.msg === 'listener failed, reconnecting').length;
+  return tally(
+    'Postgres restarted (fast, then immediate) under load',
+    written,
+    collector,
+    waited === null ? null : Date.now() - faultEnded,
+    `${reconnects} reconnect attempts logged, ${failedTransactions} writer transactions failed during restarts`,
+    // Two short outages with 250 ms doubling backoff: a few dozen attempts at most, not a spin.
+    reconnects > 40 ? 1 : 0,
+  );
+}
