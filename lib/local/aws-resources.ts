@@ -39,7 +39,12 @@ export class AwsResources {
   }
 
   /** A queue subscribed to the topic with raw delivery and, optionally, a filter policy. */
-  async subscribeQueue(topicArn: string, queueName: string, filterPolicy?: object): Promise<{ url: string; arn: string }> {
+  async subscribeQueue(
+    topicArn: string,
+    queueName: string,
+    filterPolicy?: object,
+    filterPolicyScope?: 'MessageAttributes' | 'MessageBody',
+  ): Promise<{ url: string; arn: string }> {
     const queue = await this.createQueue(queueName);
     await this.sqs.send(
       new SetQueueAttributesCommand({
@@ -68,6 +73,7 @@ export class AwsResources {
         Attributes: {
           RawMessageDelivery: 'true',
           ...(filterPolicy ? { FilterPolicy: JSON.stringify(filterPolicy) } : {}),
+          ...(filterPolicyScope ? { FilterPolicyScope: filterPolicyScope } : {}),
         },
       }),
     );

@@ -84,10 +84,7 @@ export async function startLocalReactions(options: LocalReactionsOptions): Promi
     const suffix = topicArn.endsWith('.fifo') ? '.fifo' : '';
     const deadLetter = await aws.createQueue(`${name}-dlq${suffix}`);
     const policy = buildFilterPolicy(definition.filter);
-    if (policy && policy.scope !== 'MessageAttributes') {
-      throw new Error(`${definition.id}: body-scope filters are not wired locally yet (AwsResources.subscribeQueue sets attribute policies only)`);
-    }
-    const queue = await aws.subscribeQueue(topicArn, `${name}${suffix}`, policy?.policy);
+    const queue = await aws.subscribeQueue(topicArn, `${name}${suffix}`, policy?.policy, policy?.scope);
     await aws.sqs.send(
       new SetQueueAttributesCommand({
         QueueUrl: queue.url,
