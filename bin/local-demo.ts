@@ -123,7 +123,7 @@ pgbridge is running.
   Watches    ${configPath ?? 'PGBRIDGE_CONFIG_JSON'}
   Reactions  ${reactions.consumers.map((consumer) => consumer.id).join(', ')} (lib/demo/demo-reactions.ts)
   SES        ${sesEndpoint}   (emails to ${TEAM_EMAIL}; open it in a browser to read them)
-  Webhooks   ${receiver.url}   (signing secret ${webhookSecret})
+  Webhooks   ${receiver.url}   (signed with a random per-run secret; the receiver checks every signature)
 
 Change a row from another terminal and watch the messages, emails and webhooks arrive here:
   psql "${psqlUrl}" -c "INSERT INTO users (name, email) VALUES ('Grace', 'grace@example.com')"
