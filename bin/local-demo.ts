@@ -6,15 +6,16 @@
  * webhooks to a local receiver; both are printed as they arrive.
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { startListener } from '../functions/listener/main.ts';
 import { SQL_DIR } from '../lib/capture/sql-files.ts';
-import { randomBytes } from 'node:crypto';
 import { createLogger } from '../lib/logger.ts';
 import { AwsResources } from '../lib/local/aws-resources.ts';
-import { EmbeddedPostgres } from '../lib/local/embedded-postgres.ts';
+import { canEnter, EmbeddedPostgres, postgresSystemUser } from '../lib/local/embedded-postgres.ts';
 import { startLocalSnsSqs } from '../lib/local/local-sns-sqs.ts';
 import { sentEmails, startLocalSes } from '../lib/local/local-ses.ts';
 import { startLocalReactions } from '../lib/local/local-reactions.ts';
@@ -31,7 +32,7 @@ const cleanups: Array<() => Promise<unknown>> = [];
 
 async function startDatabase(): Promise<string> {
   if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const server = new EmbeddedPostgres({ dataDir: join(process.cwd(), '.pgbridge', 'postgres'), port: await portOr(DEMO_PG_PORT) });
+  const server = new EmbeddedPostgres({ dataDir: demoDataDir(), port: await portOr(DEMO_PG_PORT) });
   await server.start();
   cleanups.push(() => server.stop('fast'));
   return server.connectionString;
@@ -52,6 +53,17 @@ async function startSes(): Promise<string> {
   const ses = await startLocalSes(await portOr(DEMO_SES_PORT));
   cleanups.push(() => ses.stop());
   return ses.endpoint;
+}
+
+/**
+ * `.pgbridge/postgres` in the working directory. As root, Postgres runs as the `postgres` user,
+ * which cannot enter a checkout under a private home (/root is mode 700): the data then lives
+ * in the temporary directory, one per checkout, still kept between runs.
+ */
+function demoDataDir(): string {
+  const local = join(process.cwd(), '.pgbridge', 'postgres');
+  if (process.getuid?.() !== 0 || canEnter(process.cwd(), postgresSystemUser())) return local;
+  return join(tmpdir(), `pgbridge-demo-${createHash('sha256').update(process.cwd()).digest('hex').slice(0, 12)}`, 'postgres');
 }
 
 /** The fixed port when it is free (so the printed psql command stays the same), else any. */
@@ -129,7 +141,7 @@ Change a row from another terminal and watch the messages, emails and webhooks a
   psql "${psqlUrl}" -c "INSERT INTO users (name, email) VALUES ('Grace', 'grace@example.com')"
   psql "${psqlUrl}" -c "UPDATE users SET plan = 'pro' WHERE email = 'grace@example.com'"
   psql "${psqlUrl}" -c "INSERT INTO orders (total) VALUES (42.50)"
-Ctrl-C stops everything (the demo database is kept in .pgbridge/).
+Ctrl-C stops everything (the demo database is kept for the next run).
 `);
 
   // Rows of our own so that a first email and webhook show up without typing anything.

@@ -1,4 +1,4 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,7 +8,7 @@ export type ShutdownMode = 'smart' | 'fast' | 'immediate';
 const shutdownSignal: Record<ShutdownMode, NodeJS.Signals> = { smart: 'SIGTERM', fast: 'SIGINT', immediate: 'SIGQUIT' };
 
 export interface EmbeddedPostgresOptions {
-  /** Data directory; a fresh temporary one when omitted (and removed on `destroy`). */
+  /** Data directory; a fresh temporary one when omitted (and removed on `destroy`). As root, its parent must be reachable by the `postgres` user. */
   dataDir?: string;
   /** TCP port on 127.0.0.1. @default 0 (a free port is picked) */
   port?: number;
@@ -52,10 +52,13 @@ export class EmbeddedPostgres {
   async start(): Promise<void> {
     const binaries = (await import(this.binariesPackage)) as { postgres: string };
     this.binDir = dirname(binaries.postgres);
-    this.runAs = unprivilegedUser();
+    this.runAs = process.getuid?.() === 0 ? postgresSystemUser() : undefined;
     const parent = dirname(this.dataDir);
     mkdirSync(parent, { recursive: true });
-    if (this.runAs) chownSync(parent, this.runAs.uid, this.runAs.gid);
+    if (this.runAs) {
+      chownSync(parent, this.runAs.uid, this.runAs.gid);
+      assertReachable(parent, this.runAs);
+    }
     if (!existsSync(join(this.dataDir, 'PG_VERSION'))) this.initdb();
     if (this.port === 0) this.port = await freePort();
     const settings = {
@@ -112,9 +115,20 @@ export class EmbeddedPostgres {
   }
 }
 
+/** Fails with a clear message when a parent directory (e.g. /root, mode 700) locks the user out. */
+function assertReachable(dir: string, user: { uid: number; gid: number }): void {
+  if (spawnSync('test', ['-w', dir], user).status !== 0) {
+    throw new Error(`the postgres user cannot reach ${dir} (a parent directory is private to root); choose a data directory under ${tmpdir()}`);
+  }
+}
+
+/** Whether `user` may enter `dir` (every parent must let it through). */
+export function canEnter(dir: string, user: { uid: number; gid: number }): boolean {
+  return spawnSync('test', ['-x', dir], user).status === 0;
+}
+
 /** Postgres refuses to run as root, so as root we run it as a `postgres` system user (created if missing). */
-function unprivilegedUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
+export function postgresSystemUser(): { uid: number; gid: number } {
   const lookup = () => {
     try {
       const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
@@ -127,7 +141,7 @@ function unprivilegedUser(): { uid: number; gid: number } | undefined {
   const existing = lookup();
   if (existing) return existing;
   execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
-  return lookup();
+  return lookup()!;
 }
 
 async function freePort(): Promise<number> {

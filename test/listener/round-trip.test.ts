@@ -191,6 +191,34 @@ describe('round trip', () => {
     expect(small.event.row).toEqual({ id: 2, blob: 'small' });
   });
 
+  it('an event arrives even when no notification is sent: the listener also drains on a timer', async () => {
+    const queue = await queueFor({ table: ['users'] });
+    // Clearing the flag makes the trigger skip its NOTIFY, as if the wake-up were lost.
+    await db.query(`UPDATE pgbridge.listener_state SET waiting = false`);
+    await db.query(`INSERT INTO users VALUES (50, 'timer@example.com', 'free', NULL)`);
+    const [message] = await receiveMessages(aws, queue, { count: 1, timeoutMs: 5000 });
+    expect(message!.event).toMatchObject({ action: 'insert', key: { id: 50 } });
+  });
+
+  it('a column added while running is sent by watches that send every column', async () => {
+    const queue = await queueFor({ table: ['users'] });
+    await db.query(`ALTER TABLE users ADD COLUMN nickname text`);
+    await db.query(`INSERT INTO users (id, email, plan, nickname) VALUES (51, 'new@example.com', 'free', 'nick')`);
+    const [message] = await receiveMessages(aws, queue, { count: 1 });
+    expect(message!.event.row).toMatchObject({ id: 51, nickname: 'nick' });
+    await db.query(`ALTER TABLE users DROP COLUMN nickname`);
+  });
+
+  it('invalid UTF-8 is refused by Postgres before any event exists, and the next row goes through', async () => {
+    const queue = await queueFor({ table: ['users'] });
+    await expect(db.query(`INSERT INTO users VALUES (52, E'\\xc3\\x28', 'free', NULL)`)).rejects.toThrow(
+      /invalid byte sequence for encoding "UTF8"/,
+    );
+    await db.query(`INSERT INTO users VALUES (53, 'valid@example.com', 'free', NULL)`);
+    const messages = await receiveMessages(aws, queue, { count: 1, settleMs: 300 });
+    expect(messages.map((message) => message.event.key.id)).toEqual([53]);
+  });
+
   it('a table without a primary key is captured with a null key', async () => {
     const queue = await queueFor({ table: ['no_key'] });
     await db.query(`INSERT INTO no_key VALUES (1, 'one')`);

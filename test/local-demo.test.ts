@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor } from './support/test-listener.ts';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const workDir = mkdtempSync(join(tmpdir(), 'pgbridge-start-'));
+
+afterAll(() => {
+  rmSync(workDir, { recursive: true, force: true });
+  // As root the demo keeps its database in the temporary directory (see demoDataDir).
+  const hash = createHash('sha256').update(workDir).digest('hex').slice(0, 12);
+  rmSync(join(tmpdir(), `pgbridge-demo-${hash}`), { recursive: true, force: true });
+});
+
+describe('npm start', () => {
+  it('runs the whole flow locally: the demo rows show up as a message, an email and a signed webhook; Ctrl-C exits cleanly', async () => {
+    const { DATABASE_URL: _database, AWS_ENDPOINT_URL: _endpoint, ...env } = process.env;
+    // What `npm start` runs, from another working directory (the demo keeps its data in ./.pgbridge).
+    const demo = spawn(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'bin/local-demo.ts')], {
+      cwd: workDir,
+      env: { ...env, PGBRIDGE_CONFIG: join(REPO, 'pgbridge.config.json') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    demo.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    demo.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => demo.once('exit', resolve));
+    try {
+      await waitFor(
+        () => demo.exitCode !== null || /message  \{"table":"users"/.test(output) && /email    to .*"New signup: Ada"/.test(output) && /webhook  POST .* signature ok/.test(output),
+        60_000,
+        'message, email and webhook in the npm start output',
+      );
+    } finally {
+      demo.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    expect(output).toMatch(/email    to .*"New signup: Ada"/);
+    expect(output).toMatch(/webhook  POST .* signature ok/);
+    expect(output).toContain('pgbridge is running.');
+    expect(output).toMatch(/psql "postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres" -c "INSERT INTO users/);
+    expect(output).not.toContain('tok_demo');
+  }, 90_000);
+});
