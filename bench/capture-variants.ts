@@ -82,7 +82,9 @@ export class RunningVariant {
       this.listenerBackendPid = await backendPid(env, 'naive-listener');
       return;
     }
-    this.listener = new NicedProcess(`pgbridge listener (${variant.listener})`, [env.bundles.pgbridge], {
+    // BENCH_LISTENER_NODE_FLAGS: node flags for the pgbridge listener alone (e.g. heap sizing).
+    const flags = (process.env.BENCH_LISTENER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    this.listener = new NicedProcess(`pgbridge listener (${variant.listener})`, [...flags, env.bundles.pgbridge], {
       PGBRIDGE_SQL_DIR: env.bundles.sqlDir,
       DATABASE_URL: env.databaseUrl,
       AWS_ENDPOINT_URL: env.endpoint,
