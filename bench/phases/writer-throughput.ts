@@ -28,36 +28,57 @@ export async function measureWriterThroughput(env: BenchEnvironment, settings: B
   for (const workloadName of settings.workloads) {
     for (const writers of settings.writerCounts) {
       for (const name of WRITER_VARIANTS) {
-        const running = await RunningVariant.start(VARIANTS[name], env);
-        try {
-          await running.reset();
-          const workload = WORKLOADS[workloadName];
-          const cpuBefore = listenerCpu(running);
-          const started = performance.now();
-          const result = await runSaturatingWriters(env.databaseUrl, workload, writers, settings);
-          const elapsed = (performance.now() - started) / 1000;
-          running.listener?.assertRunning();
-          const cpuAfter = listenerCpu(running);
-          const run: WriterRun = {
-            variant: name,
-            workload: workloadName,
-            writers,
-            transactionsPerSecond: result.transactionsPerSecond,
-            eventsPerSecond: result.transactionsPerSecond * workload.eventsPerTransaction,
-            ...(cpuBefore && cpuAfter
-              ? { listenerCpuShare: (cpuAfter.process - cpuBefore.process) / elapsed, listenerBackendCpuShare: (cpuAfter.backend - cpuBefore.backend) / elapsed }
-              : {}),
-          };
-          runs.push(run);
-          progress(`writers  ${name.padEnd(16)} ${workloadName.padEnd(6)} ${String(writers).padStart(2)} writers: ${Math.round(run.transactionsPerSecond)} tx/s` +
-            (run.listenerCpuShare !== undefined ? ` (listener ${run.listenerCpuShare.toFixed(2)} cores, its backend ${run.listenerBackendCpuShare!.toFixed(2)})` : ''));
-        } finally {
-          await running.stop();
+        for (let attempt = 1; ; attempt++) {
+          try {
+            runs.push(await measureCell(env, settings, name, workloadName, writers, progress));
+            break;
+          } catch (error) {
+            // A listener that died mid-run (a crash, or a process killed by other work on a
+            // shared machine) makes the cell meaningless: run it again once, then give up.
+            if (attempt >= 2) throw error;
+            progress(`writers  ${name} ${workloadName} ${writers}: ${(error as Error).message.split('\n')[0]}; running the cell again`);
+          }
         }
       }
     }
   }
   return runs;
+}
+
+async function measureCell(
+  env: BenchEnvironment,
+  settings: BenchSettings,
+  name: VariantName,
+  workloadName: WorkloadName,
+  writers: number,
+  progress: (line: string) => void,
+): Promise<WriterRun> {
+  const running = await RunningVariant.start(VARIANTS[name], env);
+  try {
+    await running.reset();
+    const workload = WORKLOADS[workloadName];
+    const cpuBefore = listenerCpu(running);
+    const started = performance.now();
+    const result = await runSaturatingWriters(env.databaseUrl, workload, writers, settings);
+    const elapsed = (performance.now() - started) / 1000;
+    running.listener?.assertRunning();
+    const cpuAfter = listenerCpu(running);
+    const run: WriterRun = {
+      variant: name,
+      workload: workloadName,
+      writers,
+      transactionsPerSecond: result.transactionsPerSecond,
+      eventsPerSecond: result.transactionsPerSecond * workload.eventsPerTransaction,
+      ...(cpuBefore && cpuAfter
+        ? { listenerCpuShare: (cpuAfter.process - cpuBefore.process) / elapsed, listenerBackendCpuShare: (cpuAfter.backend - cpuBefore.backend) / elapsed }
+        : {}),
+    };
+    progress(`writers  ${name.padEnd(16)} ${workloadName.padEnd(6)} ${String(writers).padStart(2)} writers: ${Math.round(run.transactionsPerSecond)} tx/s` +
+      (run.listenerCpuShare !== undefined ? ` (listener ${run.listenerCpuShare.toFixed(2)} cores, its backend ${run.listenerBackendCpuShare!.toFixed(2)})` : ''));
+    return run;
+  } finally {
+    await running.stop();
+  }
 }
 
 function listenerCpu(running: RunningVariant): { process: number; backend: number } | undefined {

@@ -82,9 +82,14 @@ export class NicedProcess {
   }
 }
 
-/** CPU seconds of any process on this machine (a Postgres backend, too). */
+/** CPU seconds of any process on this machine (a Postgres backend, too); NaN once it has ended. */
 export function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return NaN;
+  }
   // Fields after the command name, which may contain spaces, start after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
