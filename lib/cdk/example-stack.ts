@@ -19,8 +19,9 @@ export interface PgBridgeExampleStackProps extends StackProps {
 /**
  * The classic demo in AWS: a VPC, a PostgreSQL instance with a generated secret, the bridge on
  * the watches of pgbridge.config.json, an email on sign-up and on plan change, a webhook on
- * order changes. Create the demo tables (sql/demo/tables.sql) in the `app` database once; the
- * listener reports a clear error and restarts until they exist.
+ * order changes. Create the demo tables (sql/demo/tables.sql) in the `app` database once; until
+ * they exist the listener logs a clear error and retries the install (PGBRIDGE_INSTALL_RETRY),
+ * healthy meanwhile, so the first deploy completes before the tables are created.
  */
 export class PgBridgeExampleStack extends Stack {
   readonly bridge: PgBridge;

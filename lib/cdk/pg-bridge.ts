@@ -83,6 +83,12 @@ export interface PgBridgeProps {
   /**
    * The listener installs the watches (triggers) when it starts. Turn off when a migration
    * tool installs them and the listener's role may not create triggers.
+   *
+   * The listener runs with `PGBRIDGE_INSTALL_RETRY=true`: when a watched table or column does
+   * not exist yet (the first deploy, before the application created its tables), it logs the
+   * error and retries with backoff, answering its health check with role `installing`, instead
+   * of exiting and sending the service into a deployment circuit-breaker rollback. Set
+   * `listenerEnvironment: { PGBRIDGE_INSTALL_RETRY: 'false' }` to exit on such errors instead.
    * @default true
    */
   readonly installWatches?: boolean;
@@ -171,6 +177,9 @@ export class PgBridge extends Construct {
         PGBRIDGE_TOPIC_ARN: this.topic.topicArn,
         PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: props.watches }),
         PGBRIDGE_NO_INSTALL: String(props.installWatches === false),
+        // The tables often do not exist at the first deploy (the database is created in the same
+        // stack): wait for them instead of crash-looping into a circuit-breaker rollback.
+        PGBRIDGE_INSTALL_RETRY: 'true',
         PGBRIDGE_HEALTH_PORT: String(healthPort),
         PGBRIDGE_NAME: this.bridgeName,
         AWS_REGION: Stack.of(this).region,
