@@ -7,22 +7,32 @@ CREATE SCHEMA IF NOT EXISTS pgbridge;
 -- deleted by the listener once the sink has accepted the message. Row images are stored as
 -- `json` rather than `jsonb`: `json` keeps Postgres' text output verbatim (no re-parse in the
 -- writer's transaction, no numeric normalisation) and the listener forwards it unchanged.
-CREATE TABLE IF NOT EXISTS pgbridge.outbox (
-  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  schema_name text        NOT NULL,
-  table_name  text        NOT NULL,
-  action      text        NOT NULL,
-  label       text,
-  key         json,
-  row_data    json,
-  old_data    json,
-  txid        bigint      NOT NULL DEFAULT txid_current(),
-  at          timestamptz NOT NULL DEFAULT now()
-) WITH (
-  -- A queue table churns: vacuum it early so dead rows do not slow the drain's index scan.
-  autovacuum_vacuum_scale_factor = 0.01,
-  autovacuum_vacuum_insert_scale_factor = 0.01
-);
+-- Event ids start at the creation time in microseconds, so a schema dropped and installed
+-- again never reuses an id that consumers or a FIFO topic's deduplication have already seen
+-- (ids stay below 2^53, exact as JSON numbers, for a few centuries).
+DO $outbox$
+BEGIN
+  IF to_regclass('pgbridge.outbox') IS NULL THEN
+    EXECUTE format($create$
+      CREATE TABLE pgbridge.outbox (
+        id          bigint GENERATED ALWAYS AS IDENTITY (START WITH %s) PRIMARY KEY,
+        schema_name text        NOT NULL,
+        table_name  text        NOT NULL,
+        action      text        NOT NULL,
+        label       text,
+        key         json,
+        row_data    json,
+        old_data    json,
+        txid        bigint      NOT NULL DEFAULT pg_catalog.txid_current(),
+        at          timestamptz NOT NULL DEFAULT pg_catalog.now()
+      ) WITH (
+        -- A queue table churns: vacuum it early so dead rows do not slow the drain's index scan.
+        autovacuum_vacuum_scale_factor = 0.01,
+        autovacuum_vacuum_insert_scale_factor = 0.01
+      )$create$, (extract(epoch FROM pg_catalog.clock_timestamp()) * 1000000)::bigint);
+  END IF;
+END
+$outbox$;
 
 -- Events the sink rejected for their content (they would be rejected on every retry). Kept,
 -- with the reason, until `pgbridge parked resend` puts them back into the outbox.

@@ -1,10 +1,13 @@
 -- Turns watch definitions (validated JSON from pgbridge.config.json) into capture triggers.
 -- Identifiers only ever reach generated SQL through format('%I') and values through
--- format('%L'), so a table named "x; DROP TABLE y" is just an odd name.
+-- format('%L'), so a table named "x; DROP TABLE y" is just an odd name. Every function pins
+-- search_path to pg_catalog: otherwise a role allowed to create objects in a schema on the
+-- installer's path (public, before PostgreSQL 15) could shadow format(), to_jsonb(), ... and
+-- run code as the installer, or as every writer through a trigger's WHEN clause.
 
 -- A json_build_object(...) over the given columns of NEW or OLD.
 CREATE OR REPLACE FUNCTION pgbridge.json_object_sql(record_name text, column_names text[])
-RETURNS text LANGUAGE sql IMMUTABLE AS $$
+RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
   -- json_build_object takes at most 100 arguments, so wide lists are built in chunks of 50
   -- columns and merged.
   SELECT CASE WHEN count(*) = 1 THEN min(chunk) ELSE '(' || string_agg(chunk || '::jsonb', ' || ') || ')::json' END
@@ -19,14 +22,14 @@ $$;
 -- every type (json and point have no equality operator), and naming the columns in a trigger's
 -- WHEN makes Postgres refuse to drop them while the watch exists, instead of failing writes.
 CREATE OR REPLACE FUNCTION pgbridge.columns_changed_sql(column_names text[])
-RETURNS text LANGUAGE sql IMMUTABLE AS $$
+RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT format('(ROW(%s)::record *<> ROW(%s)::record)',
                 string_agg(format('OLD.%I', name), ', '), string_agg(format('NEW.%I', name), ', '))
   FROM unnest(column_names) AS name
 $$;
 
 CREATE OR REPLACE FUNCTION pgbridge.assert_columns_exist(watch_name text, field text, wanted text[], existing text[], table_sql text)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   missing text;
 BEGIN
@@ -39,7 +42,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION pgbridge.create_watch(spec jsonb)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   watch_name   text := spec->>'name';
   schema_name  text := spec->>'schema';
@@ -155,7 +158,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION pgbridge.drop_watch(watch_name text)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   function_name text;
 BEGIN
@@ -168,14 +171,14 @@ END $$;
 -- created, unchanged ones (same definition, triggers still on the same table) left alone so
 -- that a listener restart does not lock every watched table.
 CREATE OR REPLACE FUNCTION pgbridge.install_watches(watches jsonb)
-RETURNS void LANGUAGE plpgsql AS $$
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   installed record;
   spec jsonb;
 BEGIN
   FOR installed IN SELECT * FROM pgbridge.watch LOOP
     IF NOT (EXISTS (SELECT 1 FROM jsonb_array_elements(watches) AS w WHERE w = installed.definition)
-            AND to_regclass(format('%I.%I', installed.schema_name, installed.table_name)) = installed.table_oid
+            AND coalesce(to_regclass(format('%I.%I', installed.schema_name, installed.table_name)) = installed.table_oid, false)
             AND EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
                         JOIN pg_namespace n ON n.oid = p.pronamespace
                         WHERE n.nspname = 'pgbridge' AND p.proname = installed.function_name

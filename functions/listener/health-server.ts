@@ -1,16 +1,15 @@
 import { createServer, type Server } from 'node:http';
-import type { ListenerRole } from './listener.ts';
+import type { Listener } from './listener.ts';
 
 /**
- * 200 while connected to Postgres (as leader or standby), 503 otherwise: what the container
- * health check and load balancers probe.
+ * 200 while connected to Postgres (as leader, standby, or waiting for the watched tables to
+ * exist), 503 when disconnected or stuck: what the container health check probes.
  */
-export function startHealthServer(port: number, role: () => ListenerRole): Promise<Server> {
+export function startHealthServer(port: number, listener: Pick<Listener, 'health'>): Promise<Server> {
   const server = createServer((request, response) => {
-    const current = role();
-    const healthy = current === 'leader' || current === 'standby';
+    const { healthy, role, stalled } = listener.health();
     response.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
-    response.end(JSON.stringify({ status: healthy ? 'ok' : 'unavailable', role: current }));
+    response.end(JSON.stringify({ status: healthy ? 'ok' : stalled ? 'stalled' : 'unavailable', role }));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

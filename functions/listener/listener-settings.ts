@@ -22,6 +22,7 @@ const settingsSchema = z.object({
   PGBRIDGE_WATCH_CHECK_INTERVAL_MS: positiveInt(60_000),
   PGBRIDGE_METRICS_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   PGBRIDGE_NAME: z.string().min(1).default('pgbridge'),
+  PGBRIDGE_INSTALL_RETRY: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
 });
 
 export type ListenerSettings = z.output<typeof settingsSchema>;

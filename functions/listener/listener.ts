@@ -31,10 +31,15 @@ export interface ListenerOptions extends DrainOptions {
   metricsIntervalMs?: number;
   /** The `Bridge` dimension of the metrics, to tell several bridges in one account apart. */
   bridgeName?: string;
+  /**
+   * Keep retrying an install the database refuses (a watched table not created yet) instead of
+   * failing: for deployments where the listener may start before the application's migrations.
+   */
+  retryInstall?: boolean;
   log: Logger;
 }
 
-export type ListenerRole = 'starting' | 'standby' | 'leader' | 'disconnected' | 'stopped';
+export type ListenerRole = 'starting' | 'installing' | 'standby' | 'leader' | 'disconnected' | 'stopped';
 
 export interface ListenerEvents {
   role: [ListenerRole];
@@ -77,6 +82,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private installed = false;
   private lastWatchCheck = 0;
   private lastMetrics = 0;
+  /** When the leader last finished a drain round or went to sleep with nothing to do. */
+  private lastProgress = Date.now();
 
   constructor(private readonly options: ListenerOptions) {
     super();
@@ -99,7 +106,20 @@ export class Listener extends EventEmitter<ListenerEvents> {
     await this.loop;
   }
 
+  /**
+   * What the health endpoint reports. A leader whose drain round has not finished for much
+   * longer than any backoff or timeout allows is stuck (a hung call, a lost session that did
+   * not error): unhealthy, so the orchestrator replaces it and the standby takes over.
+   */
+  health(): { healthy: boolean; role: ListenerRole; stalled: boolean } {
+    const stallLimitMs = this.options.maxBackoffMs + this.options.pollIntervalMs + 120_000;
+    const stalled = this.role === 'leader' && Date.now() - this.lastProgress > stallLimitMs;
+    const healthy = !stalled && (this.role === 'leader' || this.role === 'standby' || this.role === 'installing');
+    return { healthy, role: this.role, stalled };
+  }
+
   private setRole(role: ListenerRole): void {
+    if (role === 'leader') this.lastProgress = Date.now();
     if (this.role === role) return;
     this.role = role;
     this.options.log.info({ msg: 'role', role });
@@ -112,22 +132,28 @@ export class Listener extends EventEmitter<ListenerEvents> {
     while (!this.stopping) {
       try {
         await this.connect();
-        reconnectDelay = 250;
         if (!this.installed && this.options.watches) {
           await install(this.client!, this.options.watches);
           log.info({ msg: 'watches installed', watches: this.options.watches.map((watch) => watch.name) });
         }
         this.installed = true;
         await this.assertInstalled();
+        // Only a fully working start resets the backoff: a database that accepts connections
+        // but refuses the install must not be retried four times a second.
+        reconnectDelay = 250;
         started();
         await this.becomeLeader();
         if (!this.stopping) await this.drainUntilStopped();
       } catch (error) {
-        if (error instanceof InstallError) {
+        if (error instanceof InstallError && !this.options.retryInstall) {
           failed(error);
           break;
         }
-        if (!this.stopping) {
+        if (error instanceof InstallError) {
+          log.error({ msg: `${error.message}; retrying`, retryInMs: reconnectDelay });
+          this.setRole('installing');
+          started();
+        } else if (!this.stopping) {
           log.error({ msg: 'listener failed, reconnecting', error: describe(error), retryInMs: reconnectDelay });
           this.setRole('disconnected');
           this.emit('failure', error as Error);
@@ -197,6 +223,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       await this.checkWatchesIfDue();
       await this.reportMetricsIfDue();
       const result = await drainOnce(client, this.options.sink, this.retries, this.options, log);
+      this.lastProgress = Date.now();
       this.emit('drained', result);
       if (result.sinkDown) {
         sinkDelay = Math.min(Math.max(sinkDelay * 2, this.options.retryBaseMs), this.options.maxBackoffMs);
@@ -206,11 +233,14 @@ export class Listener extends EventEmitter<ListenerEvents> {
       }
       sinkDelay = 0;
       if (result.published > 0 || result.parked > 0) log.debug({ msg: 'drained', ...result });
-      if (result.fetched >= this.options.batchSize) continue;
+      // A full round that moved events: more are probably waiting. A round that only found
+      // events in backoff is idle time, spent asleep until the next one is due.
+      if (result.fetched >= this.options.batchSize && result.published + result.parked > 0) continue;
       if (await this.hasWorkAfterSettingWaitFlag()) {
         await client.query(statement('wake/stop-waiting'));
         continue;
       }
+      this.lastProgress = Date.now();
       const nextRetry = this.retries.nextDueAt();
       const sleepMs = Math.min(this.options.pollIntervalMs, nextRetry ? Math.max(1, nextRetry - Date.now()) : Infinity);
       await this.wakeup.wait(sleepMs);
@@ -224,16 +254,18 @@ export class Listener extends EventEmitter<ListenerEvents> {
   /**
    * Sets the flag that makes triggers notify, then looks again: an event committed before the
    * flag was visible would otherwise wait for the next poll. Transactions already running when
-   * the flag was set may still commit events without notifying, so wait (briefly) for them.
+   * the flag was set may still commit events without notifying, so wait (briefly: a long
+   * transaction is left to the poll timer) until they have ended, looking after each check.
    */
   private async hasWorkAfterSettingWaitFlag(): Promise<boolean> {
     const client = this.client!;
-    const { rows } = await client.query(statement('wake/start-waiting'));
-    const snapshot: string = rows[0].snapshot;
+    await client.query(statement('wake/start-waiting'));
+    const { rows } = await client.query(statement('wake/writers-in-flight'));
+    const writers: string[] = rows[0].xids;
     const deadline = Date.now() + SETTLE_LIMIT_MS;
     let pause = 1;
     for (;;) {
-      const check = await client.query(statement('wake/recheck'), [snapshot, this.retries.waitingIds()]);
+      const check = await client.query(statement('wake/recheck'), [writers, this.retries.waitingIds()]);
       if (check.rows[0].has_events) return true;
       if (!check.rows[0].writers_in_flight || Date.now() > deadline || this.stopping) return false;
       await new Promise((resolve) => setTimeout(resolve, pause));

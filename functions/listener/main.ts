@@ -46,10 +46,11 @@ export async function startListener({ configPath, install, env = process.env, lo
     watchCheckIntervalMs: settings.PGBRIDGE_WATCH_CHECK_INTERVAL_MS,
     metricsIntervalMs: settings.PGBRIDGE_METRICS_INTERVAL_MS,
     bridgeName: settings.PGBRIDGE_NAME,
+    retryInstall: settings.PGBRIDGE_INSTALL_RETRY,
     log,
   });
   if (settings.PGBRIDGE_HEALTH_PORT !== undefined) {
-    const server = await startHealthServer(settings.PGBRIDGE_HEALTH_PORT, () => listener.role);
+    const server = await startHealthServer(settings.PGBRIDGE_HEALTH_PORT, listener);
     log.info({ msg: 'health endpoint', port: (server.address() as { port: number }).port });
     listener.on('role', (role) => {
       if (role === 'stopped') server.close();

@@ -66,6 +66,7 @@ export async function drainOnce(
         continue;
       }
       if (blockedGroups?.has(built.message.groupId!)) {
+        retries.hold(event.id, built.message.groupId!, now);
         result.held++;
         continue;
       }
@@ -80,12 +81,14 @@ export async function drainOnce(
       result.sinkError = first && 'message' in first ? first.message : undefined;
     }
     const accepted: string[] = [];
+    const heldInRound: string[] = [];
     const groupOf = new Map(messages.map((message) => [message.id, message.groupId]));
     for (const outcome of report.outcomes) {
       if (outcome.ok) {
         accepted.push(outcome.id);
         retries.forget(outcome.id);
       } else if ('held' in outcome) {
+        heldInRound.push(outcome.id);
         result.held++;
       } else if (result.sinkDown) {
         // The endpoint is down: the listener backs off as a whole; no per-event bookkeeping.
@@ -100,6 +103,9 @@ export async function drainOnce(
         }
       }
     }
+
+    // After the failures above are recorded, so that held events wait exactly as long.
+    for (const id of heldInRound) retries.hold(id, groupOf.get(id)!);
 
     if (accepted.length > 0) await client.query(statement('drain/delete-events'), [accepted]);
     if (toPark.size > 0) {

@@ -17,10 +17,6 @@ export class RetryBook {
 
   constructor(private readonly policy: RetryPolicy) {}
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   /** Exponential backoff with full jitter: failed entries of one burst do not retry in lockstep. */
   recordFailure(id: string, groupId: string | undefined, rejected: boolean, now = Date.now()): Entry {
     const entry = this.entries.get(id) ?? { attempts: 0, rejections: 0, notBefore: 0, groupId };
@@ -30,6 +26,28 @@ export class RetryBook {
     entry.notBefore = now + ceiling / 2 + Math.random() * (ceiling / 2);
     this.entries.set(id, entry);
     return entry;
+  }
+
+  /**
+   * FIFO: an event that must wait behind an earlier event of its row (which is in backoff)
+   * waits exactly as long, without counting an attempt. Leaving it out of the fetch until then
+   * keeps the drain from re-reading it every round (a busy loop that would also starve other
+   * rows once a hot row's held events filled a whole round).
+   */
+  hold(id: string, groupId: string, now = Date.now()): void {
+    const until = this.blockedUntil(groupId, now) ?? now + this.policy.baseDelayMs;
+    const entry = this.entries.get(id) ?? { attempts: 0, rejections: 0, notBefore: 0, groupId };
+    entry.notBefore = Math.max(entry.notBefore, until);
+    this.entries.set(id, entry);
+  }
+
+  /** The latest backoff end among the group's failed events, if any is still waiting. */
+  private blockedUntil(groupId: string, now: number): number | undefined {
+    let until: number | undefined;
+    for (const entry of this.entries.values()) {
+      if (entry.groupId === groupId && entry.attempts > 0 && entry.notBefore > now) until = Math.max(until ?? 0, entry.notBefore);
+    }
+    return until;
   }
 
   forget(id: string): void {

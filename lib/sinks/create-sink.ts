@@ -20,10 +20,13 @@ export function createSink(settings: SinkSettings): Sink {
     throw new ConfigError('set either PGBRIDGE_TOPIC_ARN (SNS) or PGBRIDGE_QUEUE_URL (SQS), not both');
   }
   const clientConfig = {
-    region: settings.region ?? regionFromArn(settings.topicArn) ?? 'us-east-1',
+    region: settings.region ?? regionFromArn(settings.topicArn) ?? regionFromQueueUrl(settings.queueUrl) ?? 'us-east-1',
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     // The listener does its own backoff per event; the SDK's own retries would hide a down sink.
     maxAttempts: 2,
+    // Without a timeout a half-open connection would stall the drain round forever, holding
+    // its row locks; well under the session's 60 s idle-in-transaction limit.
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
   };
   if (settings.topicArn) return new SnsSink(new SNSClient(clientConfig), settings.topicArn, settings.maxMessageBytes);
   if (settings.queueUrl) return new SqsSink(new SQSClient(clientConfig), settings.queueUrl, settings.maxMessageBytes);
@@ -32,4 +35,9 @@ export function createSink(settings: SinkSettings): Sink {
 
 function regionFromArn(arn: string | undefined): string | undefined {
   return arn?.split(':')[3] || undefined;
+}
+
+/** `https://sqs.eu-west-1.amazonaws.com/123456789012/queue` names its region. */
+function regionFromQueueUrl(url: string | undefined): string | undefined {
+  return url ? /^https?:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(url)?.[1] : undefined;
 }
