@@ -27,11 +27,16 @@ export interface ConsumerOptions {
    */
   readonly filter?: ConsumerFilter;
   /**
-   * Records per invocation; above 10, `maxBatchingWindow` is required (an SQS rule).
+   * Records per invocation; above 10, `maxBatchingWindow` is required (an SQS rule). A FIFO
+   * bridge allows at most 10.
    * @default 10
    */
   readonly batchSize?: number;
-  /** How long to gather records before invoking. @default no batching window */
+  /**
+   * How long to gather records before invoking (at most 5 minutes). Not available on a FIFO
+   * bridge: Lambda does not support a batching window for FIFO queues.
+   * @default no batching window
+   */
   readonly maxBatchingWindow?: Duration;
   /**
    * At most this many concurrent invocations from the queue (2-1000): protects a downstream
@@ -91,21 +96,29 @@ export class ChangeConsumer extends Construct {
     super(scope, id);
     const entry = isAbsolute(props.handler) ? props.handler : resolve(props.handler);
     const timeout = props.functionTimeout ?? Duration.seconds(30);
+    const batchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
+    const fifo = props.topic.fifo;
+    const batchSize = props.batchSize ?? 10;
     const check = new PropsCheck(this.node.path)
       .require(existsSync(entry), `handler: file ${entry} does not exist`)
       .integerBetween('batchSize', props.batchSize, 1, 10_000)
       .integerBetween('maxConcurrency', props.maxConcurrency, 2, 1000)
       .integerBetween('maxReceiveCount', props.maxReceiveCount, 1, 1000)
       .integerBetween('memorySize', props.memorySize, 128, 10_240)
+      .require(timeout.toSeconds() <= 900, 'functionTimeout cannot exceed 15 minutes (the Lambda maximum)')
+      .require(batchingWindow.toSeconds() <= 300, 'maxBatchingWindow cannot exceed 5 minutes (the Lambda maximum)')
+      .require(!fifo || batchSize <= 10, `batchSize ${batchSize}: a FIFO bridge delivers at most 10 records per batch (the Lambda limit for FIFO queues)`)
       .require(
-        (props.batchSize ?? 10) <= 10 || props.maxBatchingWindow !== undefined,
-        `batchSize ${props.batchSize} needs maxBatchingWindow (SQS allows more than 10 records per batch only with a batching window)`,
+        !fifo || props.maxBatchingWindow === undefined,
+        'maxBatchingWindow is not available on a FIFO bridge (Lambda has no batching window for FIFO queues); remove it',
       )
-      .require(timeout.toSeconds() <= 900, 'functionTimeout cannot exceed 15 minutes (the Lambda maximum)');
+      .require(
+        fifo || batchSize <= 10 || props.maxBatchingWindow !== undefined,
+        `batchSize ${batchSize} needs maxBatchingWindow (SQS allows more than 10 records per batch only with a batching window)`,
+      );
     const filterPolicy = check.attempt(() => buildFilterPolicy(props.filter));
     check.throwIfInvalid();
 
-    const fifo = props.topic.fifo;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       fifo: fifo || undefined,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -116,9 +129,10 @@ export class ChangeConsumer extends Construct {
       fifo: fifo || undefined,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // AWS's advice for a Lambda-fed queue: six times the function timeout, so a record is not
-      // handed to a second invocation while the first is still working on it (throttling included).
-      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
+      // AWS's advice for a Lambda-fed queue: six times the function timeout plus the batching
+      // window, so a record is not handed to a second invocation while the first is still
+      // gathering or working on it (throttling included).
+      visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6 + batchingWindow.toSeconds()),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
 
@@ -162,7 +176,7 @@ export class ChangeConsumer extends Construct {
     });
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
-        batchSize: props.batchSize ?? 10,
+        batchSize,
         maxBatchingWindow: props.maxBatchingWindow,
         maxConcurrency: props.maxConcurrency,
         reportBatchItemFailures: true,

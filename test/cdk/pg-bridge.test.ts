@@ -1,4 +1,4 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -225,6 +225,19 @@ describe('PgBridge options', () => {
     fifoTemplate.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2 });
     expect(consumer.queue.fifo).toBe(true);
   });
+
+  it('a queue stays invisible to other invocations for six function timeouts plus the batching window', () => {
+    const { stack, vpc, database } = baseStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+    const windowBridge = new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES });
+    const consumer = windowBridge.addConsumer('Batched', {
+      handler: AUDIT_HANDLER,
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(20),
+      functionTimeout: Duration.seconds(10),
+    });
+    const queue = Template.fromStack(stack).toJSON().Resources[stack.getLogicalId(consumer.queue.node.defaultChild as CfnElement)];
+    expect(queue.Properties.VisibilityTimeout).toBe(6 * 10 + 20);
+  });
 });
 
 describe('invalid props fail at synth with a message saying what to fix', () => {
@@ -253,5 +266,19 @@ describe('invalid props fail at synth with a message saying what to fix', () => 
     expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, batchSize: 100 }))).toThrow(/batchSize 100 needs maxBatchingWindow/);
     expect(build((bridge) => bridge.addConsumer('A', { handler: '/nowhere/handler.ts' }))).toThrow(/handler: file \/nowhere\/handler\.ts does not exist/);
     expect(build(() => undefined, { listenerCount: 3 as 2 })).toThrow(/listenerCount must be 1 or 2/);
+  });
+
+  it('FIFO bridges: at most 10 records per batch and no batching window, without suggesting one', () => {
+    const fifo = { fifo: true };
+    const tooBig = build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, batchSize: 11 }), fifo);
+    expect(tooBig).toThrow(/batchSize 11: a FIFO bridge delivers at most 10 records per batch/);
+    expect(tooBig).not.toThrow(/needs maxBatchingWindow/);
+    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, maxBatchingWindow: Duration.seconds(5) }), fifo)).toThrow(
+      /maxBatchingWindow is not available on a FIFO bridge/,
+    );
+    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, batchSize: 10 }), fifo)).not.toThrow();
+    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, batchSize: 100, maxBatchingWindow: Duration.minutes(6) }))).toThrow(
+      /maxBatchingWindow cannot exceed 5 minutes/,
+    );
   });
 });
