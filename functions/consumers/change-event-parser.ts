@@ -1,9 +1,13 @@
 import { z } from 'zod';
 import { ACTIONS } from '../../lib/config/watch-config.ts';
+import type { ChangeEventField } from '../../lib/consumers/event-fields.ts';
 import type { ChangeEvent } from '../../lib/message/change-event.ts';
 import { PermanentFailure } from './permanent-failure.ts';
 
-/** The envelope every pgbridge message body has; row contents are the consumer's own type. */
+/**
+ * The envelope every pgbridge message body has; row contents are the consumer's own type. One
+ * entry per field of CHANGE_EVENT_FIELDS, checked by the compiler.
+ */
 const changeEventSchema = z.looseObject({
   id: z.string().regex(/^\d+$/),
   schema: z.string(),
@@ -17,7 +21,7 @@ const changeEventSchema = z.looseObject({
   txid: z.string(),
   at: z.string(),
   truncated: z.literal(true).optional(),
-});
+} satisfies Record<ChangeEventField, z.ZodType>);
 
 /** Parses an SQS message body into a change event; a body that is not one will never become one. */
 export function parseChangeEvent<Row>(body: string): ChangeEvent<Row> {

@@ -1,7 +1,5 @@
 import type { ChangeEvent } from '../message/change-event.ts';
-
-/** Top-level fields of a change event that a template may reference (see ChangeEvent). */
-export const TEMPLATE_ROOTS = ['id', 'schema', 'table', 'action', 'label', 'key', 'row', 'old', 'changed', 'txid', 'at'] as const;
+import { CHANGE_EVENT_FIELDS, isChangeEventField } from './event-fields.ts';
 
 const PLACEHOLDER = /\{\{\s*([^{}]*?)\s*\}\}/g;
 const PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$/;
@@ -20,8 +18,8 @@ export function templateProblems(template: string): string[] {
       continue;
     }
     const root = path.split('.')[0]!;
-    if (!(TEMPLATE_ROOTS as readonly string[]).includes(root)) {
-      problems.push(`"{{${path}}}": unknown field "${root}" (use one of ${TEMPLATE_ROOTS.join(', ')})`);
+    if (!isChangeEventField(root)) {
+      problems.push(`"{{${path}}}": unknown field "${root}" (use one of ${CHANGE_EVENT_FIELDS.join(', ')})`);
     }
   }
   return problems;

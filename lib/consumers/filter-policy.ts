@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ACTIONS, type Action } from '../config/watch-config.ts';
 import { MESSAGE_ATTRIBUTES } from '../message/change-event.ts';
+import { CHANGE_EVENT_FIELDS, isChangeEventField } from './event-fields.ts';
 
 /**
  * Which change events reach a consumer, in pgbridge terms. Conditions on different fields must
@@ -36,7 +37,6 @@ export interface FilterPolicy {
   scope: FilterPolicyScope;
 }
 
-const EVENT_FIELDS = ['id', 'schema', 'table', 'action', 'label', 'key', 'row', 'old', 'changed', 'txid', 'at', 'truncated'];
 /** SNS refuses a policy whose value combinations exceed this. */
 const MAX_COMBINATIONS = 150;
 
@@ -79,7 +79,7 @@ export function buildFilterPolicy(filter: ConsumerFilter | undefined): FilterPol
   }
   for (const [field, condition] of Object.entries(body)) {
     if (field in policy) throw new Error(`filter.body.${field} repeats filter.${field}: give it in one place`);
-    if (field !== '$or' && !EVENT_FIELDS.includes(field)) throw new Error(`filter.body.${field}: change events have no field "${field}" (fields: ${EVENT_FIELDS.join(', ')})`);
+    if (field !== '$or' && !isChangeEventField(field)) throw new Error(`filter.body.${field}: change events have no field "${field}" (fields: ${CHANGE_EVENT_FIELDS.join(', ')})`);
     policy[field] = condition;
   }
   assertCombinations(policy);
@@ -90,7 +90,7 @@ function rawPolicy(filter: RawFilterPolicy): FilterPolicy {
   const parsed = rawFilterSchema.safeParse(filter);
   if (!parsed.success) throw new Error(describe(parsed.error));
   const scope = parsed.data.scope ?? 'MessageAttributes';
-  const allowed: readonly string[] = scope === 'MessageAttributes' ? MESSAGE_ATTRIBUTES : EVENT_FIELDS;
+  const allowed: readonly string[] = scope === 'MessageAttributes' ? MESSAGE_ATTRIBUTES : CHANGE_EVENT_FIELDS;
   for (const field of Object.keys(parsed.data.raw)) {
     if (field !== '$or' && !allowed.includes(field)) {
       const where = scope === 'MessageAttributes' ? 'message attributes' : 'event bodies';
