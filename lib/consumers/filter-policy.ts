@@ -37,8 +37,11 @@ export interface FilterPolicy {
   scope: FilterPolicyScope;
 }
 
-/** SNS refuses a policy whose value combinations exceed this. */
+// SNS refuses a subscription whose policy exceeds either limit ("Filter policy constraints" in
+// the SNS developer guide). Keys are attribute names, or the top-level fields of a body policy
+// (nested keys do not count); an `$or` is counted per alternative.
 const MAX_COMBINATIONS = 150;
+const MAX_KEYS = 5;
 
 const oneOrMore = <T extends z.ZodType>(item: T, expected: string) =>
   z.union([item, z.array(item).min(1, 'cannot be an empty list')], { error: expected });
@@ -74,7 +77,7 @@ export function buildFilterPolicy(filter: ConsumerFilter | undefined): FilterPol
   if (action !== undefined) policy.action = [...new Set(list(action))];
   if (label !== undefined) policy.label = list(label);
   if (body === undefined) {
-    assertCombinations(policy);
+    assertWithinSnsLimits(policy, 'filter');
     return Object.keys(policy).length ? { policy, scope: 'MessageAttributes' } : undefined;
   }
   for (const [field, condition] of Object.entries(body)) {
@@ -82,7 +85,7 @@ export function buildFilterPolicy(filter: ConsumerFilter | undefined): FilterPol
     if (field !== '$or' && !isChangeEventField(field)) throw new Error(`filter.body.${field}: change events have no field "${field}" (fields: ${CHANGE_EVENT_FIELDS.join(', ')})`);
     policy[field] = condition;
   }
-  assertCombinations(policy);
+  assertWithinSnsLimits(policy, 'filter');
   return { policy, scope: 'MessageBody' };
 }
 
@@ -97,6 +100,7 @@ function rawPolicy(filter: RawFilterPolicy): FilterPolicy {
       throw new Error(`filter.raw.${field}: pgbridge ${where} have no "${field}" (they have ${allowed.join(', ')}), so this policy would match nothing`);
     }
   }
+  assertWithinSnsLimits(parsed.data.raw, 'filter.raw');
   return { policy: parsed.data.raw, scope };
 }
 
@@ -114,9 +118,31 @@ function tableConditions(tables: string[]): Record<string, string[]> {
   return { table: [...new Set(split.map((entry) => entry.table))], ...(schema ? { schema: [schema] } : {}) };
 }
 
-function assertCombinations(policy: Record<string, unknown>): void {
-  const combinations = Object.values(policy).reduce<number>((total, value) => total * (Array.isArray(value) ? Math.max(value.length, 1) : 1), 1);
-  if (combinations > MAX_COMBINATIONS) throw new Error(`filter allows ${combinations} value combinations; SNS accepts at most ${MAX_COMBINATIONS}`);
+function assertWithinSnsLimits(policy: Record<string, unknown>, where: string): void {
+  const branches = alternatives(policy);
+  const widest = branches.reduce((most, branch) => (Object.keys(branch).length > Object.keys(most).length ? branch : most));
+  const keys = Object.keys(widest);
+  if (keys.length > MAX_KEYS) {
+    throw new Error(
+      `${where} uses ${keys.length} keys (${keys.join(', ')}); SNS accepts at most ${MAX_KEYS} per policy: drop a condition and check it in the handler, or, in a body filter, group column conditions under one field (row: { plan: [...], status: [...] } is one key)`,
+    );
+  }
+  const combinations = branches.reduce((total, branch) => total + valueCombinations(branch), 0);
+  if (combinations > MAX_COMBINATIONS) throw new Error(`${where} allows ${combinations} value combinations; SNS accepts at most ${MAX_COMBINATIONS}`);
+}
+
+/** The policy without `$or`: one plain policy per way of choosing an alternative of each `$or`. */
+function alternatives(policy: Record<string, unknown>): Array<Record<string, unknown>> {
+  const { $or: choices, ...rest } = policy;
+  if (!Array.isArray(choices)) return [policy];
+  return choices.flatMap((choice) => alternatives({ ...rest, ...(choice as Record<string, unknown>) }));
+}
+
+/** The product of the number of values of every condition, nested body conditions included. */
+function valueCombinations(condition: unknown): number {
+  if (Array.isArray(condition)) return Math.max(condition.length, 1);
+  if (condition === null || typeof condition !== 'object') return 1;
+  return Object.values(condition).reduce<number>((total, value) => total * valueCombinations(value), 1);
 }
 
 function list<T>(value: T | T[]): T[] {
