@@ -195,8 +195,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
   }
 
   private async assertInstalled(): Promise<void> {
-    const { rows } = await this.client!.query(statement('admin/not-installed'));
-    if (rows[0].missing) {
+    const { rows } = await this.client!.query(statement('admin/schema-exists'));
+    if (!rows[0].installed) {
       throw new Error('pgbridge is not installed in this database (no pgbridge.outbox): run `pgbridge install`, or start without --no-install');
     }
   }

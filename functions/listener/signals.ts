@@ -5,7 +5,7 @@
  */
 export function exitOnSignals(stop: () => Promise<void>, graceMs = 25_000): void {
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals) => {
+  const onSignal = () => {
     if (stopping) process.exit(1);
     stopping = true;
     setTimeout(() => process.exit(1), graceMs).unref();
@@ -13,7 +13,6 @@ export function exitOnSignals(stop: () => Promise<void>, graceMs = 25_000): void
       () => process.exit(0),
       () => process.exit(1),
     );
-    void signal;
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);

@@ -57,12 +57,21 @@ export async function pendingEvents(client: pg.ClientBase): Promise<PendingEvent
 
 /** Removes the schema, triggers and any undelivered events; refuses to drop events unless forced. */
 export async function uninstall(client: pg.ClientBase, { force = false } = {}): Promise<void> {
-  const pending = await pendingEvents(client);
-  if (pending && (pending.outbox > 0 || pending.parked > 0) && !force) {
-    throw new InstallError(
-      `uninstall would delete ${pending.outbox} undelivered and ${pending.parked} parked events; ` +
-        'let the listener drain them or pass --force',
-    );
+  await client.query('BEGIN');
+  try {
+    // Locked before counting: an event committed between the count and the drop would be lost.
+    await client.query(statement('admin/lock-for-uninstall'));
+    const pending = await pendingEvents(client);
+    if (pending && (pending.outbox > 0 || pending.parked > 0) && !force) {
+      throw new InstallError(
+        `uninstall would delete ${pending.outbox} undelivered and ${pending.parked} parked events; ` +
+          'let the listener drain them or pass --force',
+      );
+    }
+    await client.query(statement('admin/uninstall'));
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
   }
-  await client.query(statement('admin/uninstall'));
 }

@@ -30,4 +30,3 @@ export interface ChangeEvent<Row = Record<string, unknown>> {
 
 /** Message attributes, all of type String: what SNS filter policies match on. */
 export const MESSAGE_ATTRIBUTES = ['table', 'schema', 'action', 'label'] as const;
-export type MessageAttributes = Partial<Record<(typeof MESSAGE_ATTRIBUTES)[number], string>>;

@@ -2,8 +2,10 @@
 -- $1: how many; $2: ids to leave alone for now (waiting out a retry backoff).
 -- The message body is built here, as text, so that the listener forwards Postgres' own output
 -- and never re-encodes values (a bigint above 2^53 or a 30-digit numeric stays exact).
--- SKIP LOCKED lets a second drainer (a leader taking over, `pgbridge drain`) work beside this
--- one without waiting or sending the same event twice.
+-- The leader lock guarantees one drainer; SKIP LOCKED is the second line of defence: should
+-- two ever overlap (a leader whose session Postgres has not yet ended while a standby takes
+-- over), neither waits on the other's rows nor sends them twice. Per-row FIFO order relies on
+-- the single drainer.
 SELECT
   o.id::text AS id,
   o.schema_name,

@@ -137,6 +137,25 @@ describe('install', () => {
     expect((await triggers()).length).toBe(2);
   });
 
+  it('a watched table renamed since the last install makes the next install fail, naming it', async () => {
+    await installConfig({ watches: [{ table: 'orders' }] });
+    await client.query(`ALTER TABLE orders RENAME TO orders_archive`);
+    await expect(installConfig({ watches: [{ table: 'orders' }] })).rejects.toThrow('watch "public.orders": table public.orders does not exist');
+    await client.query(`ALTER TABLE orders_archive RENAME TO orders`);
+  });
+
+  it('event ids keep increasing across an uninstall and a new install, so consumers never see one twice', async () => {
+    await installConfig({ watches: [{ table: 'users' }] });
+    await client.query(`INSERT INTO users (id) VALUES (1)`);
+    const before = BigInt((await client.query(`SELECT max(id)::text AS id FROM pgbridge.outbox`)).rows[0].id);
+    await uninstall(client, { force: true });
+    await installConfig({ watches: [{ table: 'users' }] });
+    await client.query(`INSERT INTO users (id) VALUES (2)`);
+    const after = BigInt((await client.query(`SELECT max(id)::text AS id FROM pgbridge.outbox`)).rows[0].id);
+    expect(after).toBeGreaterThan(before);
+    expect(after).toBeLessThan(2n ** 53n);
+  });
+
   it('uninstall refuses to drop undelivered events unless forced, and removes every trigger', async () => {
     await installConfig({ watches: [{ table: 'users' }] });
     await client.query(`INSERT INTO users (id) VALUES (1)`);

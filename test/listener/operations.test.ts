@@ -18,7 +18,7 @@ beforeAll(async () => {
   [db, aws] = await Promise.all([startTestDatabase({ embedded: true }), startTestAws()]);
   topicArn = await aws.resources.createTopic(aws.name('operations'));
   await db.query(`
-    CREATE ROLE pgbridge_app LOGIN SUPERUSER PASSWORD 'pw-do-not-log-9f3k';
+    CREATE ROLE pgbridge_app LOGIN PASSWORD 'pw-do-not-log-9f3k';
     CREATE TABLE alpha (id int PRIMARY KEY); CREATE TABLE beta (id int PRIMARY KEY); CREATE TABLE gamma (id int PRIMARY KEY);
   `);
 });
@@ -82,13 +82,14 @@ describe('operations', () => {
   });
 
   it('logs are JSON lines with backlog metrics in CloudWatch EMF, and never contain the database password', async () => {
+    await db.query(`SELECT pgbridge.grant_listener('pgbridge_app')`);
     const listener = spawnListener(
       {
         DATABASE_URL: urlWithPassword(),
         PGBRIDGE_TOPIC_ARN: topicArn,
         // Nothing listens there: the sink errors are logged too, and must not leak anything.
         AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
-        PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'alpha' }] }),
+        PGBRIDGE_NO_INSTALL: 'true',
         PGBRIDGE_METRICS_INTERVAL_MS: '100',
         PGBRIDGE_NAME: 'ops-test',
       },
@@ -122,6 +123,26 @@ describe('operations', () => {
     }).catch((error) => error);
     expect(badConfig.code).toBe(2);
     expect(badConfig.stdout).toContain('watch \\"public.nope\\": table public.nope does not exist');
+  });
+
+  it('with PGBRIDGE_INSTALL_RETRY a missing watched table is waited for (healthy, logged), then captured', async () => {
+    const queue = await aws.resources.subscribeQueue(topicArn, aws.name('late'), { table: ['late_table'] });
+    const listener = spawnListener({
+      DATABASE_URL: db.url,
+      PGBRIDGE_TOPIC_ARN: topicArn,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'late_table' }] }),
+      PGBRIDGE_INSTALL_RETRY: 'true',
+    });
+    started.push(listener);
+    await waitFor(async () => (await listener.role()) === 'installing', 20_000, 'installing');
+    expect((await fetch(listener.healthUrl)).status).toBe(200);
+    expect(listener.logs.some((line) => /table public\.late_table does not exist; retrying/.test(line.msg ?? ''))).toBe(true);
+    await db.query(`CREATE TABLE late_table (id int PRIMARY KEY)`);
+    await waitFor(async () => (await listener.role()) === 'leader', 20_000, 'leader after the table exists');
+    await db.query(`INSERT INTO late_table VALUES (1)`);
+    const [message] = await receiveMessages(aws, queue.url, { count: 1 });
+    expect(message!.event).toMatchObject({ table: 'late_table', key: { id: 1 } });
   });
 
   it('--no-install on a database without pgbridge says how to fix it', async () => {

@@ -193,9 +193,10 @@ describe('round trip', () => {
 
   it('an event arrives even when no notification is sent: the listener also drains on a timer', async () => {
     const queue = await queueFor({ table: ['users'] });
-    // Clearing the flag makes the trigger skip its NOTIFY, as if the wake-up were lost.
-    await db.query(`UPDATE pgbridge.listener_state SET waiting = false`);
-    await db.query(`INSERT INTO users VALUES (50, 'timer@example.com', 'free', NULL)`);
+    // Clearing the flag in the writer's own transaction makes its trigger skip the NOTIFY, as
+    // if the wake-up were lost (the listener cannot set it again in between).
+    await db.query(`BEGIN; UPDATE pgbridge.listener_state SET waiting = false;
+                    INSERT INTO users VALUES (50, 'timer@example.com', 'free', NULL); COMMIT`);
     const [message] = await receiveMessages(aws, queue, { count: 1, timeoutMs: 5000 });
     expect(message!.event).toMatchObject({ action: 'insert', key: { id: 50 } });
   });

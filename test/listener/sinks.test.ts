@@ -7,6 +7,7 @@ import { receiveMessages, startTestAws, type TestAws } from '../support/test-aws
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { capturedLogs, startTestListener, waitFor } from '../support/test-listener.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
+import { FaultySqsProxy } from '../support/faulty-sqs-proxy.ts';
 
 const run = promisify(execFile);
 let db: TestDatabase;
@@ -71,6 +72,41 @@ describe('sinks', () => {
     // A group id AWS would refuse (spaces) is replaced by a stable hash of it.
     expect([...seen.keys()].find((group) => !group.startsWith('public.counters:'))).toMatch(/^sha256:[0-9a-f]{64}$/);
     await proxy.cut();
+  });
+
+  it('FIFO: a row whose event keeps failing holds back only that row, and the listener waits instead of spinning', async () => {
+    const queue = await aws.resources.createQueue(aws.name('stuck.fifo'));
+    const endpoint = new URL(aws.endpoint);
+    const proxy = new FaultySqsProxy(Number(endpoint.port), { throttleCall: 0, failEntry: 0, failGroups: ['public.counters:1'] });
+    await proxy.start();
+    await db.query(`DELETE FROM counters; INSERT INTO counters SELECT g, 0 FROM generate_series(1, 10) AS g`);
+    listener = await startTestListener({
+      databaseUrl: db.url,
+      endpoint: proxy.url,
+      queueUrl: proxy.proxiedQueueUrl(queue.url),
+      batchSize: 20,
+      maxInFlight: 4,
+      retryBaseMs: 50,
+      maxBackoffMs: 400,
+      config: { watches: [{ table: 'counters', actions: ['update'] }] },
+    });
+    let rounds = 0;
+    listener.on('drained', () => rounds++);
+    // More events for the stuck row than one drain round fetches, then one for each other row.
+    for (let round = 1; round <= 25; round++) await db.query(`UPDATE counters SET n = $1 WHERE id = 1`, [round]);
+    await db.query(`UPDATE counters SET n = 1 WHERE id > 1`);
+
+    const others = await receiveMessages(aws, queue.url, { count: 9, timeoutMs: 10_000 });
+    expect(others.map((message) => message.event.key.id).sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    rounds = 0;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // Each round is a few milliseconds; a busy loop would run hundreds in 2 s.
+    expect(rounds).toBeLessThan(60);
+
+    proxy.rates = { throttleCall: 0, failEntry: 0 };
+    const stuck = await receiveMessages(aws, queue.url, { count: 25, timeoutMs: 10_000 });
+    expect(stuck.map((message) => message.event.row.n)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    await proxy.stop();
   });
 
   it('straight to one SQS queue: the simplest setup carries the same attributes and body', async () => {

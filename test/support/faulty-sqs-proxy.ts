@@ -5,6 +5,8 @@ export interface FaultRates {
   throttleCall: number;
   /** Share of entries, in the calls that go through, reported as failed (and not delivered). */
   failEntry: number;
+  /** FIFO message groups whose entries always fail (a row stuck behind a failing event). */
+  failGroups?: string[];
 }
 
 /**
@@ -74,7 +76,9 @@ export class FaultySqsProxy {
       return;
     }
     const batch = JSON.parse(body) as { Entries: { Id: string; MessageGroupId?: string }[] };
-    const withheld = batch.Entries.filter(() => Math.random() < this.rates.failEntry);
+    const withheld = batch.Entries.filter(
+      (entry) => Math.random() < this.rates.failEntry || (entry.MessageGroupId !== undefined && this.rates.failGroups?.includes(entry.MessageGroupId)),
+    );
     this.injectedEntryFailures += withheld.length;
     const sent = batch.Entries.filter((entry) => !withheld.includes(entry));
     let result: { Successful: { Id: string }[]; Failed: object[] } = { Successful: [], Failed: [] };

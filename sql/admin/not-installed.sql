@@ -1,1 +1,0 @@
-SELECT to_regclass('pgbridge.outbox') IS NULL AS missing
