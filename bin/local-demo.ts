@@ -106,7 +106,7 @@ async function main(): Promise<void> {
     consumer.runner.on('batch', ({ failed }) => {
       if (failed.length) console.log(`retry    ${consumer.id}: ${failed.length} record(s) failed; they come back after the visibility timeout, then go to ${consumer.deadLetterQueueUrl}`);
     });
-    consumer.runner.on('error', (error) => console.log(`error    ${consumer.id}: ${error.message}`));
+    consumer.runner.on('failure', (error) => console.log(`error    ${consumer.id}: ${error.message}`));
   }
   const emailsShown = { count: (await sentEmails(sesEndpoint).catch(() => [])).length };
   const emailPrinter = setInterval(async () => {

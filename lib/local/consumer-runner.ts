@@ -21,8 +21,12 @@ export interface ConsumerRunnerOptions {
 export interface ConsumerRunnerEvents {
   /** A batch was handled: how many records, and the ids the handler reported as failed. */
   batch: [{ records: number; failed: string[] }];
-  /** The handler threw, or answered something Lambda would treat as a failed batch. */
-  error: [Error];
+  /**
+   * Something Lambda would log: receiving failed, the handler threw or answered what Lambda treats
+   * as a failed batch, or handled messages could not be deleted (they will be delivered again).
+   * Not named `error`: an EventEmitter throws an unlistened `error` event and would end the process.
+   */
+  failure: [Error];
 }
 
 /**
@@ -65,7 +69,7 @@ export class ConsumerRunner extends EventEmitter<ConsumerRunnerEvents> {
         ));
       } catch (error) {
         if (!this.running) return;
-        this.emit('error', error as Error);
+        this.emit('failure', error as Error);
         await new Promise((resolve) => setTimeout(resolve, 1000));
         continue;
       }
@@ -84,22 +88,34 @@ export class ConsumerRunner extends EventEmitter<ConsumerRunnerEvents> {
       // Lambda treats a failure id that is empty or not in the batch as "the whole batch failed".
       if ([...failed].some((id) => !id || !known.has(id))) {
         failed = known;
-        this.emit('error', new Error(`${name}: batchItemFailures names a message that is not in the batch; the whole batch is retried`));
+        this.emit('failure', new Error(`${name}: batchItemFailures names a message that is not in the batch; the whole batch is retried`));
       }
     } catch (error) {
-      this.emit('error', error as Error);
+      this.emit('failure', error as Error);
       return;
     }
     const done = messages.filter((message) => !failed.has(message.MessageId!));
-    if (done.length > 0) {
-      await sqs.send(
+    if (done.length > 0) await this.deleteHandled(done);
+    this.emit('batch', { records: messages.length, failed: [...failed] });
+  }
+
+  private async deleteHandled(messages: Message[]): Promise<void> {
+    const { name, sqs, queueUrl } = this.options;
+    const again = `${name}: handled message(s) could not be deleted and will be delivered again`;
+    try {
+      const { Failed = [] } = await sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+          Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
         }),
       );
+      if (Failed.length > 0) {
+        const reasons = Failed.map((entry) => `${messages[Number(entry.Id)]?.MessageId}: ${entry.Code} ${entry.Message ?? ''}`.trim());
+        this.emit('failure', new Error(`${again} (${reasons.join('; ')})`));
+      }
+    } catch (error) {
+      this.emit('failure', new Error(`${again}: ${(error as Error).message}`, { cause: error }));
     }
-    this.emit('batch', { records: messages.length, failed: [...failed] });
   }
 }
 
