@@ -1,5 +1,6 @@
 import { startChaosEnvironment, type ChaosEnvironment } from './chaos-environment.ts';
 import type { ScenarioResult } from './scenario-result.ts';
+import { consumerFailures } from './scenarios/consumer-failures.ts';
 import { killStorm } from './scenarios/kill-storm.ts';
 import { leaderTakeover } from './scenarios/leader-takeover.ts';
 import { poisonEvents } from './scenarios/poison-events.ts';
@@ -21,6 +22,7 @@ export function chaosPlan(size: ChaosSize): Scenario[] {
     (env) => sinkOutage(env, { outageSeconds: full ? 30 : 3, events: full ? 10_000 : 1_000 }),
     (env) => throttling(env, { events: full ? 10_000 : 2_000, rates: { throttleCall: 0.2, failEntry: 0.2 } }),
     (env) => poisonEvents(env, { events: full ? 2_000 : 200, poisonEvery: full ? 50 : 20 }),
+    (env) => consumerFailures(env, { events: full ? 2_000 : 300, poisonEvery: 25 }),
   ];
 }
 

@@ -17,15 +17,16 @@ export interface ScenarioResult {
 export function tally(
   scenario: string,
   written: Set<string>,
-  collector: MessageCollector,
+  /** How many times each event id was received (or otherwise accounted for). */
+  received: Map<string, number>,
   recoverMs: number | null,
   notes: string,
   violations = 0,
 ): ScenarioResult {
   let delivered = 0;
-  for (const id of written) if (collector.counts.has(id)) delivered++;
+  for (const id of written) if (received.has(id)) delivered++;
   let duplicated = 0;
-  for (const count of collector.counts.values()) duplicated += count - 1;
+  for (const count of received.values()) duplicated += count - 1;
   return { scenario, written: written.size, delivered, lost: written.size - delivered, duplicated, recoverMs, notes, violations };
 }
 

@@ -46,7 +46,7 @@ export async function killStorm(env: ChaosEnvironment, { events, writers, kills 
   return tally(
     `${written.size.toLocaleString('en')} events, ${writers} writers, listener SIGKILLed ${killed}x`,
     written,
-    collector,
+    collector.counts,
     waited === null ? null : Date.now() - faultEnded,
     `${failedTransactions} writer transactions failed (no event expected for them)`,
   );

@@ -57,7 +57,7 @@ export async function leaderTakeover(env: ChaosEnvironment, { kills, events }: {
   return tally(
     `leader + standby, leader SIGKILLed ${takeovers.length}x`,
     written,
-    collector,
+    collector.counts,
     waited === null ? null : Date.now() - faultEnded,
     `takeover mean ${mean} ms, max ${worst} ms`,
   );

@@ -50,7 +50,7 @@ export async function poisonEvents(env: ChaosEnvironment, { events, poisonEvery 
   return tally(
     `poison events: 1 in ${poisonEvery} over the queue's size limit`,
     written,
-    collector,
+    collector.counts,
     waited === null ? null : Date.now() - fixedAt,
     `${parked} parked (and logged: ${parkedLogged}) while ${healthyDelivered} others went through; all re-sent after the fix`,
     parked === poisonCount ? 0 : 1,

@@ -35,7 +35,7 @@ export async function postgresRestart(env: ChaosEnvironment, { events }: { event
   return tally(
     'Postgres restarted (fast, then immediate) under load',
     written,
-    collector,
+    collector.counts,
     waited === null ? null : Date.now() - faultEnded,
     `${reconnects} reconnect attempts logged, ${failedTransactions} writer transactions failed during restarts`,
     // Two short outages with 250 ms doubling backoff: a few dozen attempts at most, not a spin.

@@ -50,7 +50,7 @@ export async function sinkOutage(env: ChaosEnvironment, { outageSeconds, events 
   return tally(
     `SNS/SQS unreachable for ${outageSeconds} s`,
     written,
-    collector,
+    collector.counts,
     waited === null ? null : Date.now() - faultEnded,
     `${heldInOutbox} events held in the outbox during the outage; listener RSS ${rssBefore.toFixed(0)} MB before, peak ${rssPeak.toFixed(0)} MB during`,
     // Waiting must not buffer: the events stay in Postgres, not in the listener's memory.

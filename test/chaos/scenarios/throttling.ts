@@ -61,7 +61,7 @@ export async function throttling(env: ChaosEnvironment, { events, rates }: { eve
   return tally(
     `FIFO, ${Math.round(rates.throttleCall * 100)}% calls throttled, ${Math.round(rates.failEntry * 100)}% entries failed`,
     written,
-    collector,
+    collector.counts,
     waited === null ? null : Date.now() - faultEnded,
     `${proxy.injectedCallFailures} calls and ${proxy.injectedEntryFailures} entries failed; accepted entries sent again: ${acceptedTwice}; ` +
       `out of row order: ${acceptedOutOfOrder} accepted, ${receivedOutOfOrder} received`,
