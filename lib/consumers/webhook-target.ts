@@ -37,19 +37,44 @@ export class ForbiddenTargetError extends Error {
   override name = 'ForbiddenTargetError';
 }
 
+// IPv6 ranges whose last 32 bits are an IPv4 address that the packet reaches: a webhook to
+// 64:ff9b::a9fe:a9fe is a request to 169.254.169.254 through the VPC's NAT64.
+const IPV4_CARRYING_PREFIXES: number[][] = [
+  [0, 0, 0, 0, 0, 0xffff], // ::ffff:0:0/96, IPv4-mapped
+  [0, 0, 0, 0, 0xffff, 0], // ::ffff:0:0:0/96, SIIT IPv4-translated
+  [0x64, 0xff9b, 0, 0, 0, 0], // 64:ff9b::/96, NAT64 well-known prefix (Route 53 Resolver DNS64)
+  // 64:ff9b:1::/48, NAT64 local-use prefix (RFC 8215), as DNS64 synthesizes it: the /96 layout.
+  [0x64, 0xff9b, 1],
+  [0, 0, 0, 0, 0, 0], // ::/96, IPv4-compatible (deprecated)
+];
+
 export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 4) return privateRanges.check(address, 'ipv4');
   if (family !== 6) return true;
-  // IPv4-mapped and NAT64 forms reach the embedded IPv4 address: judge that one.
-  const embedded = /^(?:::ffff:|64:ff9b::)(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (embedded) return privateRanges.check(embedded, 'ipv4');
-  const mappedHex = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (mappedHex) {
-    const value = (parseInt(mappedHex[1]!, 16) << 16) | parseInt(mappedHex[2]!, 16);
-    return privateRanges.check([24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join('.'), 'ipv4');
+  const groups = ipv6Groups(address);
+  if (!groups) return true;
+  if (IPV4_CARRYING_PREFIXES.some((prefix) => prefix.every((group, index) => groups[index] === group))) {
+    const embedded = [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255].join('.');
+    if (privateRanges.check(embedded, 'ipv4')) return true;
   }
-  return privateRanges.check(address, 'ipv6');
+  return privateRanges.check(address.replace(/%.*$/, ''), 'ipv6');
+}
+
+/** The eight 16-bit groups of an IPv6 address (`::` expanded, a dotted IPv4 tail converted). */
+function ipv6Groups(address: string): number[] | undefined {
+  let text = address.replace(/%.*$/, '').toLowerCase();
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const parse = (part: string) => (part ? part.split(':').map((group) => parseInt(group, 16)) : []);
+  const before = parse(head);
+  const after = tail === undefined ? [] : parse(tail);
+  const groups = [...before, ...Array<number>(8 - before.length - after.length).fill(0), ...after];
+  return groups.length === 8 && groups.every((group) => Number.isInteger(group) && group >= 0 && group <= 0xffff) ? groups : undefined;
 }
 
 /** Refuses an IP-literal host up front: Node connects to literals without calling `lookup`. */

@@ -93,7 +93,7 @@ describe('webhook consumer', () => {
   });
 
   it('refuses loopback targets unless allowed: the event goes to the dead-letter queue, nothing is sent', async () => {
-    for (const url of [receiver.url, receiver.url.replace('127.0.0.1', 'localhost')]) {
+    for (const url of [receiver.url, receiver.url.replace('127.0.0.1', 'localhost'), receiver.url.replace('127.0.0.1', '[64:ff9b::7f00:1]')]) {
       const event = changeEvent();
       const response = await consumer({ url, allowPrivateTargets: false })(sqsEvent([event]));
       expect(response.batchItemFailures).toEqual([]);
@@ -109,6 +109,27 @@ describe('webhook consumer', () => {
       expect({ address, private: isPrivateAddress(address) }).toEqual({ address, private: true });
     }
     for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '172.32.0.1']) {
+      expect({ address, private: isPrivateAddress(address) }).toEqual({ address, private: false });
+    }
+  });
+
+  it('an IPv4 address wrapped in IPv6 (mapped, SIIT, NAT64) is judged by the IPv4 address it reaches, in any notation', () => {
+    const metadata = [
+      '64:ff9b::a9fe:a9fe',
+      '64:ff9b::169.254.169.254',
+      '64:ff9b:0:0:0:0:a9fe:a9fe',
+      '64:ff9b:1::a9fe:a9fe',
+      '64:ff9b:1:abcd::169.254.169.254',
+      '::ffff:0:a9fe:a9fe',
+      '::ffff:0:169.254.169.254',
+      '::ffff:a9fe:a9fe',
+      '0:0:0:0:0:ffff:a9fe:a9fe',
+      '::FFFF:A9FE:A9FE',
+    ];
+    for (const address of [...metadata, '64:ff9b::7f00:1', '64:ff9b::a00:5', '::ffff:0:c0a8:101', '::a9fe:a9fe']) {
+      expect({ address, private: isPrivateAddress(address) }).toEqual({ address, private: true });
+    }
+    for (const address of ['64:ff9b::808:808', '64:ff9b::8.8.8.8', '64:ff9b:1::5db8:d822', '::ffff:0:808:808', '::ffff:808:808']) {
       expect({ address, private: isPrivateAddress(address) }).toEqual({ address, private: false });
     }
   });
