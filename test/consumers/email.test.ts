@@ -5,17 +5,21 @@ import { createEmailConsumer } from '../../functions/consumers/email-consumer.ts
 import { renderTemplate, templateProblems } from '../../lib/consumers/event-template.ts';
 import { sentEmails, startLocalSes, type LocalSes } from '../../lib/local/local-ses.ts';
 import { changeEvent, sqsEvent } from '../support/sqs-event.ts';
+import { receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
 
 let ses: LocalSes;
 let client: SESClient;
+let aws: TestAws;
 
 beforeAll(async () => {
+  aws = await startTestAws();
   ses = await startLocalSes();
   client = new SESClient({ endpoint: ses.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
 });
 afterAll(async () => {
   client?.destroy();
   await ses?.stop();
+  await aws?.stop();
 });
 
 async function emailsTo(address: string) {
@@ -59,11 +63,27 @@ describe('email consumer', () => {
 
   it('an event whose recipient template renders empty is reported, not sent', async () => {
     const handler = createEmailConsumer(
-      { from: 'team@example.com', to: ['{{row.email}}'], subject: 's', text: 't' },
+      { from: 'team@example.com', to: ['{{row.email}}'], subject: 'Reported: {{row.name}}', text: 't' },
       { ses: client, logger: new Logger({ logLevel: 'CRITICAL' }), deadLetterQueueUrl: '' },
     );
     const input = sqsEvent([changeEvent({ row: { id: 4, name: 'No Mail' } })]);
     expect((await handler(input)).batchItemFailures).toEqual([{ itemIdentifier: input.Records[0]!.messageId }]);
+    expect((await sentEmails(ses.endpoint)).filter((email) => email.subject === 'Reported: No Mail')).toEqual([]);
+  });
+
+  it('an event that can never be sent goes to the dead-letter queue with the reason, and nothing is sent', async () => {
+    const deadLetterQueueUrl = (await aws.resources.createQueue(aws.name('email-dlq'))).url;
+    const handler = createEmailConsumer(
+      { from: 'team@example.com', to: ['{{row.email}}'], subject: 'Parked: {{row.name}}', text: 't' },
+      { ses: client, sqs: aws.resources.sqs, logger: new Logger({ logLevel: 'CRITICAL' }), deadLetterQueueUrl },
+    );
+    const event = changeEvent({ row: { id: 6, name: 'No Address' } });
+    expect((await handler(sqsEvent([event]))).batchItemFailures).toEqual([]);
+
+    const parked = await receiveMessages(aws, deadLetterQueueUrl, { count: 1, settleMs: 200 });
+    expect(parked.map((message) => message.event)).toEqual([event]);
+    expect(parked[0]!.attributes.pgbridge_failure).toMatch(/no recipient/);
+    expect((await sentEmails(ses.endpoint)).filter((email) => email.subject === 'Parked: No Address')).toEqual([]);
   });
 
   it('templates: nested values, missing values, and typos found before deploy', () => {
