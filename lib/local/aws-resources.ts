@@ -1,5 +1,6 @@
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { FilterPolicyScope } from '../consumers/filter-policy.ts';
 
 /**
  * Creates topics, queues and filtered subscriptions through the AWS API, so the local flow and
@@ -43,7 +44,7 @@ export class AwsResources {
     topicArn: string,
     queueName: string,
     filterPolicy?: object,
-    filterPolicyScope?: 'MessageAttributes' | 'MessageBody',
+    filterPolicyScope?: FilterPolicyScope,
   ): Promise<{ url: string; arn: string }> {
     const queue = await this.createQueue(queueName);
     await this.sqs.send(

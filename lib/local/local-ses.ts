@@ -17,7 +17,8 @@ export interface LocalSes {
 /** The SES emulator from npm (aws-ses-v2-local), in this process, on 127.0.0.1. */
 export async function startLocalSes(port = 0): Promise<LocalSes> {
   const module = (await import('aws-ses-v2-local')) as unknown as { default: { default?: unknown } };
-  // CommonJS: the server function is the default export's default (see TOOLS.md).
+  // aws-ses-v2-local is TypeScript compiled to CommonJS (`exports.default = server`); Node imports
+  // a CommonJS module.exports as the default export, so the server function is `default.default`.
   const start = (module.default.default ?? module.default) as (config: { host: string; port: number }) => Promise<Server>;
   const server = await start({ host: '127.0.0.1', port });
   const { port: actual } = server.address() as { port: number };
