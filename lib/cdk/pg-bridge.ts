@@ -32,7 +32,8 @@ export interface PgBridgeDatabase {
   readonly securityGroup?: ec2.ISecurityGroup;
   /**
    * libpq-style SSL mode. `verify-full` checks the server certificate against the Amazon RDS
-   * CA bundle baked into the listener image.
+   * CA bundle baked into the listener image; unlike libpq, node-postgres checks it for `require`
+   * too, so `no-verify` is the mode that encrypts without checking.
    * @default 'verify-full'
    */
   readonly sslMode?: 'disable' | 'require' | 'verify-full' | 'no-verify';
