@@ -27,7 +27,8 @@ const NAIVE_TRIGGER_SQL = readFileSync(new URL('./naive/naive-trigger.sql', impo
 export class RunningVariant {
   listener?: NicedProcess;
   /** The listener's own Postgres backend: its CPU is part of the drain's cost. */
-  listenerBackendPid?: number;
+  /** The listener's Postgres backends (pgbridge drains on two connections by default). */
+  listenerBackendPids: number[] = [];
 
   private constructor(
     readonly variant: Variant,
@@ -79,7 +80,7 @@ export class RunningVariant {
         NAIVE_QUEUE_URL: env.queues.naive.url,
       });
       await this.listener.waitForLine(/listening/);
-      this.listenerBackendPid = await backendPid(env, 'naive-listener');
+      this.listenerBackendPids = await backendPids(env, ['naive-listener'], 1);
       return;
     }
     // BENCH_LISTENER_NODE_FLAGS: node flags for the pgbridge listener alone; by default the ones
@@ -97,7 +98,8 @@ export class RunningVariant {
       PGBRIDGE_LOG_LEVEL: 'info',
     });
     await this.listener.waitForLine(/"role":"leader"/);
-    this.listenerBackendPid = await backendPid(env, 'pgbridge-listener');
+    // Standard topics also drain on a second connection, opened right after leadership.
+    this.listenerBackendPids = await backendPids(env, ['pgbridge-listener', 'pgbridge-drain'], variant.listener === 'fifo' ? 1 : 2);
   }
 
   private async installCapture(): Promise<void> {
@@ -114,7 +116,11 @@ export class RunningVariant {
   }
 }
 
-async function backendPid(env: BenchEnvironment, applicationName: string): Promise<number | undefined> {
-  const { rows } = await env.admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = $1 ORDER BY backend_start DESC LIMIT 1', [applicationName]);
-  return rows[0]?.pid;
+async function backendPids(env: BenchEnvironment, applicationNames: string[], expected: number): Promise<number[]> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const { rows } = await env.admin.query('SELECT pid FROM pg_stat_activity WHERE application_name = ANY ($1)', [applicationNames]);
+    if (rows.length >= expected || Date.now() > deadline) return rows.map((row) => row.pid);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

@@ -74,9 +74,9 @@ export async function measureEndToEnd(env: BenchEnvironment, settings: BenchSett
 async function saturate(env: BenchEnvironment, running: RunningVariant, events: number): Promise<ThroughputRun> {
   const queue = running.queue!;
   const listener = running.listener!;
-  const backendPid = running.listenerBackendPid;
+  const backendCpuNow = () => running.listenerBackendPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
   const cpuBefore = listener.cpuSeconds();
-  const backendBefore = backendPid ? processCpuSeconds(backendPid) : 0;
+  const backendBefore = backendCpuNow();
   const clients = await connectWriters(env.databaseUrl, SATURATION_WRITERS);
   const transactions = Math.ceil(events / WORKLOADS.tx10.eventsPerTransaction);
   let next = 0;
@@ -92,7 +92,7 @@ async function saturate(env: BenchEnvironment, running: RunningVariant, events: 
   const arrival = await queue.waitForCount(total, 120_000, () => listener.assertRunning());
   const seconds = (arrival.at - started) / 1000;
   const cpu = listener.cpuSeconds() - cpuBefore;
-  const backendCpu = backendPid ? processCpuSeconds(backendPid) - backendBefore : 0;
+  const backendCpu = backendCpuNow() - backendBefore;
   return {
     variant: running.variant.name,
     events: total,

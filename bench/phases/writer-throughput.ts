@@ -85,6 +85,6 @@ function listenerCpu(running: RunningVariant): { process: number; backend: numbe
   if (!running.listener) return undefined;
   return {
     process: running.listener.cpuSeconds(),
-    backend: running.listenerBackendPid ? processCpuSeconds(running.listenerBackendPid) : 0,
+    backend: running.listenerBackendPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0),
   };
 }

@@ -31,6 +31,8 @@ export interface ListenerOptions extends DrainOptions {
   metricsIntervalMs?: number;
   /** The `Bridge` dimension of the metrics, to tell several bridges in one account apart. */
   bridgeName?: string;
+  /** Connections draining at once on a standard (non-FIFO) sink. @default 1 */
+  drainConnections?: number;
   /**
    * Keep retrying an install the database refuses (a watched table not created yet) instead of
    * failing: for deployments where the listener may start before the application's migrations.
@@ -169,15 +171,19 @@ export class Listener extends EventEmitter<ListenerEvents> {
     this.setRole('stopped');
   }
 
-  private async connect(): Promise<void> {
-    const client = new pg.Client({
+  private clientConfig(): pg.ClientConfig {
+    return {
       application_name: 'pgbridge-listener',
       keepAlive: true,
       options: SESSION_OPTIONS,
       connectionTimeoutMillis: 10_000,
       query_timeout: 90_000,
       ...this.options.connection,
-    });
+    };
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client(this.clientConfig());
     // A connection that dies while idle only reports through 'error'; wake the loop so the
     // next query fails fast and the reconnect starts.
     client.on('error', () => this.wakeup.wake());
@@ -218,13 +224,74 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const { log } = this.options;
     await client.query(statement('wake/listen'));
     await client.query(statement('wake/stop-waiting'));
+    // Standard sinks: extra connections drain beside this one (SKIP LOCKED keeps their rounds
+    // disjoint), so one round's fetch, delete and commit overlap another's publishes. FIFO keeps
+    // one round at a time: its per-row order holds within a single drainer only.
+    const helpers = this.options.sink.fifo ? [] : await this.openDrainConnections((this.options.drainConnections ?? 1) - 1);
+    try {
+      await this.drainLoop(client, helpers);
+    } finally {
+      await Promise.all(helpers.map((helper) => helper.end().catch(() => undefined)));
+    }
+  }
+
+  private async openDrainConnections(count: number): Promise<pg.Client[]> {
+    const opened: pg.Client[] = [];
+    try {
+      for (let i = 0; i < count; i++) {
+        const helper = new pg.Client({ ...this.clientConfig(), application_name: 'pgbridge-drain' });
+        helper.on('error', () => this.wakeup.wake());
+        opened.push(helper);
+        await helper.connect();
+      }
+      return opened;
+    } catch (error) {
+      await Promise.all(opened.map((helper) => helper.end().catch(() => undefined)));
+      throw error;
+    }
+  }
+
+  /**
+   * Each connection drains full rounds back to back until a round comes back short; the
+   * results are added up. All connections finish before an error is passed on, so none keeps
+   * draining in the background while the listener reconnects.
+   */
+  private async drainBurst(connections: pg.Client[]): Promise<DrainResult> {
+    const { sink, log, batchSize } = this.options;
+    const options = { ...this.options, maxInFlight: Math.max(1, Math.ceil(this.options.maxInFlight / connections.length)) };
+    const total: DrainResult = { fetched: 0, published: 0, parked: 0, retrying: 0, held: 0, sinkDown: false };
+    const outcomes = await Promise.allSettled(
+      connections.map(async (connection) => {
+        for (;;) {
+          const result = await drainOnce(connection, sink, this.retries, options, log);
+          this.lastProgress = Date.now();
+          this.emit('drained', result);
+          total.fetched += result.fetched;
+          total.published += result.published;
+          total.parked += result.parked;
+          total.retrying += result.retrying;
+          total.held += result.held;
+          if (result.sinkDown) {
+            total.sinkDown = true;
+            total.sinkError ??= result.sinkError;
+          }
+          if (this.stopping || result.sinkDown || result.fetched < batchSize || result.published + result.parked === 0) return;
+        }
+      }),
+    );
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+    if (total.published > 0) total.sinkDown = false;
+    return total;
+  }
+
+  private async drainLoop(client: pg.Client, helpers: pg.Client[]): Promise<void> {
+    const { log } = this.options;
     let sinkDelay = 0;
     while (!this.stopping) {
       await this.checkWatchesIfDue();
       await this.reportMetricsIfDue();
-      const result = await drainOnce(client, this.options.sink, this.retries, this.options, log);
-      this.lastProgress = Date.now();
-      this.emit('drained', result);
+      const result = await this.drainBurst([client, ...helpers]);
       if (result.sinkDown) {
         sinkDelay = Math.min(Math.max(sinkDelay * 2, this.options.retryBaseMs), this.options.maxBackoffMs);
         log.warn({ msg: 'sink unreachable, events stay in the outbox', sink: this.options.sink.description, error: result.sinkError, retryInMs: sinkDelay });

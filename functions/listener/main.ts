@@ -38,6 +38,7 @@ export async function startListener({ configPath, install, env = process.env, lo
     watches,
     batchSize: settings.PGBRIDGE_BATCH_SIZE,
     maxInFlight: settings.PGBRIDGE_MAX_IN_FLIGHT,
+    drainConnections: settings.PGBRIDGE_DRAIN_CONNECTIONS,
     parkAfterRejections: settings.PGBRIDGE_PARK_AFTER_REJECTIONS,
     pollIntervalMs: settings.PGBRIDGE_POLL_INTERVAL_MS,
     leaderRetryMs: settings.PGBRIDGE_LEADER_RETRY_MS,

@@ -35,6 +35,8 @@ export async function startTestListener(options: TestListenerOptions): Promise<L
     watches: config ? parseConfig(config) : undefined,
     batchSize: 200,
     maxInFlight: 8,
+    // As in production: standard sinks drain on two connections (FIFO on one).
+    drainConnections: 2,
     parkAfterRejections: 2,
     pollIntervalMs: 500,
     leaderRetryMs: 200,
