@@ -123,6 +123,24 @@ describe('sinks', () => {
     expect(message!.event).toMatchObject({ action: 'insert', label: 'note', row: { id: 1, body: 'hello' } });
   });
 
+  it('an event AWS could never carry (a table name with U+FFFE as its attribute) is parked at once, and the rest flows', async () => {
+    const queue = await aws.resources.createQueue(aws.name('attributes'));
+    await db.query(`CREATE TABLE "odd\uFFFEname" (id int PRIMARY KEY)`);
+    listener = await startTestListener({
+      databaseUrl: db.url,
+      endpoint: aws.endpoint,
+      queueUrl: queue.url,
+      config: { watches: [{ table: 'odd\uFFFEname' }, { table: 'notes' }] },
+    });
+    await db.query(`INSERT INTO "odd\uFFFEname" VALUES (1)`);
+    await db.query(`INSERT INTO notes VALUES (40, 'after the odd one')`);
+    const [message] = await receiveMessages(aws, queue.url, { count: 1, settleMs: 300 });
+    expect(message!.event).toMatchObject({ table: 'notes', key: { id: 40 } });
+    const { rows } = await db.query(`SELECT table_name, reason FROM pgbridge.parked`);
+    expect(rows).toEqual([{ table_name: 'odd\uFFFEname', reason: 'attribute table contains characters AWS does not accept' }]);
+    await db.query(`DELETE FROM notes WHERE id = 40`);
+  });
+
   it('an event the sink refuses for its content is parked with the reason, does not block the rest, and can be re-sent', async () => {
     const queue = await aws.resources.createQueue(aws.name('small'), { MaximumMessageSize: '1024' });
     listener = await startTestListener({
