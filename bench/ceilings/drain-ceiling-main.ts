@@ -1,5 +1,5 @@
 import { Listener } from '../../functions/listener/listener.ts';
-import { readListenerSettings } from '../../functions/listener/listener-settings.ts';
+import { listenerOptionsFrom, readListenerSettings } from '../../functions/listener/listener-settings.ts';
 import { createLogger } from '../../lib/logger.ts';
 import { processCpuSeconds } from '../processes/niced-process.ts';
 import { DiscardSink } from './discard-sink.ts';
@@ -9,16 +9,8 @@ import { DiscardSink } from './discard-sink.ts';
 const expected = Number(process.env.BENCH_EXPECTED_EVENTS);
 const settings = readListenerSettings(process.env);
 const listener = new Listener({
-  connection: { connectionString: settings.DATABASE_URL },
+  ...listenerOptionsFrom(settings),
   sink: new DiscardSink(process.env.BENCH_FIFO === 'true'),
-  batchSize: settings.PGBRIDGE_BATCH_SIZE,
-  maxInFlight: settings.PGBRIDGE_MAX_IN_FLIGHT,
-  parkAfterRejections: settings.PGBRIDGE_PARK_AFTER_REJECTIONS,
-  pollIntervalMs: settings.PGBRIDGE_POLL_INTERVAL_MS,
-  leaderRetryMs: settings.PGBRIDGE_LEADER_RETRY_MS,
-  maxBackoffMs: settings.PGBRIDGE_MAX_BACKOFF_MS,
-  retryBaseMs: settings.PGBRIDGE_RETRY_BASE_MS,
-  watchCheckIntervalMs: settings.PGBRIDGE_WATCH_CHECK_INTERVAL_MS,
   log: createLogger('drain-ceiling', { level: 'warn' }),
 });
 

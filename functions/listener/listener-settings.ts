@@ -1,5 +1,7 @@
+import type pg from 'pg';
 import { z } from 'zod';
 import { ConfigError } from '../../lib/errors.ts';
+import type { ListenerOptions } from './listener.ts';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
@@ -35,4 +37,29 @@ export function readListenerSettings(env: NodeJS.ProcessEnv = process.env): List
     throw new ConfigError(`invalid listener environment:\n  - ${problems.join('\n  - ')}`);
   }
   return result.data;
+}
+
+/** Everything the Listener takes from the environment except the sink, watches and logger. */
+export function listenerOptionsFrom(settings: ListenerSettings): Omit<ListenerOptions, 'sink' | 'watches' | 'log'> {
+  return {
+    connection: databaseConnection(settings),
+    batchSize: settings.PGBRIDGE_BATCH_SIZE,
+    maxInFlight: settings.PGBRIDGE_MAX_IN_FLIGHT,
+    drainConnections: settings.PGBRIDGE_DRAIN_CONNECTIONS,
+    parkAfterRejections: settings.PGBRIDGE_PARK_AFTER_REJECTIONS,
+    pollIntervalMs: settings.PGBRIDGE_POLL_INTERVAL_MS,
+    leaderRetryMs: settings.PGBRIDGE_LEADER_RETRY_MS,
+    maxBackoffMs: settings.PGBRIDGE_MAX_BACKOFF_MS,
+    retryBaseMs: settings.PGBRIDGE_RETRY_BASE_MS,
+    watchCheckIntervalMs: settings.PGBRIDGE_WATCH_CHECK_INTERVAL_MS,
+    metricsIntervalMs: settings.PGBRIDGE_METRICS_INTERVAL_MS,
+    bridgeName: settings.PGBRIDGE_NAME,
+    retryInstall: settings.PGBRIDGE_INSTALL_RETRY,
+  };
+}
+
+// Without DATABASE_URL, node-postgres reads PGHOST, PGUSER, PGPASSWORD, ... (how ECS injects the
+// fields of a Secrets Manager secret).
+function databaseConnection(settings: ListenerSettings): pg.ClientConfig {
+  return settings.DATABASE_URL ? { connectionString: settings.DATABASE_URL } : {};
 }

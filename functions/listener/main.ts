@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../../lib/logger.ts';
 import { createSink } from '../../lib/sinks/create-sink.ts';
 import { startHealthServer } from './health-server.ts';
 import { Listener } from './listener.ts';
-import { readListenerSettings } from './listener-settings.ts';
+import { listenerOptionsFrom, readListenerSettings } from './listener-settings.ts';
 import { exitOnSignals } from './signals.ts';
 
 export interface ListenCommand {
@@ -30,26 +30,7 @@ export async function startListener({ configPath, install, env = process.env, lo
     endpoint: settings.AWS_ENDPOINT_URL,
     maxMessageBytes: settings.PGBRIDGE_MAX_MESSAGE_BYTES,
   });
-  const listener = new Listener({
-    // Without DATABASE_URL, node-postgres reads PGHOST, PGUSER, PGPASSWORD, ... (how ECS injects
-    // the fields of a Secrets Manager secret).
-    connection: settings.DATABASE_URL ? { connectionString: settings.DATABASE_URL } : {},
-    sink,
-    watches,
-    batchSize: settings.PGBRIDGE_BATCH_SIZE,
-    maxInFlight: settings.PGBRIDGE_MAX_IN_FLIGHT,
-    drainConnections: settings.PGBRIDGE_DRAIN_CONNECTIONS,
-    parkAfterRejections: settings.PGBRIDGE_PARK_AFTER_REJECTIONS,
-    pollIntervalMs: settings.PGBRIDGE_POLL_INTERVAL_MS,
-    leaderRetryMs: settings.PGBRIDGE_LEADER_RETRY_MS,
-    maxBackoffMs: settings.PGBRIDGE_MAX_BACKOFF_MS,
-    retryBaseMs: settings.PGBRIDGE_RETRY_BASE_MS,
-    watchCheckIntervalMs: settings.PGBRIDGE_WATCH_CHECK_INTERVAL_MS,
-    metricsIntervalMs: settings.PGBRIDGE_METRICS_INTERVAL_MS,
-    bridgeName: settings.PGBRIDGE_NAME,
-    retryInstall: settings.PGBRIDGE_INSTALL_RETRY,
-    log,
-  });
+  const listener = new Listener({ ...listenerOptionsFrom(settings), sink, watches, log });
   if (settings.PGBRIDGE_HEALTH_PORT !== undefined) {
     const server = await startHealthServer(settings.PGBRIDGE_HEALTH_PORT, listener);
     log.info({ msg: 'health endpoint', port: (server.address() as { port: number }).port });
