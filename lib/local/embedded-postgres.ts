@@ -140,7 +140,14 @@ export function postgresSystemUser(): { uid: number; gid: number } {
   };
   const existing = lookup();
   if (existing) return existing;
-  execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
+  try {
+    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], { stdio: 'ignore' });
+  } catch (error) {
+    // Test files start servers in parallel: another process may have created the user first.
+    const created = lookup();
+    if (created) return created;
+    throw new Error(`cannot create the postgres system user to run PostgreSQL as (it refuses to run as root): ${(error as Error).message}`);
+  }
   return lookup()!;
 }
 
