@@ -34,6 +34,16 @@ BEGIN
 END
 $outbox$;
 
+-- Events are facts: nobody (not even the listener, whose role needs an UPDATE grant only to
+-- lock rows with FOR UPDATE) may change one once written.
+CREATE OR REPLACE FUNCTION pgbridge.refuse_event_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RAISE EXCEPTION 'pgbridge.outbox events cannot be changed (event %)', OLD.id USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE OR REPLACE TRIGGER outbox_is_append_only BEFORE UPDATE ON pgbridge.outbox
+  FOR EACH ROW EXECUTE FUNCTION pgbridge.refuse_event_change();
+
 -- Events the sink rejected for their content (they would be rejected on every retry). Kept,
 -- with the reason, until `pgbridge parked resend` puts them back into the outbox.
 CREATE TABLE IF NOT EXISTS pgbridge.parked (

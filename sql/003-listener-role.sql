@@ -5,8 +5,9 @@ CREATE OR REPLACE FUNCTION pgbridge.grant_listener(role_name text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   EXECUTE format('GRANT USAGE ON SCHEMA pgbridge TO %I', role_name);
-  -- SELECT ... FOR UPDATE needs UPDATE on some column; on id alone (GENERATED ALWAYS, so it
-  -- cannot be changed) the listener can lock events but never rewrite them.
+  -- SELECT ... FOR UPDATE needs UPDATE on some column: granted on id alone, and the outbox's
+  -- append-only trigger refuses every UPDATE, so the listener can lock events, never change them.
+  EXECUTE format('REVOKE UPDATE ON pgbridge.outbox FROM %I', role_name);
   EXECUTE format('GRANT SELECT, DELETE ON pgbridge.outbox TO %I', role_name);
   EXECUTE format('GRANT UPDATE (id) ON pgbridge.outbox TO %I', role_name);
   EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pgbridge.parked TO %I', role_name);

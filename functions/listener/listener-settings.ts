@@ -15,7 +15,7 @@ const settingsSchema = z.object({
   PGBRIDGE_HEALTH_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   PGBRIDGE_BATCH_SIZE: positiveInt(500),
   PGBRIDGE_MAX_IN_FLIGHT: positiveInt(16),
-  PGBRIDGE_DRAIN_CONNECTIONS: positiveInt(2),
+  PGBRIDGE_DRAIN_CONNECTIONS: z.coerce.number().int().min(1).max(8).default(2),
   PGBRIDGE_POLL_INTERVAL_MS: positiveInt(1000),
   PGBRIDGE_LEADER_RETRY_MS: positiveInt(1000),
   PGBRIDGE_MAX_BACKOFF_MS: positiveInt(30_000),

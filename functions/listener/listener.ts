@@ -31,7 +31,7 @@ export interface ListenerOptions extends DrainOptions {
   metricsIntervalMs?: number;
   /** The `Bridge` dimension of the metrics, to tell several bridges in one account apart. */
   bridgeName?: string;
-  /** Connections draining at once on a standard (non-FIFO) sink. @default 1 */
+  /** Connections draining at once on a standard (non-FIFO) sink. @default 2 */
   drainConnections?: number;
   /**
    * Keep retrying an install the database refuses (a watched table not created yet) instead of
@@ -57,7 +57,9 @@ const SESSION_OPTIONS = [
   'tcp_keepalives_idle=10',
   'tcp_keepalives_interval=5',
   'tcp_keepalives_count=3',
-  'idle_in_transaction_session_timeout=60000',
+  // Longer than the slowest legitimate round (two attempts of a 10 s AWS call, several in a row
+  // per lane), short enough to free the rows of a listener that hangs for good.
+  'idle_in_transaction_session_timeout=300000',
   'statement_timeout=60000',
 ]
   .map((setting) => `-c ${setting}`)
@@ -114,7 +116,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
    * not error): unhealthy, so the orchestrator replaces it and the standby takes over.
    */
   health(): { healthy: boolean; role: ListenerRole; stalled: boolean } {
-    const stallLimitMs = this.options.maxBackoffMs + this.options.pollIntervalMs + 120_000;
+    // A round may take up to the session's idle-in-transaction limit while AWS is slow.
+    const stallLimitMs = this.options.maxBackoffMs + this.options.pollIntervalMs + 300_000;
     const stalled = this.role === 'leader' && Date.now() - this.lastProgress > stallLimitMs;
     const healthy = !stalled && (this.role === 'leader' || this.role === 'standby' || this.role === 'installing');
     return { healthy, role: this.role, stalled };
@@ -227,7 +230,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     // Standard sinks: extra connections drain beside this one (SKIP LOCKED keeps their rounds
     // disjoint), so one round's fetch, delete and commit overlap another's publishes. FIFO keeps
     // one round at a time: its per-row order holds within a single drainer only.
-    const helpers = this.options.sink.fifo ? [] : await this.openDrainConnections((this.options.drainConnections ?? 1) - 1);
+    const helpers = this.options.sink.fifo ? [] : await this.openDrainConnections((this.options.drainConnections ?? 2) - 1);
     try {
       await this.drainLoop(client, helpers);
     } finally {
@@ -260,10 +263,19 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const { sink, log, batchSize } = this.options;
     const options = { ...this.options, maxInFlight: Math.max(1, Math.ceil(this.options.maxInFlight / connections.length)) };
     const total: DrainResult = { fetched: 0, published: 0, parked: 0, retrying: 0, held: 0, sinkDown: false };
+    // One connection failing ends the burst for all: the main one holds leadership, and a
+    // helper must not go on draining once it is lost.
+    let aborted = false;
     const outcomes = await Promise.allSettled(
       connections.map(async (connection) => {
         for (;;) {
-          const result = await drainOnce(connection, sink, this.retries, options, log);
+          let result: DrainResult;
+          try {
+            result = await drainOnce(connection, sink, this.retries, options, log);
+          } catch (error) {
+            aborted = true;
+            throw error;
+          }
           this.lastProgress = Date.now();
           this.emit('drained', result);
           total.fetched += result.fetched;
@@ -275,13 +287,14 @@ export class Listener extends EventEmitter<ListenerEvents> {
             total.sinkDown = true;
             total.sinkError ??= result.sinkError;
           }
-          if (this.stopping || result.sinkDown || result.fetched < batchSize || result.published + result.parked === 0) return;
+          if (this.stopping || aborted || result.sinkDown || result.fetched < batchSize || result.published + result.parked === 0) return;
         }
       }),
     );
     const failure = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failure) throw (failure as PromiseRejectedResult).reason;
-    if (total.published > 0) total.sinkDown = false;
+    // A connection that saw every call fail kept no per-event backoff (it took the sink for
+    // down), so the whole listener backs off, even if the other connection got through.
     return total;
   }
 
@@ -332,9 +345,12 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const deadline = Date.now() + SETTLE_LIMIT_MS;
     let pause = 1;
     for (;;) {
-      const check = await client.query(statement('wake/recheck'), [writers, this.retries.waitingIds()]);
-      if (check.rows[0].has_events) return true;
-      if (!check.rows[0].writers_in_flight || Date.now() > deadline || this.stopping) return false;
+      // Writers first, events second (two statements, two snapshots): a writer that commits in
+      // between is then either still listed or its event is already visible.
+      const running = await client.query(statement('wake/writers-still-running'), [writers]);
+      const pending = await client.query(statement('wake/has-events'), [this.retries.waitingIds()]);
+      if (pending.rows[0].has_events) return true;
+      if (!running.rows[0].running || Date.now() > deadline || this.stopping) return false;
       await new Promise((resolve) => setTimeout(resolve, pause));
       pause = Math.min(pause * 2, 20);
     }

@@ -58,6 +58,7 @@ export async function drainOnce(
 
     const blockedGroups = sink.fifo ? retries.blockedGroups(now) : undefined;
     const messages: OutgoingMessage[] = [];
+    const heldBehindBackoff: { id: string; groupId: string }[] = [];
     const toPark = new Map<string, string>();
     for (const event of rows) {
       const built = buildMessage(event, sink);
@@ -66,7 +67,7 @@ export async function drainOnce(
         continue;
       }
       if (blockedGroups?.has(built.message.groupId!)) {
-        retries.hold(event.id, built.message.groupId!, now);
+        heldBehindBackoff.push({ id: event.id, groupId: built.message.groupId! });
         result.held++;
         continue;
       }
@@ -105,7 +106,7 @@ export async function drainOnce(
     }
 
     // After the failures above are recorded, so that held events wait exactly as long.
-    for (const id of heldInRound) retries.hold(id, groupOf.get(id)!);
+    retries.hold([...heldBehindBackoff, ...heldInRound.map((id) => ({ id, groupId: groupOf.get(id)! }))]);
 
     if (accepted.length > 0) await client.query(statement('drain/delete-events'), [accepted]);
     if (toPark.size > 0) {

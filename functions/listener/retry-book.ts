@@ -7,6 +7,8 @@ interface Entry {
   groupId?: string;
 }
 
+const STALE_AFTER_MS = 5 * 60_000;
+
 export interface RetryPolicy {
   baseDelayMs: number;
   maxDelayMs: number;
@@ -29,25 +31,25 @@ export class RetryBook {
   }
 
   /**
-   * FIFO: an event that must wait behind an earlier event of its row (which is in backoff)
-   * waits exactly as long, without counting an attempt. Leaving it out of the fetch until then
-   * keeps the drain from re-reading it every round (a busy loop that would also starve other
-   * rows once a hot row's held events filled a whole round).
+   * FIFO: events that must wait behind an earlier event of their row (which is in backoff) wait
+   * exactly as long, without counting an attempt. Leaving them out of the fetch until then keeps
+   * the drain from re-reading them every round (a busy loop that would also starve other rows
+   * once a hot row's held events filled a whole round).
    */
-  hold(id: string, groupId: string, now = Date.now()): void {
-    const until = this.blockedUntil(groupId, now) ?? now + this.policy.baseDelayMs;
-    const entry = this.entries.get(id) ?? { attempts: 0, rejections: 0, notBefore: 0, groupId };
-    entry.notBefore = Math.max(entry.notBefore, until);
-    this.entries.set(id, entry);
-  }
-
-  /** The latest backoff end among the group's failed events, if any is still waiting. */
-  private blockedUntil(groupId: string, now: number): number | undefined {
-    let until: number | undefined;
+  hold(events: { id: string; groupId: string }[], now = Date.now()): void {
+    if (events.length === 0) return;
+    const blockedUntil = new Map<string, number>();
     for (const entry of this.entries.values()) {
-      if (entry.groupId === groupId && entry.attempts > 0 && entry.notBefore > now) until = Math.max(until ?? 0, entry.notBefore);
+      if (entry.groupId && entry.attempts > 0 && entry.notBefore > now) {
+        blockedUntil.set(entry.groupId, Math.max(blockedUntil.get(entry.groupId) ?? 0, entry.notBefore));
+      }
     }
-    return until;
+    for (const { id, groupId } of events) {
+      const until = blockedUntil.get(groupId) ?? now + this.policy.baseDelayMs;
+      const entry = this.entries.get(id) ?? { attempts: 0, rejections: 0, notBefore: 0, groupId };
+      entry.notBefore = Math.max(entry.notBefore, until);
+      this.entries.set(id, entry);
+    }
   }
 
   forget(id: string): void {
@@ -77,10 +79,15 @@ export class RetryBook {
     return earliest;
   }
 
-  /** Drops entries for events that no longer come back (deleted or drained elsewhere). */
+  /**
+   * Drops entries for events that no longer come back (deleted by hand, or drained by another
+   * listener). Only long-due ones: a due event missing from one round may simply be locked by
+   * this listener's other drain connection, and forgetting it would reset its rejection count.
+   */
   prune(stillPresent: Set<string>, now = Date.now()): void {
+    const staleBefore = now - STALE_AFTER_MS;
     for (const [id, entry] of this.entries) {
-      if (entry.notBefore <= now && !stillPresent.has(id)) this.entries.delete(id);
+      if (entry.notBefore <= staleBefore && !stillPresent.has(id)) this.entries.delete(id);
     }
   }
 }

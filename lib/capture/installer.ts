@@ -17,14 +17,20 @@ export async function install(client: pg.ClientBase, watches: Watch[]): Promise<
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    // Class 42 (undefined table/column, ...) and our own RAISEs describe the watches: fix the
-    // config or the schema. Anything else (connection lost, lock timeout) is worth a retry.
-    const code = (error as { code?: string }).code ?? '';
-    if (code.startsWith('42') || code === 'P0001') {
-      throw new InstallError(`install failed, nothing was changed: ${(error as Error).message}`, { cause: error });
-    }
-    throw error;
+    if (isTransient(error)) throw error;
+    throw new InstallError(`install failed, nothing was changed: ${(error as Error).message}`, { cause: error });
   }
+}
+
+// SQLSTATE classes and codes worth retrying: connection (08), resources (53), operator
+// intervention such as a restart (57), deadlock/serialization (40), lock timeout (55P03).
+const TRANSIENT_CLASSES = ['08', '40', '53', '57'];
+
+/** Network failures (no SQLSTATE) and the states above pass; everything else is the config's fault. */
+function isTransient(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  if (!code || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return TRANSIENT_CLASSES.includes(code.slice(0, 2)) || code === '55P03';
 }
 
 /** The same as `install`, as one script for migration tools (psql, Flyway, Sqitch, ...). */

@@ -25,7 +25,7 @@ export function createSink(settings: SinkSettings): Sink {
     // The listener does its own backoff per event; the SDK's own retries would hide a down sink.
     maxAttempts: 2,
     // Without a timeout a half-open connection would stall the drain round forever, holding
-    // its row locks; well under the session's 60 s idle-in-transaction limit.
+    // its row locks; the session's idle-in-transaction limit (5 min) leaves room for several.
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
   };
   if (settings.topicArn) return new SnsSink(new SNSClient(clientConfig), settings.topicArn, settings.maxMessageBytes);

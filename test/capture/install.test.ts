@@ -37,11 +37,12 @@ beforeEach(async () => {
 
 const installConfig = (config: PgBridgeConfig) => install(client, parseConfig(config));
 
+/** Capture triggers on the application's tables (not pgbridge's own). */
 async function triggers(): Promise<{ table: string; name: string; oid: number }[]> {
   const { rows } = await client.query(`
     SELECT c.relname AS table, t.tgname AS name, t.oid::int AS oid
-    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-    WHERE NOT t.tgisinternal ORDER BY 1, 2`);
+    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+    WHERE NOT t.tgisinternal AND n.nspname <> 'pgbridge' ORDER BY 1, 2`);
   return rows;
 }
 
@@ -154,6 +155,20 @@ describe('install', () => {
     const after = BigInt((await client.query(`SELECT max(id)::text AS id FROM pgbridge.outbox`)).rows[0].id);
     expect(after).toBeGreaterThan(before);
     expect(after).toBeLessThan(2n ** 53n);
+  });
+
+  it('uninstall does not deadlock with a writer that holds its table: it waits for it, then removes everything', async () => {
+    await installConfig({ watches: [{ table: 'users' }] });
+    const writer = new pg.Client(db.url);
+    await writer.connect();
+    await writer.query(`BEGIN; SELECT count(*) FROM users`);
+    const removing = uninstall(client, { force: true });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The writer's trigger would need the outbox: uninstall must not hold it while waiting for users.
+    const written = writer.query(`INSERT INTO users (id) VALUES (9); COMMIT`);
+    await Promise.all([written, removing]);
+    await writer.end();
+    expect(await triggers()).toEqual([]);
   });
 
   it('uninstall refuses to drop undelivered events unless forced, and removes every trigger', async () => {

@@ -65,6 +65,11 @@ describe('least privilege on a managed database', () => {
 
     const topicArn = await aws.resources.createTopic(aws.name('privileges'));
     const queue = await aws.resources.subscribeQueue(topicArn, aws.name('accounts'));
+    const listenerRole = new pg.Client(asRole('bridge_listener'));
+    await listenerRole.connect();
+    await expect(listenerRole.query(`UPDATE pgbridge.outbox SET id = DEFAULT`)).rejects.toThrow(/events cannot be changed/);
+    await expect(listenerRole.query(`UPDATE pgbridge.outbox SET row_data = '{}'`)).rejects.toThrow(/permission denied/);
+    await listenerRole.end();
     listener = await startTestListener({ databaseUrl: asRole('bridge_listener'), endpoint: aws.endpoint, topicArn });
     const [message] = await receiveMessages(aws, queue.url, { count: 1 });
     expect(message!.event).toMatchObject({ table: 'accounts', action: 'insert', row: { id: 1, name: 'acme' } });

@@ -23,10 +23,13 @@ export async function poisonEvents(env: ChaosEnvironment, { events, poisonEvery 
   });
   const client = new pg.Client(env.url);
   await client.connect();
-  for (let i = 1; i <= events; i++) {
-    const note = i % poisonEvery === 0 ? 'p'.repeat(4000) : `ok ${i}`;
-    await client.query(`INSERT INTO chaos_rows (note) VALUES ($1)`, [note]);
-  }
+  // All at once: a backlog larger than a drain round, drained by both connections, so a poison
+  // event is retried while other rounds go on around it.
+  await client.query(
+    `INSERT INTO chaos_rows (note)
+     SELECT CASE WHEN g % $2 = 0 THEN repeat('p', 4000) ELSE 'ok ' || g END FROM generate_series(1, $1::int) AS g`,
+    [events, poisonEvery],
+  );
   const written = await writtenIds(env.url);
   const poisonCount = Math.floor(events / poisonEvery);
   const deadline = Date.now() + 60_000;
