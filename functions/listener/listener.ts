@@ -255,8 +255,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
   }
 
   /**
-   * Each connection drains full rounds back to back until a round comes back short; the
-   * results are added up. All connections finish before an error is passed on, so none keeps
+   * Each connection drains rounds back to back until one finds nothing (so under steady load
+   * both keep working, not just the one that happened to get full rounds); the results are
+   * added up. All connections finish before an error is passed on, so none keeps
    * draining in the background while the listener reconnects.
    */
   private async drainBurst(connections: pg.Client[]): Promise<DrainResult> {
@@ -287,7 +288,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
             total.sinkDown = true;
             total.sinkError ??= result.sinkError;
           }
-          if (this.stopping || aborted || result.sinkDown || result.fetched < batchSize || result.published + result.parked === 0) return;
+          if (this.stopping || aborted || result.sinkDown || result.fetched === 0 || result.published + result.parked === 0) return;
         }
       }),
     );
