@@ -4,6 +4,7 @@ import { parseConfig } from '../../lib/config/watch-config.ts';
 import { AwsResources } from '../../lib/local/aws-resources.ts';
 import { EmbeddedPostgres } from '../../lib/local/embedded-postgres.ts';
 import { startLocalSnsSqs, type LocalSnsSqs } from '../../lib/local/local-sns-sqs.ts';
+import { spawnListener, type ListenerProcess } from '../support/listener-process.ts';
 
 /** One Postgres (our own: scenarios restart it) and one emulator for a chaos scenario. */
 export interface ChaosEnvironment {
@@ -68,4 +69,23 @@ export async function outboxCount(url: string): Promise<number> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The real listener process on the chaos database, publishing to an SNS topic or straight to a
+ * queue; `settings` overrides its environment (another endpoint, log level, backoff).
+ */
+export function spawnChaosListener(
+  env: ChaosEnvironment,
+  sink: { topicArn: string } | { queueUrl: string },
+  settings: Record<string, string> = {},
+): ListenerProcess {
+  return spawnListener({
+    DATABASE_URL: env.url,
+    ...('topicArn' in sink ? { PGBRIDGE_TOPIC_ARN: sink.topicArn } : { PGBRIDGE_QUEUE_URL: sink.queueUrl }),
+    AWS_ENDPOINT_URL: env.emulator.endpoint,
+    PGBRIDGE_CONFIG_JSON: JSON.stringify(CHAOS_CONFIG),
+    PGBRIDGE_LOG_LEVEL: 'warn',
+    ...settings,
+  });
 }

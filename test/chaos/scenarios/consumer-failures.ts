@@ -2,8 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { handleChanges } from '../../../functions/consumers/handle-changes.ts';
 import { ConsumerRunner } from '../../../lib/local/consumer-runner.ts';
-import { spawnListener } from '../../support/listener-process.ts';
-import { CHAOS_CONFIG, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import { spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
 import { tally, type ScenarioResult } from '../scenario-result.ts';
 import { MessageCollector } from '../message-collector.ts';
 import { runWriteLoad } from '../write-load.ts';
@@ -42,13 +41,7 @@ export async function consumerFailures(env: ChaosEnvironment, { events, poisonEv
   runner.start();
   const dlq = new MessageCollector(env.aws.sqs, deadLetter.url, 1);
   dlq.start();
-  const listener = spawnListener({
-    DATABASE_URL: env.url,
-    PGBRIDGE_TOPIC_ARN: topicArn,
-    AWS_ENDPOINT_URL: env.emulator.endpoint,
-    PGBRIDGE_CONFIG_JSON: JSON.stringify(CHAOS_CONFIG),
-    PGBRIDGE_LOG_LEVEL: 'warn',
-  });
+  const listener = spawnChaosListener(env, { topicArn });
   await runWriteLoad({ url: env.url, writers: 4, events });
   const loadEnded = Date.now();
   const written = await writtenIds(env.url);

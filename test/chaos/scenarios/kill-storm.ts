@@ -1,5 +1,5 @@
-import { spawnListener, type ListenerProcess } from '../../support/listener-process.ts';
-import { CHAOS_CONFIG, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import type { ListenerProcess } from '../../support/listener-process.ts';
+import { spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
 import { MessageCollector } from '../message-collector.ts';
 import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
 import { runWriteLoad } from '../write-load.ts';
@@ -17,13 +17,7 @@ export async function killStorm(env: ChaosEnvironment, { events, writers, kills 
   const collector = new MessageCollector(env.aws.sqs, queue.url);
   collector.start();
   const spawn = () =>
-    spawnListener({
-      DATABASE_URL: env.url,
-      PGBRIDGE_TOPIC_ARN: topicArn,
-      AWS_ENDPOINT_URL: env.emulator.endpoint,
-      PGBRIDGE_CONFIG_JSON: JSON.stringify(CHAOS_CONFIG),
-      PGBRIDGE_LOG_LEVEL: 'warn',
-    });
+    spawnChaosListener(env, { topicArn });
   let listener: ListenerProcess = spawn();
   let killed = 0;
   const load = runWriteLoad({ url: env.url, writers, events });

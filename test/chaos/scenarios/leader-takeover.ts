@@ -1,5 +1,5 @@
-import { spawnListener, type ListenerProcess } from '../../support/listener-process.ts';
-import { CHAOS_CONFIG, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import type { ListenerProcess } from '../../support/listener-process.ts';
+import { spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
 import { MessageCollector } from '../message-collector.ts';
 import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
 import { runWriteLoad } from '../write-load.ts';
@@ -20,11 +20,7 @@ export async function leaderTakeover(env: ChaosEnvironment, { kills, events }: {
   const collector = new MessageCollector(env.aws.sqs, queue.url);
   collector.start();
   const spawn = () =>
-    spawnListener({
-      DATABASE_URL: env.url,
-      PGBRIDGE_TOPIC_ARN: topicArn,
-      AWS_ENDPOINT_URL: env.emulator.endpoint,
-      PGBRIDGE_CONFIG_JSON: JSON.stringify(CHAOS_CONFIG),
+    spawnChaosListener(env, { topicArn }, {
       // info: the health endpoint's port is announced at info level.
       PGBRIDGE_LOG_LEVEL: 'info',
       // The production default (1 s) keeps takeover well inside the 5 s promise.

@@ -1,8 +1,7 @@
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import pg from 'pg';
 import { statement } from '../../../lib/capture/sql-files.ts';
-import { spawnListener } from '../../support/listener-process.ts';
-import { CHAOS_CONFIG, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import { spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
 import { MessageCollector } from '../message-collector.ts';
 import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
 
@@ -14,11 +13,7 @@ export async function poisonEvents(env: ChaosEnvironment, { events, poisonEvery 
   const queue = await env.aws.createQueue('poison', { MaximumMessageSize: '2048' });
   const collector = new MessageCollector(env.aws.sqs, queue.url);
   collector.start();
-  const listener = spawnListener({
-    DATABASE_URL: env.url,
-    PGBRIDGE_QUEUE_URL: queue.url,
-    AWS_ENDPOINT_URL: env.emulator.endpoint,
-    PGBRIDGE_CONFIG_JSON: JSON.stringify(CHAOS_CONFIG),
+  const listener = spawnChaosListener(env, { queueUrl: queue.url }, {
     PGBRIDGE_LOG_LEVEL: 'error',
   });
   const client = new pg.Client(env.url);

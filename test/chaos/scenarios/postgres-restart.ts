@@ -1,5 +1,4 @@
-import { spawnListener } from '../../support/listener-process.ts';
-import { CHAOS_CONFIG, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import { spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
 import { MessageCollector } from '../message-collector.ts';
 import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
 import { runWriteLoad } from '../write-load.ts';
@@ -10,13 +9,7 @@ export async function postgresRestart(env: ChaosEnvironment, { events }: { event
   const queue = await env.aws.subscribeQueue(topicArn, 'pg-restart');
   const collector = new MessageCollector(env.aws.sqs, queue.url);
   collector.start();
-  const listener = spawnListener({
-    DATABASE_URL: env.url,
-    PGBRIDGE_TOPIC_ARN: topicArn,
-    AWS_ENDPOINT_URL: env.emulator.endpoint,
-    PGBRIDGE_CONFIG_JSON: JSON.stringify(CHAOS_CONFIG),
-    PGBRIDGE_LOG_LEVEL: 'warn',
-  });
+  const listener = spawnChaosListener(env, { topicArn });
   const load = runWriteLoad({ url: env.url, writers: 8, events, pauseMs: 2 });
   for (const mode of ['fast', 'immediate'] as const) {
     await new Promise((resolve) => setTimeout(resolve, 1500));

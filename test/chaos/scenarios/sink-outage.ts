@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { spawnListener, type ListenerProcess } from '../../support/listener-process.ts';
+import type { ListenerProcess } from '../../support/listener-process.ts';
 import { TcpProxy } from '../../support/tcp-proxy.ts';
-import { CHAOS_CONFIG, outboxCount, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import { outboxCount, spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
 import { MessageCollector } from '../message-collector.ts';
 import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
 import { runWriteLoad } from '../write-load.ts';
@@ -19,12 +19,8 @@ export async function sinkOutage(env: ChaosEnvironment, { outageSeconds, events 
   collector.start();
   const proxy = new TcpProxy(env.emulator.port);
   await proxy.start();
-  const listener = spawnListener({
-    DATABASE_URL: env.url,
-    PGBRIDGE_TOPIC_ARN: topicArn,
+  const listener = spawnChaosListener(env, { topicArn }, {
     AWS_ENDPOINT_URL: proxy.url,
-    PGBRIDGE_CONFIG_JSON: JSON.stringify(CHAOS_CONFIG),
-    PGBRIDGE_LOG_LEVEL: 'warn',
     PGBRIDGE_MAX_BACKOFF_MS: '5000',
   });
   await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -1,6 +1,5 @@
-import { spawnListener } from '../../support/listener-process.ts';
 import { FaultySqsProxy } from '../../support/faulty-sqs-proxy.ts';
-import { CHAOS_CONFIG, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import { spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
 import { MessageCollector } from '../message-collector.ts';
 import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
 import { runWriteLoad } from '../write-load.ts';
@@ -32,12 +31,8 @@ export async function throttling(env: ChaosEnvironment, { events, rates }: { eve
   collector.start();
   const proxy = new FaultySqsProxy(env.emulator.port, rates);
   await proxy.start();
-  const listener = spawnListener({
-    DATABASE_URL: env.url,
-    PGBRIDGE_QUEUE_URL: proxy.proxiedQueueUrl(queue.url),
+  const listener = spawnChaosListener(env, { queueUrl: proxy.proxiedQueueUrl(queue.url) }, {
     AWS_ENDPOINT_URL: proxy.url,
-    PGBRIDGE_CONFIG_JSON: JSON.stringify(CHAOS_CONFIG),
-    PGBRIDGE_LOG_LEVEL: 'warn',
   });
   await runWriteLoad({ url: env.url, writers: 8, events });
   const written = await writtenIds(env.url);
