@@ -109,11 +109,11 @@ export class ChangeConsumer extends Construct {
       .require(batchingWindow.toSeconds() <= 300, 'maxBatchingWindow cannot exceed 5 minutes (the Lambda maximum)')
       .require(!fifo || batchSize <= 10, `batchSize ${batchSize}: a FIFO bridge delivers at most 10 records per batch (the Lambda limit for FIFO queues)`)
       .require(
-        !fifo || props.maxBatchingWindow === undefined,
+        !fifo || batchingWindow.toSeconds() === 0,
         'maxBatchingWindow is not available on a FIFO bridge (Lambda has no batching window for FIFO queues); remove it',
       )
       .require(
-        fifo || batchSize <= 10 || props.maxBatchingWindow !== undefined,
+        fifo || batchSize <= 10 || batchingWindow.toSeconds() > 0,
         `batchSize ${batchSize} needs maxBatchingWindow (SQS allows more than 10 records per batch only with a batching window)`,
       );
     const filterPolicy = check.attempt(() => buildFilterPolicy(props.filter));
@@ -177,7 +177,7 @@ export class ChangeConsumer extends Construct {
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize,
-        maxBatchingWindow: props.maxBatchingWindow,
+        maxBatchingWindow: batchingWindow.toSeconds() > 0 ? batchingWindow : undefined,
         maxConcurrency: props.maxConcurrency,
         reportBatchItemFailures: true,
       }),

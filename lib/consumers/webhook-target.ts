@@ -43,10 +43,12 @@ const IPV4_CARRYING_PREFIXES: number[][] = [
   [0, 0, 0, 0, 0, 0xffff], // ::ffff:0:0/96, IPv4-mapped
   [0, 0, 0, 0, 0xffff, 0], // ::ffff:0:0:0/96, SIIT IPv4-translated
   [0x64, 0xff9b, 0, 0, 0, 0], // 64:ff9b::/96, NAT64 well-known prefix (Route 53 Resolver DNS64)
-  // 64:ff9b:1::/48, NAT64 local-use prefix (RFC 8215), as DNS64 synthesizes it: the /96 layout.
-  [0x64, 0xff9b, 1],
   [0, 0, 0, 0, 0, 0], // ::/96, IPv4-compatible (deprecated)
 ];
+
+// 64:ff9b:1::/48 is NAT64's local-use prefix (RFC 8215): a private network's own translator,
+// which may embed the IPv4 address at any of RFC 6052's positions. Refused as a whole.
+const LOCAL_USE_NAT64 = [0x64, 0xff9b, 1];
 
 export function isPrivateAddress(address: string): boolean {
   const family = isIP(address);
@@ -54,6 +56,7 @@ export function isPrivateAddress(address: string): boolean {
   if (family !== 6) return true;
   const groups = ipv6Groups(address);
   if (!groups) return true;
+  if (LOCAL_USE_NAT64.every((group, index) => groups[index] === group)) return true;
   if (IPV4_CARRYING_PREFIXES.some((prefix) => prefix.every((group, index) => groups[index] === group))) {
     const embedded = [groups[6]! >> 8, groups[6]! & 255, groups[7]! >> 8, groups[7]! & 255].join('.');
     if (privateRanges.check(embedded, 'ipv4')) return true;

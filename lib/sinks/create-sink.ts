@@ -37,7 +37,8 @@ function regionFromArn(arn: string | undefined): string | undefined {
   return arn?.split(':')[3] || undefined;
 }
 
-/** `https://sqs.eu-west-1.amazonaws.com/123456789012/queue` names its region. */
+/** `https://sqs.eu-west-1.amazonaws.com/…` (or the legacy `https://eu-west-1.queue.amazonaws.com/…`) names its region. */
 function regionFromQueueUrl(url: string | undefined): string | undefined {
-  return url ? /^https?:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(url)?.[1] : undefined;
+  const match = url ? /^https?:\/\/(?:sqs\.([a-z0-9-]+)\.amazonaws\.com|([a-z0-9-]+)\.queue\.amazonaws\.com)/.exec(url) : null;
+  return match ? (match[1] ?? match[2]) : undefined;
 }

@@ -126,10 +126,11 @@ describe('webhook consumer', () => {
       '0:0:0:0:0:ffff:a9fe:a9fe',
       '::FFFF:A9FE:A9FE',
     ];
-    for (const address of [...metadata, '64:ff9b::7f00:1', '64:ff9b::a00:5', '::ffff:0:c0a8:101', '::a9fe:a9fe']) {
+    // The local-use NAT64 prefix leads into a private network whatever it embeds.
+    for (const address of [...metadata, '64:ff9b::7f00:1', '64:ff9b::a00:5', '::ffff:0:c0a8:101', '::a9fe:a9fe', '64:ff9b:1::5db8:d822']) {
       expect({ address, private: isPrivateAddress(address) }).toEqual({ address, private: true });
     }
-    for (const address of ['64:ff9b::808:808', '64:ff9b::8.8.8.8', '64:ff9b:1::5db8:d822', '::ffff:0:808:808', '::ffff:808:808']) {
+    for (const address of ['64:ff9b::808:808', '64:ff9b::8.8.8.8', '::ffff:0:808:808', '::ffff:808:808']) {
       expect({ address, private: isPrivateAddress(address) }).toEqual({ address, private: false });
     }
   });
