@@ -83,6 +83,7 @@ export async function drainOnce(
     }
     const accepted: string[] = [];
     const heldInRound: string[] = [];
+    let firstRetry: { eventId: string; code: string; reason: string; attempts: number } | undefined;
     const groupOf = new Map(messages.map((message) => [message.id, message.groupId]));
     for (const outcome of report.outcomes) {
       if (outcome.ok) {
@@ -100,10 +101,13 @@ export async function drainOnce(
           retries.forget(outcome.id);
         } else {
           result.retrying++;
-          log.warn({ msg: 'sink refused an event, will retry', eventId: outcome.id, code: outcome.code, reason: outcome.message, attempts: entry.attempts });
+          firstRetry ??= { eventId: outcome.id, code: outcome.code, reason: outcome.message, attempts: entry.attempts };
         }
       }
     }
+
+    // One line per round, not per event: a throttled endpoint fails thousands of entries.
+    if (firstRetry) log.warn({ msg: 'sink refused events, will retry them', count: result.retrying, first: firstRetry });
 
     // After the failures above are recorded, so that held events wait exactly as long.
     retries.hold([...heldBehindBackoff, ...heldInRound.map((id) => ({ id, groupId: groupOf.get(id)! }))]);
