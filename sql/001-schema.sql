@@ -45,20 +45,12 @@ CREATE OR REPLACE TRIGGER outbox_is_append_only BEFORE UPDATE ON pgbridge.outbox
   FOR EACH ROW EXECUTE FUNCTION pgbridge.refuse_event_change();
 
 -- Events the sink rejected for their content (they would be rejected on every retry). Kept,
--- with the reason, until `pgbridge parked resend` puts them back into the outbox.
+-- with the reason, until `pgbridge parked resend` puts them back into the outbox. The outbox's
+-- own columns (and primary key, not its id generator), so an event moves between them unchanged.
 CREATE TABLE IF NOT EXISTS pgbridge.parked (
-  id          bigint      PRIMARY KEY,
-  schema_name text        NOT NULL,
-  table_name  text        NOT NULL,
-  action      text        NOT NULL,
-  label       text,
-  key         json,
-  row_data    json,
-  old_data    json,
-  txid        bigint      NOT NULL,
-  at          timestamptz NOT NULL,
+  LIKE pgbridge.outbox INCLUDING INDEXES,
   reason      text        NOT NULL,
-  parked_at   timestamptz NOT NULL DEFAULT now()
+  parked_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 
 -- The listener sets `waiting` just before it blocks on LISTEN and clears it when it wakes.

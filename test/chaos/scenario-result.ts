@@ -1,3 +1,5 @@
+import type { ListenerProcess } from '../support/listener-process.ts';
+import { writtenIds, type ChaosEnvironment } from './chaos-environment.ts';
 import type { MessageCollector } from './message-collector.ts';
 
 /** One row of the chaos table. */
@@ -45,4 +47,24 @@ export async function waitForDelivery(written: Set<string>, collector: MessageCo
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return null;
+}
+
+/**
+ * Once the fault is over: waits until every committed event was received, then stops the
+ * collector and the listeners. Returns what was written and how long recovery took.
+ */
+export async function recoverAfterFault(
+  env: ChaosEnvironment,
+  collector: MessageCollector,
+  listeners: ListenerProcess[],
+  timeoutMs: number,
+): Promise<{ written: Set<string>; recoverMs: number | null }> {
+  const faultEnded = Date.now();
+  const written = await writtenIds(env.url);
+  const waited = await waitForDelivery(written, collector, timeoutMs);
+  const recoverMs = waited === null ? null : Date.now() - faultEnded;
+  await collector.stop();
+  for (const listener of listeners) listener.child.kill('SIGTERM');
+  await Promise.all(listeners.map((listener) => listener.exited));
+  return { written, recoverMs };
 }

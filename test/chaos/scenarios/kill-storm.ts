@@ -1,7 +1,7 @@
 import type { ListenerProcess } from '../../support/listener-process.ts';
-import { spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import { spawnChaosListener, type ChaosEnvironment } from '../chaos-environment.ts';
 import { MessageCollector } from '../message-collector.ts';
-import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
+import { recoverAfterFault, tally, type ScenarioResult } from '../scenario-result.ts';
 import { runWriteLoad } from '../write-load.ts';
 
 export interface KillStormOptions {
@@ -31,17 +31,12 @@ export async function killStorm(env: ChaosEnvironment, { events, writers, kills 
     listener = spawn();
   }
   const { failedTransactions } = await load;
-  const faultEnded = Date.now();
-  const written = await writtenIds(env.url);
-  const waited = await waitForDelivery(written, collector, 120_000);
-  await collector.stop();
-  listener.child.kill('SIGTERM');
-  await listener.exited;
+  const { written, recoverMs } = await recoverAfterFault(env, collector, [listener], 120_000);
   return tally(
     `${written.size.toLocaleString('en')} events, ${writers} writers, listener SIGKILLed ${killed}x`,
     written,
     collector.counts,
-    waited === null ? null : Date.now() - faultEnded,
+    recoverMs,
     `${failedTransactions} writer transactions failed (no event expected for them)`,
   );
 }

@@ -1,7 +1,7 @@
 import type { ListenerProcess } from '../../support/listener-process.ts';
-import { spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import { spawnChaosListener, type ChaosEnvironment } from '../chaos-environment.ts';
 import { MessageCollector } from '../message-collector.ts';
-import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
+import { recoverAfterFault, tally, type ScenarioResult } from '../scenario-result.ts';
 import { runWriteLoad } from '../write-load.ts';
 
 async function waitForLeader(listeners: ListenerProcess[], timeoutMs: number): Promise<ListenerProcess | undefined> {
@@ -42,19 +42,14 @@ export async function leaderTakeover(env: ChaosEnvironment, { kills, events }: {
     listeners.push(spawn());
   }
   await load;
-  const faultEnded = Date.now();
-  const written = await writtenIds(env.url);
-  const waited = await waitForDelivery(written, collector, 60_000);
-  await collector.stop();
-  for (const listener of listeners) listener.child.kill('SIGTERM');
-  await Promise.all(listeners.map((listener) => listener.exited));
+  const { written, recoverMs } = await recoverAfterFault(env, collector, listeners, 60_000);
   const worst = Math.max(...takeovers);
   const mean = Math.round(takeovers.reduce((sum, ms) => sum + ms, 0) / takeovers.length);
   return tally(
     `leader + standby, leader SIGKILLed ${takeovers.length}x`,
     written,
     collector.counts,
-    waited === null ? null : Date.now() - faultEnded,
+    recoverMs,
     `takeover mean ${mean} ms, max ${worst} ms`,
   );
 }

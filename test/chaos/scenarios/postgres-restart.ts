@@ -1,6 +1,6 @@
-import { spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import { spawnChaosListener, type ChaosEnvironment } from '../chaos-environment.ts';
 import { MessageCollector } from '../message-collector.ts';
-import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
+import { recoverAfterFault, tally, type ScenarioResult } from '../scenario-result.ts';
 import { runWriteLoad } from '../write-load.ts';
 
 /** Postgres stopped (fast, then immediate: a crash) and started again under load. */
@@ -18,18 +18,13 @@ export async function postgresRestart(env: ChaosEnvironment, { events }: { event
     await env.server.start();
   }
   const { failedTransactions } = await load;
-  const faultEnded = Date.now();
-  const written = await writtenIds(env.url);
-  const waited = await waitForDelivery(written, collector, 60_000);
-  await collector.stop();
-  listener.child.kill('SIGTERM');
-  await listener.exited;
+  const { written, recoverMs } = await recoverAfterFault(env, collector, [listener], 60_000);
   const reconnects = listener.logs.filter((line) => line.msg === 'listener failed, reconnecting').length;
   return tally(
     'Postgres restarted (fast, then immediate) under load',
     written,
     collector.counts,
-    waited === null ? null : Date.now() - faultEnded,
+    recoverMs,
     `${reconnects} reconnect attempts logged, ${failedTransactions} writer transactions failed during restarts`,
     // Two short outages with 250 ms doubling backoff: a few dozen attempts at most, not a spin.
     reconnects > 40 ? 1 : 0,

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { ListenerProcess } from '../../support/listener-process.ts';
 import { TcpProxy } from '../../support/tcp-proxy.ts';
-import { outboxCount, spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
+import { outboxCount, spawnChaosListener, type ChaosEnvironment } from '../chaos-environment.ts';
 import { MessageCollector } from '../message-collector.ts';
-import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.ts';
+import { recoverAfterFault, tally, type ScenarioResult } from '../scenario-result.ts';
 import { runWriteLoad } from '../write-load.ts';
 
 function rssMb(listener: ListenerProcess): number {
@@ -36,18 +36,13 @@ export async function sinkOutage(env: ChaosEnvironment, { outageSeconds, events 
   await load;
   const heldInOutbox = await outboxCount(env.url);
   await proxy.restore();
-  const faultEnded = Date.now();
-  const written = await writtenIds(env.url);
-  const waited = await waitForDelivery(written, collector, 120_000);
-  await collector.stop();
-  listener.child.kill('SIGTERM');
-  await listener.exited;
+  const { written, recoverMs } = await recoverAfterFault(env, collector, [listener], 120_000);
   await proxy.cut();
   return tally(
     `SNS/SQS unreachable for ${outageSeconds} s`,
     written,
     collector.counts,
-    waited === null ? null : Date.now() - faultEnded,
+    recoverMs,
     `${heldInOutbox} events held in the outbox during the outage; listener RSS ${rssBefore.toFixed(0)} MB before, peak ${rssPeak.toFixed(0)} MB during`,
     // Waiting must not buffer: the events stay in Postgres, not in the listener's memory.
     rssPeak - rssBefore > 64 ? 1 : 0,
