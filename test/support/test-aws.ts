@@ -60,7 +60,10 @@ export async function receiveMessages(
     count: number;
     timeoutMs?: number;
     settleMs?: number;
-    /** Count distinct values of this instead of messages (at-least-once: duplicates may come). */
+    /**
+     * Count distinct values of this instead of messages (at-least-once: duplicates may come);
+     * messages it maps to undefined do not count.
+     */
     distinct?: (message: ReceivedMessage) => unknown;
   },
 ): Promise<ReceivedMessage[]> {
@@ -92,7 +95,7 @@ export async function receiveMessages(
     } else {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
-    const arrived = distinct ? new Set(received.map(distinct)).size : received.length;
+    const arrived = distinct ? new Set(received.map(distinct).filter((value) => value !== undefined)).size : received.length;
     if (arrived >= count && settleUntil === Infinity) settleUntil = Date.now() + settleMs;
   }
   return received;
