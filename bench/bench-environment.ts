@@ -32,6 +32,8 @@ export interface BenchEnvironment {
   resources: AwsResources;
   topics: { standard: string; fifo: string };
   queues: { standard: ConsumerQueue; fifo: ConsumerQueue; naive: ConsumerQueue };
+  /** CPU seconds the emulator used so far; NaN when AWS_ENDPOINT_URL points elsewhere. */
+  emulatorCpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -82,6 +84,7 @@ export async function startBenchEnvironment(env: NodeJS.ProcessEnv): Promise<Ben
     resources,
     topics: { standard, fifo },
     queues,
+    emulatorCpuSeconds: () => emulator?.cpuSeconds() ?? NaN,
     async stop() {
       resources.destroy();
       await admin.end();

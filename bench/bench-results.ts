@@ -20,11 +20,24 @@ export function writerRate(results: BenchResults, variant: WriterRun['variant'],
 export interface TargetCheck {
   target: string;
   measured: string;
+  /** Undefined: not measured, or a row that bounds a target rather than being one. */
   met: boolean | undefined;
 }
 
 const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : undefined);
 const fmt = (value: number | undefined, digits = 2) => (value === undefined ? 'not measured' : value.toFixed(digits));
+
+/**
+ * Events/s the machine could deliver if it did nothing but this run's work: every core busy, each
+ * event costing what the writers, the listener, its backend and the emulator spent on it. Near
+ * 1 × means the end-to-end figure is bound by the shared CPU, not by waiting.
+ */
+export function cpuBoundPerSecond(results: BenchResults, variant: string): number | undefined {
+  const run = results.endToEnd.throughput.find((candidate) => candidate.variant === variant);
+  if (!run) return undefined;
+  const msPerThousand = run.writersCpuMsPerThousand + run.listenerCpuMsPerThousand + run.listenerBackendCpuMsPerThousand + run.emulatorCpuMsPerThousand;
+  return Number.isFinite(msPerThousand) && msPerThousand > 0 ? (results.machine.cores * 1e6) / msPerThousand : undefined;
+}
 
 /** The targets of issue 4, as ratios within this run. */
 export function checkTargets(results: BenchResults): TargetCheck[] {
@@ -45,8 +58,11 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
   }
   const e2e = (variant: string) => results.endToEnd.throughput.find((run) => run.variant === variant)?.deliveredPerSecond;
   const ceiling = (kind: 'drain' | 'sink', fifo: boolean) => results.ceilings.find((run) => run.kind === kind && run.fifo === fifo)?.eventsPerSecond;
+  const bound = (target: string, value: number | undefined) => checks.push({ target, measured: value === undefined ? 'not measured' : `${fmt(value)}×`, met: undefined });
   atLeast('end-to-end throughput ≥ 10 × naive', ratio(e2e('pgbridge'), e2e('naive')), 10);
+  bound('↳ bound on this machine: sink ceiling ÷ naive end to end (no design publishing through this emulator can do better)', ratio(ceiling('sink', false), e2e('naive')));
   atLeast('end-to-end throughput ≥ 0.8 × sink ceiling (saturating writers)', ratio(e2e('pgbridge'), ceiling('sink', false)), 0.8);
+  bound('↳ end to end ÷ what the two cores allow: cores ÷ CPU per event (writers + listener + its backend + emulator)', ratio(e2e('pgbridge'), cpuBoundPerSecond(results, 'pgbridge')));
   const backlog = results.backlog.find((run) => run.variant === 'pgbridge')?.eventsPerSecond;
   atLeast('backlog catch-up ≥ 0.8 × sink ceiling (no writers)', ratio(backlog, ceiling('sink', false)), 0.8);
   const p99 = results.endToEnd.delays.find((run) => run.variant === 'pgbridge' && run.offeredPerSecond === 500)?.p99;

@@ -8,7 +8,7 @@ import type { OutgoingMessage, Sink } from '../../lib/sinks/sink.ts';
 export async function measureSinkCeiling(
   sink: Sink,
   { seconds, batchSize, maxInFlight, sampleBody }: { seconds: number; batchSize: number; maxInFlight: number; sampleBody: string },
-): Promise<{ events: number; seconds: number; eventsPerSecond: number }> {
+): Promise<{ events: number; seconds: number; eventsPerSecond: number; clientCpuMsPerThousand: number }> {
   let nextId = 1;
   const round = (): OutgoingMessage[] =>
     Array.from({ length: batchSize }, () => {
@@ -20,6 +20,7 @@ export async function measureSinkCeiling(
         ...(sink.fifo ? { groupId: `bench.items:${id}` } : {}),
       };
     });
+  const cpuBefore = process.cpuUsage();
   const start = performance.now();
   const end = start + seconds * 1000;
   let events = 0;
@@ -28,5 +29,6 @@ export async function measureSinkCeiling(
     events += report.outcomes.filter((outcome) => outcome.ok).length;
   }
   const elapsed = (performance.now() - start) / 1000;
-  return { events, seconds: elapsed, eventsPerSecond: events / elapsed };
+  const cpu = process.cpuUsage(cpuBefore);
+  return { events, seconds: elapsed, eventsPerSecond: events / elapsed, clientCpuMsPerThousand: (cpu.user + cpu.system) / events };
 }

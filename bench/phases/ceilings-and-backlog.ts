@@ -4,6 +4,7 @@ import { SnsSink } from '../../lib/sinks/sns-sink.ts';
 import type { BenchEnvironment } from '../bench-environment.ts';
 import type { BenchSettings } from '../bench-settings.ts';
 import { RunningVariant, VARIANTS, type VariantName } from '../capture-variants.ts';
+import { SdkSnsSink } from '../ceilings/sdk-sns-sink.ts';
 import { measureSinkCeiling } from '../ceilings/sink-ceiling.ts';
 import { NicedProcess } from '../processes/niced-process.ts';
 
@@ -12,12 +13,15 @@ const DEFAULT_BATCH_SIZE = 500;
 const DEFAULT_MAX_IN_FLIGHT = 16;
 
 export interface CeilingRun {
-  kind: 'drain' | 'sink';
+  /** `sink-sdk`: the sink loop through the AWS SDK's PublishBatchCommand instead of pgbridge's client. */
+  kind: 'drain' | 'sink' | 'sink-sdk';
   fifo: boolean;
   events: number;
   seconds: number;
   eventsPerSecond: number;
   cpuSeconds?: number;
+  /** Sink loops: CPU of the publishing process per 1,000 events, ms (µs per event). */
+  clientCpuMsPerThousand?: number;
 }
 
 export interface BacklogRun {
@@ -71,11 +75,17 @@ export async function measureCeilings(env: BenchEnvironment, settings: BenchSett
     const body = await sampleBody(env);
     await env.admin.query('TRUNCATE pgbridge.outbox');
     const sns = new SNSClient({ endpoint: env.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 2 });
-    for (const fifo of [false, true]) {
-      const sink = new SnsSink(sns, fifo ? env.topics.fifo : env.topics.standard);
+    const loops = [
+      { kind: 'sink', fifo: false },
+      { kind: 'sink', fifo: true },
+      { kind: 'sink-sdk', fifo: false },
+    ] as const;
+    for (const { kind, fifo } of loops) {
+      const topic = fifo ? env.topics.fifo : env.topics.standard;
+      const sink = kind === 'sink' ? new SnsSink(sns, topic) : new SdkSnsSink(sns, topic);
       const result = await measureSinkCeiling(sink, { seconds: settings.seconds * 2, batchSize: DEFAULT_BATCH_SIZE, maxInFlight: DEFAULT_MAX_IN_FLIGHT, sampleBody: body });
-      runs.push({ kind: 'sink', fifo, ...result });
-      progress(`ceiling  sink${fifo ? ' FIFO' : ''}: ${Math.round(result.eventsPerSecond)} events/s`);
+      runs.push({ kind, fifo, ...result });
+      progress(`ceiling  ${kind}${fifo ? ' FIFO' : ''}: ${Math.round(result.eventsPerSecond)} events/s, client CPU ${result.clientCpuMsPerThousand.toFixed(0)} ms per 1k events`);
       await (fifo ? env.queues.fifo : env.queues.standard).purge();
     }
     sns.destroy();

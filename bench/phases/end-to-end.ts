@@ -21,6 +21,9 @@ export interface ThroughputRun {
   /** Listener CPU (process + its Postgres backend) per 1,000 delivered events, ms. */
   listenerCpuMsPerThousand: number;
   listenerBackendCpuMsPerThousand: number;
+  /** The writers' share: their Postgres backends plus the load generator, per 1,000 events. */
+  writersCpuMsPerThousand: number;
+  emulatorCpuMsPerThousand: number;
 }
 
 export interface DelayRun extends DelaySummary {
@@ -48,7 +51,7 @@ export async function measureEndToEnd(env: BenchEnvironment, settings: BenchSett
         await running.reset();
         const run = await saturate(env, running, settings.quick ? 5_000 : 20_000);
         results.throughput.push(run);
-        progress(`e2e      ${name.padEnd(16)} written ${Math.round(run.writtenPerSecond)}/s, delivered ${Math.round(run.deliveredPerSecond)}/s (${run.delivered}/${run.events}), listener ${run.listenerCpuMsPerThousand.toFixed(0)} ms CPU + backend ${run.listenerBackendCpuMsPerThousand.toFixed(0)} ms per 1k events`);
+        progress(`e2e      ${name.padEnd(16)} written ${Math.round(run.writtenPerSecond)}/s, delivered ${Math.round(run.deliveredPerSecond)}/s (${run.delivered}/${run.events}); CPU ms per 1k events: writers ${run.writersCpuMsPerThousand.toFixed(0)}, listener ${run.listenerCpuMsPerThousand.toFixed(0)} + backend ${run.listenerBackendCpuMsPerThousand.toFixed(0)}, emulator ${run.emulatorCpuMsPerThousand.toFixed(0)}`);
       }
       if (settings.phases.has('delay')) {
         for (const offered of settings.offeredLoads) {
@@ -75,9 +78,14 @@ async function saturate(env: BenchEnvironment, running: RunningVariant, events: 
   const queue = running.queue!;
   const listener = running.listener!;
   const backendCpuNow = () => running.listenerBackendPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
+  const clients = await connectWriters(env.databaseUrl, SATURATION_WRITERS);
+  const writerPids = (await env.admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'bench-writer'`)).rows.map((row) => row.pid);
+  const writersCpuNow = () => writerPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
   const cpuBefore = listener.cpuSeconds();
   const backendBefore = backendCpuNow();
-  const clients = await connectWriters(env.databaseUrl, SATURATION_WRITERS);
+  const emulatorBefore = env.emulatorCpuSeconds();
+  const writersBefore = writersCpuNow();
+  const loadGeneratorBefore = process.cpuUsage();
   const transactions = Math.ceil(events / WORKLOADS.tx10.eventsPerTransaction);
   let next = 0;
   const started = Date.now();
@@ -87,20 +95,26 @@ async function saturate(env: BenchEnvironment, running: RunningVariant, events: 
     }),
   );
   const written = Date.now();
+  const writersCpu = writersCpuNow() - writersBefore;
   await Promise.all(clients.map((client) => client.end()));
   const total = transactions * WORKLOADS.tx10.eventsPerTransaction;
   const arrival = await queue.waitForCount(total, 120_000, () => listener.assertRunning());
   const seconds = (arrival.at - started) / 1000;
   const cpu = listener.cpuSeconds() - cpuBefore;
   const backendCpu = backendCpuNow() - backendBefore;
+  const loadGenerator = process.cpuUsage(loadGeneratorBefore);
+  const perThousand = (seconds: number) => (seconds * 1000) / (arrival.count / 1000);
   return {
     variant: running.variant.name,
     events: total,
     delivered: arrival.count,
     writtenPerSecond: total / ((written - started) / 1000),
     deliveredPerSecond: arrival.count / seconds,
-    listenerCpuMsPerThousand: (cpu * 1000) / (arrival.count / 1000),
-    listenerBackendCpuMsPerThousand: (backendCpu * 1000) / (arrival.count / 1000),
+    listenerCpuMsPerThousand: perThousand(cpu),
+    listenerBackendCpuMsPerThousand: perThousand(backendCpu),
+    // The load generator also polls the queue count until the last arrival: a small overcount.
+    writersCpuMsPerThousand: perThousand(writersCpu + (loadGenerator.user + loadGenerator.system) / 1e6),
+    emulatorCpuMsPerThousand: perThousand(env.emulatorCpuSeconds() - emulatorBefore),
   };
 }
 

@@ -18,7 +18,7 @@ export function renderChart(results: BenchResults): Buffer {
   const throughputBars = [
     ...results.endToEnd.throughput.map((run) => ({ name: `e2e ${run.variant}`, value: Math.round(run.deliveredPerSecond) })),
     ...results.backlog.map((run) => ({ name: `backlog ${run.variant}`, value: Math.round(run.eventsPerSecond) })),
-    ...results.ceilings.map((run) => ({ name: `${run.kind} ceiling${run.fifo ? ' FIFO' : ''}`, value: Math.round(run.eventsPerSecond) })),
+    ...results.ceilings.map((run) => ({ name: `${run.kind === 'sink-sdk' ? 'sink (SDK client)' : run.kind} ceiling${run.fifo ? ' FIFO' : ''}`, value: Math.round(run.eventsPerSecond) })),
   ];
   const delayKeys = [...new Set(results.endToEnd.delays.map((run) => `${run.variant} @${run.offeredPerSecond}/s`))];
   const delayOf = (key: string, field: 'p50' | 'p99' | 'max') => results.endToEnd.delays.find((run) => `${run.variant} @${run.offeredPerSecond}/s` === key)?.[field] ?? null;

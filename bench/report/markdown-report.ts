@@ -1,6 +1,7 @@
 import { checkTargets, writerRate, type BenchResults } from '../bench-results.ts';
 import { WORKLOADS } from '../load/workloads.ts';
 import { VARIANTS } from '../capture-variants.ts';
+import type { CeilingRun } from '../phases/ceilings-and-backlog.ts';
 import { WRITER_VARIANTS } from '../phases/writer-throughput.ts';
 
 const n = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US'));
@@ -46,15 +47,22 @@ export function renderMarkdown(results: BenchResults): string {
     const rows: string[][] = throughput.map((run) => [
       `end to end, ${VARIANTS[run.variant].title}: ${n(run.events)} events from 8 writers (10-row tx) to the consumer queue`,
       n(run.deliveredPerSecond),
-      `writers ${n(run.writtenPerSecond)}/s; listener CPU ${n(run.listenerCpuMsPerThousand)} ms + its backend ${n(run.listenerBackendCpuMsPerThousand)} ms per 1k events`,
+      `writers ${n(run.writtenPerSecond)}/s; CPU per 1k events: writers ${n(run.writersCpuMsPerThousand)} ms, listener ${n(run.listenerCpuMsPerThousand)} ms + its backend ${n(run.listenerBackendCpuMsPerThousand)} ms, emulator ${n(run.emulatorCpuMsPerThousand)} ms`,
     ]);
+    const ceilingTitle = (run: CeilingRun) => {
+      if (run.kind === 'drain') return `drain ceiling${run.fifo ? ' (FIFO)' : ''}: real listener, discarding sink, ${n(run.events)} events waiting`;
+      const client = run.kind === 'sink' ? "pgbridge's publish client" : "the AWS SDK's PublishBatchCommand";
+      return `sink ceiling${run.fifo ? ' (FIFO topic)' : ''}: bare PublishBatch loop through ${client}, 10/batch, 16 in flight`;
+    };
     for (const run of results.ceilings) {
       rows.push([
-        run.kind === 'drain'
-          ? `drain ceiling${run.fifo ? ' (FIFO)' : ''}: real listener, discarding sink, ${n(run.events)} events waiting`
-          : `sink ceiling${run.fifo ? ' (FIFO topic)' : ''}: bare PublishBatch loop, 10/batch, 16 in flight`,
+        ceilingTitle(run),
         n(run.eventsPerSecond),
-        run.cpuSeconds !== undefined ? `listener CPU ${run.cpuSeconds.toFixed(1)} s for ${run.seconds.toFixed(1)} s` : '',
+        run.cpuSeconds !== undefined
+          ? `listener CPU ${run.cpuSeconds.toFixed(1)} s for ${run.seconds.toFixed(1)} s`
+          : run.clientCpuMsPerThousand !== undefined
+            ? `publishing process CPU ${n(run.clientCpuMsPerThousand)} ms per 1k events`
+            : '',
       ]);
     }
     for (const run of results.backlog) {
