@@ -1,7 +1,7 @@
 // The AWS Query protocol, the one SNS speaks: a form-encoded request, an XML answer. The
 // listener's hot path builds and reads these by hand because the SDK's generic serializer,
 // middleware stack and XML parser cost it about three times the CPU per event (bench/).
-// test/sinks/query-protocol.test.ts checks both directions against the SDK's own codec.
+// test/aws/ checks both directions against the SDK's own codec.
 
 /** Form encoding as the SDK writes it (RFC 3986: `!'()*` escaped too). */
 export function queryEncode(value: string): string {
@@ -20,9 +20,10 @@ const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quo
 
 function decodeXmlText(text: string): string {
   return text.replace(XML_ENTITY, (_, hex: string | undefined, decimal: string | undefined, name: string | undefined) => {
-    if (hex !== undefined) return String.fromCodePoint(parseInt(hex, 16));
-    if (decimal !== undefined) return String.fromCodePoint(parseInt(decimal, 10));
-    return NAMED_ENTITIES[name!]!;
+    if (name !== undefined) return NAMED_ENTITIES[name]!;
+    const codePoint = hex !== undefined ? parseInt(hex, 16) : parseInt(decimal!, 10);
+    // Not a character (XML forbids it): keep the text readable rather than fail the whole answer.
+    return codePoint <= 0x10ffff ? String.fromCodePoint(codePoint) : '\uFFFD';
   });
 }
 

@@ -1,17 +1,22 @@
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest } from '@smithy/types';
-import { queryErrorFrom } from './query-protocol.ts';
+import { isRetryableEntryFailure } from '../sinks/sink.ts';
+import { AwsQueryError, queryErrorFrom } from './query-protocol.ts';
 
 /** Where SNS calls go and how they are signed, exactly as the SDK client would do it. */
 interface ResolvedTarget {
-  request: Pick<HttpRequest, 'protocol' | 'hostname' | 'port' | 'path'>;
+  request: Pick<HttpRequest, 'protocol' | 'hostname' | 'port' | 'path' | 'query'>;
   host: string;
   signer: SignatureV4;
 }
 
-/** SigV4 refuses requests whose clock is more than 5 minutes off; AWS answers with its own `Date`. */
-const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+// SigV4 refuses a request whose clock is 5 minutes off. AWS's `Date` has 1 s resolution and
+// arrives after the network delay, so correct from a little less than that.
+const CLOCK_CORRECTION_THRESHOLD_MS = 4 * 60_000;
+/** The SDK's first retry waits a random 0-100 ms as well. */
+const RETRY_JITTER_MS = 100;
+const MAX_ANSWER_CHARS = 1024 * 1024;
 
 // The SDK's retry layer re-wraps anything thrown below it into an Error, copying its fields:
 // the signed request is recognised by this field name, not by its class.
@@ -26,16 +31,32 @@ const RESOLVED_REQUEST = 'pgbridgeResolvedRequest';
 export class SnsQueryClient {
   private target?: Promise<ResolvedTarget>;
   private clockOffsetMs = 0;
+  private readonly clockJustCorrected = new WeakSet<object>();
 
   constructor(private readonly client: SNSClient) {}
 
-  /** POSTs `form` (with `Action` and `Version`); the XML of a 2xx answer, else an AwsQueryError. */
+  /**
+   * POSTs `form` (with `Action` and `Version`); the XML of a 2xx answer, else an AwsQueryError
+   * or the network error. Like the SDK, a call that failed for a passing reason (network, 5xx,
+   * throttling, a clock just corrected) is tried again, up to the client's `maxAttempts`.
+   */
   async call(form: string): Promise<string> {
+    const maxAttempts = await this.client.config.maxAttempts();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(form);
+      } catch (error) {
+        if (attempt >= maxAttempts || !this.worthRetrying(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * RETRY_JITTER_MS));
+      }
+    }
+  }
+
+  private async attempt(form: string): Promise<string> {
     const target = await this.resolveTarget();
     const unsigned = {
       ...target.request,
       method: 'POST',
-      query: {},
       headers: { host: target.host, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(form)) },
       body: form,
     } as HttpRequest;
@@ -43,8 +64,14 @@ export class SnsQueryClient {
     const { response } = await this.client.config.requestHandler.handle(signed as never);
     const text = await readBody(response.body as NodeJS.ReadableStream);
     if (response.statusCode >= 200 && response.statusCode < 300) return text;
-    this.adjustClock(response.headers.date ?? response.headers.Date);
-    throw queryErrorFrom(response.statusCode, text);
+    const error = queryErrorFrom(response.statusCode, text);
+    if (this.correctClock(response.headers)) this.clockJustCorrected.add(error);
+    throw error;
+  }
+
+  private worthRetrying(error: unknown): boolean {
+    if (!(error instanceof AwsQueryError)) return true;
+    return error.$fault === 'server' || error.$metadata.httpStatusCode === 429 || isRetryableEntryFailure(error.name, true) || this.clockJustCorrected.has(error);
   }
 
   private resolveTarget(): Promise<ResolvedTarget> {
@@ -76,23 +103,32 @@ export class SnsQueryClient {
     if (!request || !scope) throw new Error('could not resolve the SNS endpoint and signing scope from the AWS SDK');
     const config = this.client.config;
     return {
-      request: { protocol: request.protocol, hostname: request.hostname, port: request.port, path: request.path },
+      request: { protocol: request.protocol, hostname: request.hostname, port: request.port, path: request.path, query: request.query ?? {} },
       host: request.headers.host ?? request.hostname,
       signer: new SignatureV4({ credentials: () => config.credentials(), region: scope[1]!, service: scope[2]!, sha256: config.sha256, uriEscapePath: true }),
     };
   }
 
-  private adjustClock(serverDate: string | undefined): void {
-    const serverTime = serverDate ? Date.parse(serverDate) : NaN;
-    if (Number.isNaN(serverTime)) return;
+  /** True when AWS's `Date` shows our clock off by enough to fail SigV4; later calls use AWS's time. */
+  private correctClock(headers: Record<string, string | undefined>): boolean {
+    // An answer replayed by a caching proxy (`Age`) carries an old date.
+    if (headers.age !== undefined) return false;
+    const serverTime = headers.date ? Date.parse(headers.date) : NaN;
+    if (Number.isNaN(serverTime)) return false;
     const offset = serverTime - Date.now();
-    if (Math.abs(offset - this.clockOffsetMs) > MAX_CLOCK_SKEW_MS) this.clockOffsetMs = offset;
+    if (Math.abs(offset - this.clockOffsetMs) < CLOCK_CORRECTION_THRESHOLD_MS) return false;
+    this.clockOffsetMs = offset;
+    return true;
   }
 }
 
 async function readBody(body: NodeJS.ReadableStream): Promise<string> {
   let text = '';
   body.setEncoding('utf8');
-  for await (const chunk of body) text += chunk as string;
+  for await (const chunk of body) {
+    text += chunk as string;
+    // A PublishBatch answer is a few KiB; anything this large is not one (a misrouted endpoint).
+    if (text.length > MAX_ANSWER_CHARS) throw new Error(`SNS answer larger than ${MAX_ANSWER_CHARS} characters: not an SNS endpoint?`);
+  }
   return text;
 }

@@ -16,10 +16,10 @@ export interface PublishReport {
 
 /**
  * Publishes messages with up to `maxInFlight` batch calls at a time. Batches respect the sink's
- * entry and byte limits. On a FIFO sink each group is pinned to one lane whose batches go out
- * one after the other, a batch never holds two messages of a group, and once a message fails
- * the rest of its group waits: several batches are in flight, yet a row's events are never
- * accepted out of order.
+ * entry and byte limits. On a FIFO sink a message goes out only once every earlier message of
+ * its group has been accepted: a batch never holds two messages of a group, a group with a call
+ * in flight waits for its answer, and once a message fails the rest of its group is held. Groups
+ * are otherwise free to fill any call, so a round of many rows keeps every call in flight busy.
  */
 export async function publishAll(sink: Sink, messages: OutgoingMessage[], maxInFlight: number): Promise<PublishReport> {
   const report: PublishReport = { outcomes: [], calls: 0, failedCalls: 0 };
@@ -33,61 +33,87 @@ export async function publishAll(sink: Sink, messages: OutgoingMessage[], maxInF
     await Promise.all(Array.from({ length: Math.min(maxInFlight, batches.length) }, worker));
     return report;
   }
-  const lanes: OutgoingMessage[][] = Array.from({ length: maxInFlight }, () => []);
-  for (const message of messages) lanes[laneOf(message.groupId!, maxInFlight)]!.push(message);
-  await Promise.all(lanes.filter((lane) => lane.length > 0).map((lane) => publishFifoLane(sink, lane, report)));
+  await publishFifo(sink, messages, maxInFlight, report);
   return report;
 }
 
-async function publishFifoLane(sink: Sink, pending: OutgoingMessage[], report: PublishReport): Promise<void> {
+async function publishFifo(sink: Sink, messages: OutgoingMessage[], maxInFlight: number, report: PublishReport): Promise<void> {
+  let pending = messages;
+  const groupsInFlight = new Set<string>();
   const failedGroups = new Set<string>();
-  while (pending.length > 0) {
-    const batch: OutgoingMessage[] = [];
-    const groupsInBatch = new Set<string>();
-    let bytes = 0;
-    const later: OutgoingMessage[] = [];
-    for (const message of pending) {
-      const group = message.groupId!;
-      if (failedGroups.has(group)) {
-        report.outcomes.push({ id: message.id, ok: false, held: true });
-        continue;
-      }
-      const size = messageSize(message.body, message.attributes);
-      const fits = batch.length < sink.maxBatchEntries && bytes + size <= sink.maxBatchBytes;
-      if (!fits || groupsInBatch.has(group) || laterHasGroup(later, group)) {
-        later.push(message);
-        continue;
-      }
-      batch.push(message);
-      groupsInBatch.add(group);
-      bytes += size;
+  const calls = new Set<Promise<void>>();
+  for (;;) {
+    while (calls.size < maxInFlight) {
+      const { batch, rest } = nextFifoBatch(sink, pending, groupsInFlight, failedGroups, report);
+      pending = rest;
+      if (batch.length === 0) break;
+      for (const message of batch) groupsInFlight.add(message.groupId!);
+      const call: Promise<void> = sendBatch(sink, batch, report).then((outcomes) => {
+        for (const outcome of outcomes) {
+          if (!outcome.ok) failedGroups.add(batch.find((message) => message.id === outcome.id)!.groupId!);
+        }
+        for (const message of batch) groupsInFlight.delete(message.groupId!);
+        calls.delete(call);
+      });
+      calls.add(call);
     }
-    if (batch.length === 0) break;
-    const outcomes = await sendBatch(sink, batch, report);
-    for (const outcome of outcomes) {
-      if (!outcome.ok) failedGroups.add(batch.find((message) => message.id === outcome.id)!.groupId!);
-    }
-    pending = later;
+    // Nothing in flight and nothing sendable: whatever was left is held behind a failure.
+    if (calls.size === 0) return;
+    await Promise.race(calls);
   }
 }
 
-// A message may not overtake an earlier one of its group that was deferred to a later batch.
-function laterHasGroup(later: OutgoingMessage[], group: string): boolean {
-  for (const message of later) if (message.groupId === group) return true;
-  return false;
+/**
+ * The next batch, in order, of messages whose group has no call in flight and no earlier
+ * message still waiting; messages of failed groups are reported held and dropped.
+ */
+function nextFifoBatch(
+  sink: Sink,
+  pending: OutgoingMessage[],
+  groupsInFlight: Set<string>,
+  failedGroups: Set<string>,
+  report: PublishReport,
+): { batch: OutgoingMessage[]; rest: OutgoingMessage[] } {
+  const batch: OutgoingMessage[] = [];
+  const rest: OutgoingMessage[] = [];
+  // Groups that must wait this time: in flight, already in the batch, or with a message left behind.
+  const waiting = new Set<string>();
+  let bytes = 0;
+  for (const message of pending) {
+    const group = message.groupId!;
+    if (failedGroups.has(group)) {
+      report.outcomes.push({ id: message.id, ok: false, held: true });
+      continue;
+    }
+    const size = messageSize(message.body, message.attributes);
+    const fits = batch.length < sink.maxBatchEntries && bytes + size <= sink.maxBatchBytes;
+    if (!fits || groupsInFlight.has(group) || waiting.has(group)) {
+      waiting.add(group);
+      rest.push(message);
+      continue;
+    }
+    batch.push(message);
+    waiting.add(group);
+    bytes += size;
+  }
+  return { batch, rest };
 }
 
 async function sendBatch(sink: Sink, batch: OutgoingMessage[], report: PublishReport): Promise<PublishOutcome[]> {
   report.calls++;
   let outcomes: PublishOutcome[];
   try {
-    outcomes = await sink.publishBatch(batch);
-    const answered = new Set(outcomes.map((outcome) => outcome.id));
-    for (const message of batch) {
-      if (!answered.has(message.id)) {
-        outcomes.push({ id: message.id, ok: false, retryable: true, code: 'NoAnswer', message: 'entry missing from the batch response' });
-      }
+    // Exactly one outcome per message sent: an id the call did not carry is ignored (deleting
+    // it could drop an event nobody published), and an id reported both accepted and failed
+    // counts as failed (a duplicate delivery beats a lost event).
+    const answered = new Map<string, PublishOutcome>();
+    for (const outcome of await sink.publishBatch(batch)) {
+      const earlier = answered.get(outcome.id);
+      if (batch.some((message) => message.id === outcome.id) && (!earlier || earlier.ok)) answered.set(outcome.id, outcome);
     }
+    outcomes = batch.map(
+      (message) => answered.get(message.id) ?? { id: message.id, ok: false, retryable: true, code: 'NoAnswer', message: 'entry missing from the batch response' },
+    );
   } catch (error) {
     report.failedCalls++;
     const reason = errorText(error);
@@ -114,12 +140,6 @@ export function packBatches(sink: Sink, messages: OutgoingMessage[]): OutgoingMe
   }
   if (batch.length > 0) batches.push(batch);
   return batches;
-}
-
-function laneOf(group: string, lanes: number): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < group.length; i++) hash = Math.imul(hash ^ group.charCodeAt(i), 0x01000193);
-  return (hash >>> 0) % lanes;
 }
 
 function errorText(error: unknown): string {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { batchOutcomes, stringAttributes, type OutgoingMessage } from '../../lib/sinks/sink.ts';
 import { SnsSink } from '../../lib/sinks/sns-sink.ts';
+import { ScriptedSnsServer } from '../support/scripted-sns-server.ts';
 import { verifySigV4 } from '../support/sigv4-verifier.ts';
 
 // The listener publishes through a hand-built Query-protocol client (lib/aws/) instead of the
@@ -54,6 +55,11 @@ const snsClient = () => new SNSClient({ endpoint, region: 'eu-west-1', credentia
 const MESSAGES: OutgoingMessage[] = [
   { id: '1001', body: '{"row":{"note":"a&b=c+d e!\'()*~"}}', attributes: { table: 'orders', schema: 'shop', action: 'insert' }, groupId: 'shop.orders:1' },
   { id: '1002', body: 'line\nbreak, tab\t, ünïcödé, 𝄞 astral, <xml> & "quotes"', attributes: { table: 'orders', schema: 'shop', action: 'update', label: 'vip;orders' }, groupId: 'shop.orders:2' },
+];
+// A full batch, so that two-digit entry numbers (member.10) are compared too.
+const FULL_BATCH: OutgoingMessage[] = [
+  ...MESSAGES,
+  ...Array.from({ length: 8 }, (_, index) => ({ id: String(2001 + index), body: `{"n":${index},"text":"%20+%2B"}`, attributes: { table: 't', action: 'delete' }, groupId: `g:${index}` })),
 ];
 
 function sdkInput(messages: OutgoingMessage[], fifo: boolean): PublishBatchCommandInput {
@@ -114,14 +120,15 @@ describe('SNS PublishBatch through the Query-protocol client', () => {
   it.each([true, false])('sends the same parameters as the AWS SDK, signed so that AWS accepts it (FIFO: %s)', async (fifo) => {
     answer = { status: 200, body: SUCCESS };
     const client = snsClient();
-    await client.send(new PublishBatchCommand(sdkInput(MESSAGES, fifo)));
+    await client.send(new PublishBatchCommand(sdkInput(FULL_BATCH, fifo)));
     const topic = fifo ? TOPIC : TOPIC.replace('.fifo', '');
     const sink = new SnsSink(client, topic);
-    await sink.publishBatch(fifo ? MESSAGES : MESSAGES.map(({ groupId: _, ...message }) => message));
+    await sink.publishBatch(fifo ? FULL_BATCH : FULL_BATCH.map(({ groupId: _, ...message }) => message));
 
     const [bySdk, byPgbridge] = [received[0]!, received.at(-1)!];
     const sdkParams = formParams(bySdk).map(([name, value]) => [name, name === 'TopicArn' ? topic : value]);
     expect(formParams(byPgbridge)).toEqual(sdkParams);
+    expect(formParams(byPgbridge).filter(([name]) => name.endsWith('.Id'))).toHaveLength(10);
     expect(byPgbridge.method).toBe(bySdk.method);
     expect(byPgbridge.path).toBe(bySdk.path);
     expect(byPgbridge.headers['content-type']).toBe(bySdk.headers['content-type']);
@@ -200,5 +207,64 @@ describe('SNS PublishBatch through the Query-protocol client', () => {
     const check = verifySigV4(received.at(-1)!, SECRET);
     expect(check).toMatchObject({ valid: true, accessKeyId: 'AKID2', region: 'ap-southeast-2', service: 'sns' });
     expect(check.signedHeaders).not.toContain('x-amz-security-token');
+  });
+});
+
+describe('transient failures', () => {
+  let scripted: ScriptedSnsServer;
+  beforeAll(async () => {
+    scripted = await ScriptedSnsServer.start();
+  });
+  afterAll(async () => {
+    await scripted.stop();
+  });
+  beforeEach(() => {
+    scripted.calls.length = 0;
+    scripted.nextAnswers.length = 0;
+  });
+
+  const error = (status: number, type: string, code: string) => ({ status, body: `<ErrorResponse><Error><Type>${type}</Type><Code>${code}</Code><Message>m</Message></Error></ErrorResponse>` });
+  const publish = (maxAttempts: number) => new SnsSink(scripted.client(maxAttempts), TOPIC).publishBatch(MESSAGES);
+
+  it.each([
+    ['a 5xx', error(500, 'Receiver', 'InternalError')],
+    ['throttling', error(400, 'Sender', 'Throttling')],
+    ['HTTP 429', { status: 429, body: 'slow down' }],
+  ])('%s is tried again within the client\'s maxAttempts', async (_, answer) => {
+    scripted.nextAnswers.push(answer);
+    const outcomes = await publish(2);
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+    expect(scripted.calls).toHaveLength(2);
+
+    scripted.calls.length = 0;
+    scripted.nextAnswers.push(answer);
+    await expect(publish(1)).rejects.toMatchObject({ $metadata: { httpStatusCode: answer.status } });
+    expect(scripted.calls).toHaveLength(1);
+  });
+
+  it('a refusal that would be refused again (bad parameter, missing topic, access denied) is not retried', async () => {
+    for (const answer of [error(400, 'Sender', 'InvalidParameter'), error(404, 'Sender', 'NotFound'), error(403, 'Sender', 'AuthorizationError')]) {
+      scripted.calls.length = 0;
+      scripted.nextAnswers.push(answer);
+      await expect(publish(3)).rejects.toMatchObject({ name: answer.body.match(/<Code>(\w+)</)![1] });
+      expect(scripted.calls).toHaveLength(1);
+    }
+  });
+
+  it('a clock 4.5 minutes off is corrected from AWS\'s Date and the same call succeeds; an answer replayed by a cache (Age) is not trusted', async () => {
+    const awsTime = new Date(Date.now() + 270_000).toUTCString();
+    const skewed = { ...error(403, 'Sender', 'SignatureDoesNotMatch'), headers: { date: awsTime } };
+    scripted.nextAnswers.push({ ...skewed, headers: { ...skewed.headers, age: '10' } });
+    await expect(publish(2)).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+
+    scripted.nextAnswers.push(skewed);
+    const outcomes = await publish(2);
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+    expect(scripted.calls).toHaveLength(3);
+  });
+
+  it('an endpoint that is not SNS (a huge answer) fails the call instead of filling memory', async () => {
+    scripted.nextAnswers.push({ status: 200, body: 'x'.repeat(2 * 1024 * 1024) });
+    await expect(publish(1)).rejects.toThrow(/larger than/);
   });
 });
