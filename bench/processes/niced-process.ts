@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -29,7 +30,12 @@ export class NicedProcess {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // BENCH_CHILD_LOGS=<dir>: every child's whole output also goes to <dir>/<name>.log, to see
+    // after a run what a listener logged (warnings, backoffs) while it was measured.
+    const logDir = process.env.BENCH_CHILD_LOGS;
+    const logFile = logDir ? join(logDir, `${name.replace(/[^a-z0-9-]+/gi, '-')}.log`) : undefined;
     const keep = (chunk: Buffer) => {
+      if (logFile) appendFileSync(logFile, chunk);
       // Only the head matters (readiness line, errors); a chatty child must not grow memory.
       if (this.output.length < 200_000) this.output += chunk.toString();
     };
