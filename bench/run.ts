@@ -38,8 +38,10 @@ try {
   writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
   const chartPath = new URL('./results.png', import.meta.url);
   writeFileSync(chartPath, renderChart(results));
-  process.stdout.write(renderMarkdown(results));
-  progress(`done in ${results.durationSeconds.toFixed(0)} s: bench/results.json, bench/results.png`);
+  const report = renderMarkdown(results);
+  writeFileSync(new URL('./results.md', import.meta.url), report);
+  process.stdout.write(report);
+  progress(`done in ${results.durationSeconds.toFixed(0)} s: bench/results.md, bench/results.json, bench/results.png`);
 } finally {
   await env.stop();
 }

@@ -39,12 +39,14 @@ export async function publishAll(sink: Sink, messages: OutgoingMessage[], maxInF
 
 async function publishFifo(sink: Sink, messages: OutgoingMessage[], maxInFlight: number, report: PublishReport): Promise<void> {
   let pending = messages;
+  // Each message is looked at once per call formed until it goes out: size it once.
+  const sizes = new Map(messages.map((message) => [message, messageSize(message.body, message.attributes)]));
   const groupsInFlight = new Set<string>();
   const failedGroups = new Set<string>();
   const calls = new Set<Promise<void>>();
   for (;;) {
     while (calls.size < maxInFlight) {
-      const { batch, rest } = nextFifoBatch(sink, pending, groupsInFlight, failedGroups, report);
+      const { batch, rest } = nextFifoBatch(sink, pending, sizes, groupsInFlight, failedGroups, report);
       pending = rest;
       if (batch.length === 0) break;
       for (const message of batch) groupsInFlight.add(message.groupId!);
@@ -70,6 +72,7 @@ async function publishFifo(sink: Sink, messages: OutgoingMessage[], maxInFlight:
 function nextFifoBatch(
   sink: Sink,
   pending: OutgoingMessage[],
+  sizes: Map<OutgoingMessage, number>,
   groupsInFlight: Set<string>,
   failedGroups: Set<string>,
   report: PublishReport,
@@ -79,13 +82,19 @@ function nextFifoBatch(
   // Groups that must wait this time: in flight, already in the batch, or with a message left behind.
   const waiting = new Set<string>();
   let bytes = 0;
-  for (const message of pending) {
+  for (let index = 0; index < pending.length; index++) {
+    if (batch.length === sink.maxBatchEntries) {
+      // Full: the rest waits as it is (held ones are found on a later pass).
+      for (let later = index; later < pending.length; later++) rest.push(pending[later]!);
+      break;
+    }
+    const message = pending[index]!;
     const group = message.groupId!;
     if (failedGroups.has(group)) {
       report.outcomes.push({ id: message.id, ok: false, held: true });
       continue;
     }
-    const size = messageSize(message.body, message.attributes);
+    const size = sizes.get(message)!;
     const fits = batch.length < sink.maxBatchEntries && bytes + size <= sink.maxBatchBytes;
     if (!fits || groupsInFlight.has(group) || waiting.has(group)) {
       waiting.add(group);
