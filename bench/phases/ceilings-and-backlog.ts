@@ -1,10 +1,10 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { statement } from '../../lib/capture/sql-files.ts';
+import { SdkSnsSink } from '../../lib/sinks/sdk-sns-sink.ts';
 import { SnsSink } from '../../lib/sinks/sns-sink.ts';
 import type { BenchEnvironment } from '../bench-environment.ts';
 import type { BenchSettings } from '../bench-settings.ts';
 import { RunningVariant, VARIANTS, type VariantName } from '../capture-variants.ts';
-import { SdkSnsSink } from '../ceilings/sdk-sns-sink.ts';
 import { measureSinkCeiling } from '../ceilings/sink-ceiling.ts';
 import { NicedProcess } from '../processes/niced-process.ts';
 

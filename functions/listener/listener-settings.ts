@@ -25,6 +25,7 @@ const settingsSchema = z.object({
   PGBRIDGE_WATCH_CHECK_INTERVAL_MS: positiveInt(60_000),
   PGBRIDGE_METRICS_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   PGBRIDGE_NAME: z.string().min(1).default('pgbridge'),
+  PGBRIDGE_SNS_CLIENT: z.enum(['query', 'sdk']).default('query'),
   PGBRIDGE_INSTALL_RETRY: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
 });
 

@@ -2,6 +2,7 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../errors.ts';
 import type { Sink } from './sink.ts';
+import { SdkSnsSink } from './sdk-sns-sink.ts';
 import { SnsSink } from './sns-sink.ts';
 import { SqsSink } from './sqs-sink.ts';
 
@@ -12,6 +13,8 @@ export interface SinkSettings {
   /** LocalStack, the local emulator, or any SNS/SQS-compatible endpoint. */
   endpoint?: string;
   maxMessageBytes?: number;
+  /** `query` (default): pgbridge's lean SNS client; `sdk`: the AWS SDK's PublishBatchCommand. */
+  snsClient?: 'query' | 'sdk';
 }
 
 /** `PGBRIDGE_TOPIC_ARN` publishes to SNS, `PGBRIDGE_QUEUE_URL` sends straight to one SQS queue. */
@@ -28,7 +31,10 @@ export function createSink(settings: SinkSettings): Sink {
     // its row locks; the session's idle-in-transaction limit (5 min) leaves room for several.
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
   };
-  if (settings.topicArn) return new SnsSink(new SNSClient(clientConfig), settings.topicArn, settings.maxMessageBytes);
+  if (settings.topicArn) {
+    const client = new SNSClient(clientConfig);
+    return settings.snsClient === 'sdk' ? new SdkSnsSink(client, settings.topicArn, settings.maxMessageBytes) : new SnsSink(client, settings.topicArn, settings.maxMessageBytes);
+  }
   if (settings.queueUrl) return new SqsSink(new SQSClient(clientConfig), settings.queueUrl, settings.maxMessageBytes);
   throw new ConfigError('no sink: set PGBRIDGE_TOPIC_ARN (an SNS topic) or PGBRIDGE_QUEUE_URL (an SQS queue)');
 }

@@ -108,6 +108,24 @@ describe('operations', () => {
     await db.query(`DELETE FROM pgbridge.outbox`);
   });
 
+  it('PGBRIDGE_SNS_CLIENT=sdk publishes through the AWS SDK instead, with the same messages', async () => {
+    const queue = await aws.resources.subscribeQueue(topicArn, aws.name('sdk-client'), { table: ['alpha'] });
+    const listener = spawnListener({
+      DATABASE_URL: db.url,
+      PGBRIDGE_TOPIC_ARN: topicArn,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PGBRIDGE_SNS_CLIENT: 'sdk',
+      PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'alpha' }] }),
+    });
+    started.push(listener);
+    await waitFor(async () => (await listener.role()) === 'leader', 20_000, 'leader');
+    await db.query(`INSERT INTO alpha VALUES (42)`);
+    const [message] = await receiveMessages(aws, queue.url, { count: 1 });
+    expect(message!.attributes).toEqual({ table: 'alpha', schema: 'public', action: 'insert' });
+    expect(message!.event).toMatchObject({ table: 'alpha', action: 'insert', key: { id: 42 } });
+    expect(listener.logs.find((line) => line.msg === 'starting')?.sink).toBe(`sns:${topicArn} (AWS SDK client)`);
+  });
+
   it('an invalid environment stops the listener at once with a message naming the variable', async () => {
     const env = { ...process.env, DATABASE_URL: db.url, PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'alpha' }] }) };
     const noSink = await run(process.execPath, ['--import', 'tsx', MAIN], { env }).catch((error) => error);
@@ -118,6 +136,11 @@ describe('operations', () => {
     }).catch((error) => error);
     expect(badNumber.code).toBe(2);
     expect(badNumber.stdout).toContain('PGBRIDGE_BATCH_SIZE');
+    const badClient = await run(process.execPath, ['--import', 'tsx', MAIN], {
+      env: { ...env, PGBRIDGE_TOPIC_ARN: topicArn, PGBRIDGE_SNS_CLIENT: 'fast' },
+    }).catch((error) => error);
+    expect(badClient.code).toBe(2);
+    expect(badClient.stdout).toContain('PGBRIDGE_SNS_CLIENT');
     const badConfig = await run(process.execPath, ['--import', 'tsx', MAIN], {
       env: { ...env, PGBRIDGE_TOPIC_ARN: topicArn, AWS_ENDPOINT_URL: aws.endpoint, PGBRIDGE_CONFIG_JSON: '{"watches":[{"table":"nope"}]}' },
     }).catch((error) => error);

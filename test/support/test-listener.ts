@@ -24,14 +24,15 @@ export interface TestListenerOptions extends Partial<ListenerOptions> {
   queueUrl?: string;
   config?: PgBridgeConfig;
   maxMessageBytes?: number;
+  snsClient?: 'query' | 'sdk';
 }
 
 /** A listener in this process with short timers, so failure tests run in seconds. */
 export async function startTestListener(options: TestListenerOptions): Promise<Listener> {
-  const { databaseUrl, endpoint, topicArn, queueUrl, config, maxMessageBytes, ...overrides } = options;
+  const { databaseUrl, endpoint, topicArn, queueUrl, config, maxMessageBytes, snsClient, ...overrides } = options;
   const listener = new Listener({
     connection: { connectionString: databaseUrl },
-    sink: createSink({ topicArn, queueUrl, endpoint, maxMessageBytes }),
+    sink: createSink({ topicArn, queueUrl, endpoint, maxMessageBytes, snsClient }),
     watches: config ? parseConfig(config) : undefined,
     batchSize: 200,
     maxInFlight: 8,
