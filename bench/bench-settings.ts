@@ -13,6 +13,8 @@ export interface BenchSettings {
   delaySeconds: number;
   /** Events waiting in the outbox for the catch-up and drain-ceiling runs. */
   backlogEvents: number;
+  /** Rounds of the writer cells the targets compare (median kept); BENCH_TARGET_ROUNDS. */
+  targetCellRounds: number;
   /** Subset of phases to run (BENCH_PHASES=writers,e2e,delay,ceilings,backlog). */
   phases: Set<string>;
 }
@@ -41,6 +43,7 @@ export function readBenchSettings(argv: string[], env: NodeJS.ProcessEnv): Bench
     offeredLoads: [500, 2000],
     delaySeconds: number('BENCH_DELAY_SECONDS', quick ? 2 : 5),
     backlogEvents: number('BENCH_BACKLOG', quick ? 20_000 : 200_000),
+    targetCellRounds: Math.round(number('BENCH_TARGET_ROUNDS', quick ? 1 : 3)),
     phases,
   };
 }

@@ -14,6 +14,13 @@ export interface WriterRun {
   /** CPU seconds per measured second: listener process, its Postgres backend. */
   listenerCpuShare?: number;
   listenerBackendCpuShare?: number;
+  /** Cells measured in several rounds: each round's tx/s; the fields above are the median round's. */
+  roundsTransactionsPerSecond?: number[];
+}
+
+/** The cells the targets compare: measured `settings.targetCellRounds` times, median kept. */
+export function isTargetCell(workload: WorkloadName, writers: number): boolean {
+  return workload === 'insert' && (writers === 8 || writers === 32);
 }
 
 export const WRITER_VARIANTS: VariantName[] = ['none', 'naive', 'pgbridge-trigger', 'pgbridge', 'pgbridge-fifo'];
@@ -21,28 +28,49 @@ export const WRITER_VARIANTS: VariantName[] = ['none', 'naive', 'pgbridge-trigge
 /**
  * Figure 1: writer throughput of every variant, workload and writer count. The variants of one
  * cell run back to back (each with its own listener), so that load from other work on a shared
- * machine hits them alike instead of skewing one variant's whole column.
+ * machine hits them alike instead of skewing one variant's whole column. The cells the targets
+ * compare are measured in several rounds, the variants taking turns in each, and the median
+ * round is kept: one noisy moment on a shared machine then moves no ratio.
  */
 export async function measureWriterThroughput(env: BenchEnvironment, settings: BenchSettings, progress: (line: string) => void): Promise<WriterRun[]> {
   const runs: WriterRun[] = [];
   for (const workloadName of settings.workloads) {
     for (const writers of settings.writerCounts) {
-      for (const name of WRITER_VARIANTS) {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            runs.push(await measureCell(env, settings, name, workloadName, writers, progress));
-            break;
-          } catch (error) {
-            // A listener that died mid-run (a crash, or a process killed by other work on a
-            // shared machine) makes the cell meaningless: run it again once, then give up.
-            if (attempt >= 2) throw error;
-            progress(`writers  ${name} ${workloadName} ${writers}: ${(error as Error).message.split('\n')[0]}; running the cell again`);
-          }
-        }
+      const rounds = isTargetCell(workloadName, writers) ? settings.targetCellRounds : 1;
+      const samples = new Map<VariantName, WriterRun[]>(WRITER_VARIANTS.map((name) => [name, []]));
+      for (let round = 0; round < rounds; round++) {
+        for (const name of WRITER_VARIANTS) samples.get(name)!.push(await measureCellWithRetry(env, settings, name, workloadName, writers, progress));
       }
+      for (const name of WRITER_VARIANTS) runs.push(medianRound(samples.get(name)!));
     }
   }
   return runs;
+}
+
+function medianRound(rounds: WriterRun[]): WriterRun {
+  if (rounds.length === 1) return rounds[0]!;
+  const sorted = [...rounds].sort((a, b) => a.transactionsPerSecond - b.transactionsPerSecond);
+  return { ...sorted[Math.floor(sorted.length / 2)]!, roundsTransactionsPerSecond: rounds.map((round) => round.transactionsPerSecond) };
+}
+
+async function measureCellWithRetry(
+  env: BenchEnvironment,
+  settings: BenchSettings,
+  name: VariantName,
+  workloadName: WorkloadName,
+  writers: number,
+  progress: (line: string) => void,
+): Promise<WriterRun> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await measureCell(env, settings, name, workloadName, writers, progress);
+    } catch (error) {
+      // A listener that died mid-run (a crash, or a process killed by other work on a
+      // shared machine) makes the cell meaningless: run it again once, then give up.
+      if (attempt >= 2) throw error;
+      progress(`writers  ${name} ${workloadName} ${writers}: ${(error as Error).message.split('\n')[0]}; running the cell again`);
+    }
+  }
 }
 
 async function measureCell(

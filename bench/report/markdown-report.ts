@@ -28,9 +28,10 @@ export function renderMarkdown(results: BenchResults): string {
         const none = writerRate(results, 'none', workload, writers);
         const naive = writerRate(results, 'naive', workload, writers);
         const bridge = writerRate(results, 'pgbridge', workload, writers);
+        const rounds = results.writers.find((run) => run.workload === workload && run.writers === writers)?.roundsTransactionsPerSecond?.length;
         return [
           WORKLOADS[workload].title,
-          writersText,
+          rounds ? `${writersText} (median of ${rounds} rounds)` : writersText,
           ...WRITER_VARIANTS.map((variant) => {
             const rate = writerRate(results, variant, workload, writers);
             return variant === 'none' ? n(rate) : `${n(rate)}${x(rate !== undefined && none ? rate / none : undefined)}`;
