@@ -13,6 +13,9 @@ export interface BenchSettings {
   delaySeconds: number;
   /** Events waiting in the outbox for the catch-up and drain-ceiling runs. */
   backlogEvents: number;
+  /** Events per end-to-end cell, and for the headline cell the targets compare. */
+  e2eCellEvents: number;
+  e2eHeadlineEvents: number;
   /** Rounds of the writer cells the targets compare (median kept); BENCH_TARGET_ROUNDS. */
   targetCellRounds: number;
   /** Subset of phases to run (BENCH_PHASES=writers,e2e,delay,ceilings,backlog). */
@@ -43,6 +46,8 @@ export function readBenchSettings(argv: string[], env: NodeJS.ProcessEnv): Bench
     offeredLoads: [500, 2000],
     delaySeconds: number('BENCH_DELAY_SECONDS', quick ? 2 : 5),
     backlogEvents: number('BENCH_BACKLOG', quick ? 20_000 : 200_000),
+    e2eCellEvents: number('BENCH_E2E_EVENTS', quick ? 3_000 : 6_000),
+    e2eHeadlineEvents: quick ? 5_000 : 20_000,
     targetCellRounds: Math.round(number('BENCH_TARGET_ROUNDS', quick ? 1 : 3)),
     phases,
   };

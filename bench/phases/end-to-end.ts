@@ -3,15 +3,23 @@ import type { BenchSettings } from '../bench-settings.ts';
 import { RunningVariant, VARIANTS, type VariantName } from '../capture-variants.ts';
 import { runPacedInserts } from '../load/paced-writers.ts';
 import { connectWriters } from '../load/saturating-writers.ts';
-import { WORKLOADS } from '../load/workloads.ts';
+import { WORKLOADS, type WorkloadName } from '../load/workloads.ts';
 import { summariseDelays, type DelaySummary } from '../measure/percentiles.ts';
 import { processCpuSeconds } from '../processes/niced-process.ts';
 
 export const END_TO_END_VARIANTS: VariantName[] = ['naive', 'pgbridge', 'pgbridge-fifo'];
-const SATURATION_WRITERS = 8;
+
+/** The cell the end-to-end targets compare, with more events than the others for a steadier figure. */
+export const HEADLINE_CELL = { workload: 'tx10', writers: 8 } as const satisfies { workload: WorkloadName; writers: number };
+
+export function isHeadlineCell(run: { workload: WorkloadName; writers: number }): boolean {
+  return run.workload === HEADLINE_CELL.workload && run.writers === HEADLINE_CELL.writers;
+}
 
 export interface ThroughputRun {
   variant: VariantName;
+  workload: WorkloadName;
+  writers: number;
   events: number;
   delivered: number;
   /** Writers' rate while they wrote. */
@@ -48,10 +56,13 @@ export async function measureEndToEnd(env: BenchEnvironment, settings: BenchSett
     const running = await RunningVariant.start(VARIANTS[name], env);
     try {
       if (settings.phases.has('e2e')) {
-        await running.reset();
-        const run = await saturate(env, running, settings.quick ? 5_000 : 20_000);
-        results.throughput.push(run);
-        progress(`e2e      ${name.padEnd(16)} written ${Math.round(run.writtenPerSecond)}/s, delivered ${Math.round(run.deliveredPerSecond)}/s (${run.delivered}/${run.events}); CPU ms per 1k events: writers ${run.writersCpuMsPerThousand.toFixed(0)}, listener ${run.listenerCpuMsPerThousand.toFixed(0)} + backend ${run.listenerBackendCpuMsPerThousand.toFixed(0)}, emulator ${run.emulatorCpuMsPerThousand.toFixed(0)}`);
+        for (const cell of endToEndCells(settings)) {
+          await running.reset();
+          const events = isHeadlineCell(cell) ? settings.e2eHeadlineEvents : settings.e2eCellEvents;
+          const run = await saturate(env, running, cell.workload, cell.writers, events);
+          results.throughput.push(run);
+          progress(`e2e      ${name.padEnd(16)} ${cell.workload.padEnd(6)} ${String(cell.writers).padStart(2)} writers: written ${Math.round(run.writtenPerSecond)}/s, delivered ${Math.round(run.deliveredPerSecond)}/s (${run.delivered}/${run.events}); CPU ms per 1k events: writers ${run.writersCpuMsPerThousand.toFixed(0)}, listener ${run.listenerCpuMsPerThousand.toFixed(0)} + backend ${run.listenerBackendCpuMsPerThousand.toFixed(0)}, emulator ${run.emulatorCpuMsPerThousand.toFixed(0)}`);
+        }
       }
       if (settings.phases.has('delay')) {
         for (const offered of settings.offeredLoads) {
@@ -69,16 +80,23 @@ export async function measureEndToEnd(env: BenchEnvironment, settings: BenchSett
   return results;
 }
 
+/** Every workload × writer count of figure 1, and always the headline cell. */
+function endToEndCells(settings: BenchSettings): { workload: WorkloadName; writers: number }[] {
+  const cells = settings.workloads.flatMap((workload) => settings.writerCounts.map((writers) => ({ workload, writers })));
+  return cells.some(isHeadlineCell) ? cells : [...cells, { ...HEADLINE_CELL }];
+}
+
 /**
- * `events` inserts written as fast as 8 writers can (10-row transactions), then the time until
- * the last one is in the consumer queue: the pipeline's rate whenever it, not the writers, is
- * the bottleneck.
+ * `events` row changes written as fast as `writers` connections can, then the time until the
+ * last one is in the consumer queue: the pipeline's rate whenever it, not the writers, is the
+ * bottleneck.
  */
-async function saturate(env: BenchEnvironment, running: RunningVariant, events: number): Promise<ThroughputRun> {
+async function saturate(env: BenchEnvironment, running: RunningVariant, workloadName: WorkloadName, writers: number, events: number): Promise<ThroughputRun> {
   const queue = running.queue!;
   const listener = running.listener!;
   const backendCpuNow = () => running.listenerBackendPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
-  const clients = await connectWriters(env.databaseUrl, SATURATION_WRITERS);
+  const workload = WORKLOADS[workloadName];
+  const clients = await connectWriters(env.databaseUrl, writers);
   const writerPids = (await env.admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'bench-writer'`)).rows.map((row) => row.pid);
   const writersCpuNow = () => writerPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
   const cpuBefore = listener.cpuSeconds();
@@ -86,18 +104,18 @@ async function saturate(env: BenchEnvironment, running: RunningVariant, events: 
   const emulatorBefore = env.emulatorCpuSeconds();
   const writersBefore = writersCpuNow();
   const loadGeneratorBefore = process.cpuUsage();
-  const transactions = Math.ceil(events / WORKLOADS.tx10.eventsPerTransaction);
+  const transactions = Math.ceil(events / workload.eventsPerTransaction);
   let next = 0;
   const started = Date.now();
   await Promise.all(
     clients.map(async (client) => {
-      while (next++ < transactions) await client.query(WORKLOADS.tx10.transaction());
+      while (next++ < transactions) await client.query(workload.transaction());
     }),
   );
   const written = Date.now();
   const writersCpu = writersCpuNow() - writersBefore;
   await Promise.all(clients.map((client) => client.end()));
-  const total = transactions * WORKLOADS.tx10.eventsPerTransaction;
+  const total = transactions * workload.eventsPerTransaction;
   const arrival = await queue.waitForCount(total, 120_000, () => listener.assertRunning());
   const seconds = (arrival.at - started) / 1000;
   const cpu = listener.cpuSeconds() - cpuBefore;
@@ -106,6 +124,8 @@ async function saturate(env: BenchEnvironment, running: RunningVariant, events: 
   const perThousand = (seconds: number) => (seconds * 1000) / (arrival.count / 1000);
   return {
     variant: running.variant.name,
+    workload: workloadName,
+    writers,
     events: total,
     delivered: arrival.count,
     writtenPerSecond: total / ((written - started) / 1000),

@@ -2,6 +2,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as echarts from 'echarts';
 import { writerRate, type BenchResults } from '../bench-results.ts';
 import { VARIANTS } from '../capture-variants.ts';
+import { isHeadlineCell } from '../phases/end-to-end.ts';
 import { WRITER_VARIANTS } from '../phases/writer-throughput.ts';
 
 const WIDTH = 1400;
@@ -16,7 +17,7 @@ export function renderChart(results: BenchResults): Buffer {
     return { workload, writers: Number(writers) };
   };
   const throughputBars = [
-    ...results.endToEnd.throughput.map((run) => ({ name: `e2e ${run.variant}`, value: Math.round(run.deliveredPerSecond) })),
+    ...results.endToEnd.throughput.filter(isHeadlineCell).map((run) => ({ name: `e2e ${run.variant}`, value: Math.round(run.deliveredPerSecond) })),
     ...results.backlog.map((run) => ({ name: `backlog ${run.variant}`, value: Math.round(run.eventsPerSecond) })),
     ...results.ceilings.map((run) => ({ name: `${run.kind === 'sink-sdk' ? 'sink (SDK client)' : run.kind} ceiling${run.fifo ? ' FIFO' : ''}`, value: Math.round(run.eventsPerSecond) })),
   ];

@@ -2,6 +2,7 @@ import { checkTargets, writerRate, type BenchResults } from '../bench-results.ts
 import { WORKLOADS } from '../load/workloads.ts';
 import { VARIANTS } from '../capture-variants.ts';
 import type { CeilingRun } from '../phases/ceilings-and-backlog.ts';
+import { END_TO_END_VARIANTS, isHeadlineCell } from '../phases/end-to-end.ts';
 import { WRITER_VARIANTS } from '../phases/writer-throughput.ts';
 
 const n = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US'));
@@ -45,8 +46,8 @@ export function renderMarkdown(results: BenchResults): string {
   const { throughput, delays, peakRssMb } = results.endToEnd;
   if (throughput.length > 0 || results.ceilings.length > 0 || results.backlog.length > 0) {
     out.push('\n### End-to-end throughput, ceilings, backlog (events/s)\n');
-    const rows: string[][] = throughput.map((run) => [
-      `end to end, ${VARIANTS[run.variant].title}: ${n(run.events)} events from 8 writers (10-row tx) to the consumer queue`,
+    const rows: string[][] = throughput.filter(isHeadlineCell).map((run) => [
+      `end to end, ${VARIANTS[run.variant].title}: ${n(run.events)} events from ${run.writers} writers (${WORKLOADS[run.workload].title}s) to the consumer queue`,
       n(run.deliveredPerSecond),
       `writers ${n(run.writtenPerSecond)}/s; CPU per 1k events: writers ${n(run.writersCpuMsPerThousand)} ms, listener ${n(run.listenerCpuMsPerThousand)} ms + its backend ${n(run.listenerBackendCpuMsPerThousand)} ms, emulator ${n(run.emulatorCpuMsPerThousand)} ms`,
     ]);
@@ -71,6 +72,27 @@ export function renderMarkdown(results: BenchResults): string {
     }
     rows.push(['backlog catch-up, naive', '–', 'impossible: notifications sent while no listener is connected are lost']);
     out.push(table(['measurement', 'events/s', 'notes'], rows));
+  }
+
+  const cells = [...new Set(throughput.map((run) => `${run.workload}/${run.writers}`))];
+  if (cells.length > 1) {
+    out.push('\n### End-to-end throughput by workload and writers (events/s reaching the consumer queue)\n');
+    const delivered = (variant: string, key: string) => throughput.find((run) => run.variant === variant && `${run.workload}/${run.writers}` === key);
+    out.push(table(
+      ['workload', 'writers', 'events', ...END_TO_END_VARIANTS.map((variant) => VARIANTS[variant].title), 'pgbridge ÷ naive'],
+      cells.map((key) => {
+        const [workload, writers] = key.split('/') as [keyof typeof WORKLOADS, string];
+        const naive = delivered('naive', key)?.deliveredPerSecond;
+        const bridge = delivered('pgbridge', key)?.deliveredPerSecond;
+        return [
+          WORKLOADS[workload].title,
+          writers,
+          n(delivered('pgbridge', key)?.events ?? delivered('naive', key)?.events),
+          ...END_TO_END_VARIANTS.map((variant) => n(delivered(variant, key)?.deliveredPerSecond)),
+          bridge !== undefined && naive ? `${(bridge / naive).toFixed(2)}×` : '–',
+        ];
+      }),
+    ));
   }
 
   if (delays.length > 0) {
