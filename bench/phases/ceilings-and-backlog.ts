@@ -46,7 +46,7 @@ async function sampleBody(env: BenchEnvironment): Promise<string> {
   const client = await env.admin.connect();
   try {
     await client.query('BEGIN');
-    const { rows } = await client.query(statement('drain/fetch-events'), [1, [], 1, 0]);
+    const { rows } = await client.query(statement('drain/fetch-events'), [1, []]);
     await client.query('ROLLBACK');
     return (rows[0]?.body as string | undefined)?.replace(/"id" ?: ?"\d+"/, '"id":"0"') ?? '{"id":"0"}';
   } finally {

@@ -227,11 +227,10 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const { log } = this.options;
     await client.query(statement('wake/listen'));
     await client.query(statement('wake/stop-waiting'));
-    // Extra connections drain beside this one, so one round's fetch, delete and commit overlap
-    // another's publishes. Standard sinks: SKIP LOCKED keeps their rounds disjoint. FIFO: each
-    // connection owns a fixed share of the rows (fetch-events.sql), so a row's events still go
-    // out one round after the other, in order.
-    const helpers = await this.openDrainConnections((this.options.drainConnections ?? 2) - 1);
+    // Standard sinks: extra connections drain beside this one (SKIP LOCKED keeps their rounds
+    // disjoint), so one round's fetch, delete and commit overlap another's publishes. FIFO keeps
+    // one round at a time: its per-row order holds within a single drainer only.
+    const helpers = this.options.sink.fifo ? [] : await this.openDrainConnections((this.options.drainConnections ?? 2) - 1);
     try {
       await this.drainLoop(client, helpers);
     } finally {
@@ -269,12 +268,11 @@ export class Listener extends EventEmitter<ListenerEvents> {
     // helper must not go on draining once it is lost.
     let aborted = false;
     const outcomes = await Promise.allSettled(
-      connections.map(async (connection, index) => {
-        const connectionOptions = sink.fifo ? { ...options, partition: { count: connections.length, index } } : options;
+      connections.map(async (connection) => {
         for (;;) {
           let result: DrainResult;
           try {
-            result = await drainOnce(connection, sink, this.retries, connectionOptions, log);
+            result = await drainOnce(connection, sink, this.retries, options, log);
           } catch (error) {
             aborted = true;
             throw error;

@@ -14,8 +14,6 @@ export interface DrainOptions {
   maxInFlight: number;
   /** Content rejections (SenderFault) before an event is parked. */
   parkAfterRejections: number;
-  /** This connection's share of the rows: partition `index` of `count` (FIFO); all rows by default. */
-  partition?: { count: number; index: number };
 }
 
 export interface DrainResult {
@@ -50,8 +48,7 @@ export async function drainOnce(
     // One clock for the whole round: an event whose backoff ends between the fetch (which left
     // it out) and the FIFO check below must still hold back the later events of its row.
     const now = Date.now();
-    const partition = options.partition ?? { count: 1, index: 0 };
-    const { rows } = await client.query<OutboxEvent>(statement('drain/fetch-events'), [options.batchSize, retries.waitingIds(now), partition.count, partition.index]);
+    const { rows } = await client.query<OutboxEvent>(statement('drain/fetch-events'), [options.batchSize, retries.waitingIds(now)]);
     result.fetched = rows.length;
     if (rows.length === 0) {
       await client.query('COMMIT');

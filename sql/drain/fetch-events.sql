@@ -1,13 +1,11 @@
 -- The next events to publish, oldest first, locked until the drain transaction ends.
--- $1: how many; $2: ids to leave alone for now (waiting out a retry backoff);
--- $3, $4: this connection's share of the rows, as partition $4 of $3 (FIFO: see below).
+-- $1: how many; $2: ids to leave alone for now (waiting out a retry backoff).
 -- The message body is built here, as text, so that the listener forwards Postgres' own output
 -- and never re-encodes values (a bigint above 2^53 or a 30-digit numeric stays exact).
 -- The leader lock guarantees one drainer; SKIP LOCKED is the second line of defence: should
 -- two ever overlap (a leader whose session Postgres has not yet ended while a standby takes
--- over), neither waits on the other's rows nor sends them twice. Per-row FIFO order needs one
--- drainer per row: on FIFO sinks the listener's connections split the rows by a hash of their
--- table and key, so all events of a row go through the same connection, round after round.
+-- over), neither waits on the other's rows nor sends them twice. Per-row FIFO order relies on
+-- the single drainer.
 SELECT
   o.id::text AS id,
   o.schema_name,
@@ -38,7 +36,6 @@ SELECT
   )::text AS body
 FROM pgbridge.outbox AS o
 WHERE o.id <> ALL ($2::bigint[])
-  AND ($3::int = 1 OR (hashtext(o.schema_name || '.' || o.table_name || ':' || coalesce(o.key::text, ''))::bigint + 2147483648) % $3::int = $4::int)
 ORDER BY o.id
 LIMIT $1
 FOR UPDATE SKIP LOCKED

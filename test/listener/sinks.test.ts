@@ -1,12 +1,8 @@
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { execFile } from 'node:child_process';
-import pg from 'pg';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
-import { install } from '../../lib/capture/installer.ts';
-import { statement } from '../../lib/capture/sql-files.ts';
-import { parseConfig } from '../../lib/config/watch-config.ts';
 import { receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { capturedLogs, startTestListener, waitFor } from '../support/test-listener.ts';
@@ -76,44 +72,6 @@ describe('sinks', () => {
     // A group id AWS would refuse (spaces) is replaced by a stable hash of it.
     expect([...seen.keys()].find((group) => !group.startsWith('public.counters:'))).toMatch(/^sha256:[0-9a-f]{64}$/);
     await proxy.cut();
-  });
-
-  it('FIFO: drain connections split the rows between them, all events of a row always on the same one', async () => {
-    const client = new pg.Client(db.url);
-    await client.connect();
-    try {
-      await db.query(`INSERT INTO counters SELECT g, 0 FROM generate_series(1001, 1100) AS g`);
-      await db.query(`INSERT INTO "spaced name" SELECT 'k ' || g, 0 FROM generate_series(1, 20) AS g`);
-      await install(client, parseConfig({ watches: [{ table: 'counters', actions: ['update'] }, { table: 'spaced name', actions: ['update'] }] }));
-      for (const n of [1, 2, 3]) await db.query(`UPDATE counters SET n = $1 WHERE id > 1000`, [n]);
-      await db.query(`UPDATE "spaced name" SET n = 1 WHERE id LIKE 'k %'`);
-      const share = async (count: number, index: number) => {
-        await client.query('BEGIN');
-        const { rows } = await client.query(statement('drain/fetch-events'), [10_000, [], count, index]);
-        await client.query('ROLLBACK');
-        return rows as { id: string; table_name: string; key: string }[];
-      };
-      const all = await share(1, 0);
-      expect(all).toHaveLength(320);
-      for (const count of [2, 3]) {
-        const shares = await Promise.all(Array.from({ length: count }, (_, index) => share(count, index)));
-        // Disjoint, complete, and each share has a fair part of the 120 rows.
-        expect(shares.flat().map((event) => event.id).sort()).toEqual(all.map((event) => event.id).sort());
-        for (const part of shares) expect(part.length).toBeGreaterThan(320 / count / 2);
-        const shareOfRow = new Map<string, number>();
-        shares.forEach((part, index) => {
-          for (const event of part) {
-            const row = `${event.table_name}:${event.key}`;
-            expect(shareOfRow.get(row) ?? index).toBe(index);
-            shareOfRow.set(row, index);
-          }
-        });
-        expect(shareOfRow.size).toBe(120);
-      }
-    } finally {
-      await db.query(`DELETE FROM counters WHERE id > 1000; DELETE FROM "spaced name" WHERE id LIKE 'k %'`);
-      await client.end();
-    }
   });
 
   it('FIFO: a row whose event keeps failing holds back only that row, and the listener waits instead of spinning', async () => {
