@@ -31,7 +31,8 @@ const RESOLVED_REQUEST = 'pgbridgeResolvedRequest';
 export class SnsQueryClient {
   private target?: Promise<ResolvedTarget>;
   private clockOffsetMs = 0;
-  private readonly clockJustCorrected = new WeakSet<object>();
+  /** Refusals of requests signed with a clock offset since corrected: worth another try. */
+  private readonly signedWithOldClock = new WeakSet<object>();
 
   constructor(private readonly client: SNSClient) {}
 
@@ -60,18 +61,22 @@ export class SnsQueryClient {
       headers: { host: target.host, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(form)) },
       body: form,
     } as HttpRequest;
-    const signed = await target.signer.sign(unsigned, { signingDate: new Date(Date.now() + this.clockOffsetMs) });
+    const offsetUsed = this.clockOffsetMs;
+    const signed = await target.signer.sign(unsigned, { signingDate: new Date(Date.now() + offsetUsed) });
     const { response } = await this.client.config.requestHandler.handle(signed as never);
-    const text = await readBody(response.body as NodeJS.ReadableStream);
+    const text = await readBody(response.body as NodeJS.ReadableStream, response.statusCode);
     if (response.statusCode >= 200 && response.statusCode < 300) return text;
     const error = queryErrorFrom(response.statusCode, text);
-    if (this.correctClock(response.headers)) this.clockJustCorrected.add(error);
+    this.correctClock(response.headers);
+    // Calls in flight together all fail on a skewed clock; whichever answer corrected it, each
+    // of them was signed with the old offset and deserves a retry.
+    if (this.clockOffsetMs !== offsetUsed) this.signedWithOldClock.add(error);
     throw error;
   }
 
   private worthRetrying(error: unknown): boolean {
     if (!(error instanceof AwsQueryError)) return true;
-    return error.$fault === 'server' || error.$metadata.httpStatusCode === 429 || isRetryableEntryFailure(error.name, true) || this.clockJustCorrected.has(error);
+    return error.$fault === 'server' || error.$metadata.httpStatusCode === 429 || isRetryableEntryFailure(error.name, true) || this.signedWithOldClock.has(error);
   }
 
   private resolveTarget(): Promise<ResolvedTarget> {
@@ -109,26 +114,27 @@ export class SnsQueryClient {
     };
   }
 
-  /** True when AWS's `Date` shows our clock off by enough to fail SigV4; later calls use AWS's time. */
-  private correctClock(headers: Record<string, string | undefined>): boolean {
+  /** When AWS's `Date` shows our clock off by enough to fail SigV4, later calls use AWS's time. */
+  private correctClock(headers: Record<string, string | undefined>): void {
     // An answer replayed by a caching proxy (`Age`) carries an old date.
-    if (headers.age !== undefined) return false;
+    if (headers.age !== undefined) return;
     const serverTime = headers.date ? Date.parse(headers.date) : NaN;
-    if (Number.isNaN(serverTime)) return false;
+    if (Number.isNaN(serverTime)) return;
     const offset = serverTime - Date.now();
-    if (Math.abs(offset - this.clockOffsetMs) < CLOCK_CORRECTION_THRESHOLD_MS) return false;
-    this.clockOffsetMs = offset;
-    return true;
+    if (Math.abs(offset - this.clockOffsetMs) >= CLOCK_CORRECTION_THRESHOLD_MS) this.clockOffsetMs = offset;
   }
 }
 
-async function readBody(body: NodeJS.ReadableStream): Promise<string> {
+async function readBody(body: NodeJS.ReadableStream, httpStatusCode: number): Promise<string> {
   let text = '';
   body.setEncoding('utf8');
   for await (const chunk of body) {
     text += chunk as string;
     // A PublishBatch answer is a few KiB; anything this large is not one (a misrouted endpoint).
-    if (text.length > MAX_ANSWER_CHARS) throw new Error(`SNS answer larger than ${MAX_ANSWER_CHARS} characters: not an SNS endpoint?`);
+    if (text.length > MAX_ANSWER_CHARS) {
+      // A client fault: reading it again would not make it an SNS answer.
+      throw new AwsQueryError('AnswerTooLarge', `SNS answer larger than ${MAX_ANSWER_CHARS} characters: not an SNS endpoint?`, 'client', httpStatusCode);
+    }
   }
   return text;
 }

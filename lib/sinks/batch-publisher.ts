@@ -95,7 +95,8 @@ function nextFifoBatch(
       continue;
     }
     const size = sizes.get(message)!;
-    const fits = batch.length < sink.maxBatchEntries && bytes + size <= sink.maxBatchBytes;
+    // Alone, a message always goes (as in packBatches): the sink, not the batching, refuses it.
+    const fits = batch.length === 0 || (batch.length < sink.maxBatchEntries && bytes + size <= sink.maxBatchBytes);
     if (!fits || groupsInFlight.has(group) || waiting.has(group)) {
       waiting.add(group);
       rest.push(message);

@@ -1,5 +1,5 @@
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns';
-import { SnsSink } from './sns-sink.ts';
+import { SNS_MAX_BATCH_ENTRIES, SNS_MAX_BYTES } from './sns-sink.ts';
 import { batchOutcomes, stringAttributes, type EntryOutcome, type OutgoingMessage, type Sink } from './sink.ts';
 
 /**
@@ -12,20 +12,17 @@ export class SdkSnsSink implements Sink {
   readonly description: string;
   readonly fifo: boolean;
   readonly maxMessageBytes: number;
-  readonly maxBatchBytes: number;
-  readonly maxBatchEntries: number;
+  readonly maxBatchBytes = SNS_MAX_BYTES;
+  readonly maxBatchEntries = SNS_MAX_BATCH_ENTRIES;
 
   constructor(
     private readonly client: SNSClient,
     private readonly topicArn: string,
-    maxMessageBytes?: number,
+    maxMessageBytes = SNS_MAX_BYTES,
   ) {
-    const limits = new SnsSink(client, topicArn, maxMessageBytes);
-    this.description = `${limits.description} (AWS SDK client)`;
-    this.fifo = limits.fifo;
-    this.maxMessageBytes = limits.maxMessageBytes;
-    this.maxBatchBytes = limits.maxBatchBytes;
-    this.maxBatchEntries = limits.maxBatchEntries;
+    this.description = `sns:${topicArn} (AWS SDK client)`;
+    this.fifo = topicArn.endsWith('.fifo');
+    this.maxMessageBytes = Math.min(maxMessageBytes, SNS_MAX_BYTES);
   }
 
   async publishBatch(messages: OutgoingMessage[]): Promise<EntryOutcome[]> {

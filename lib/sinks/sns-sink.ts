@@ -4,14 +4,15 @@ import { SnsQueryClient } from '../aws/sns-query-client.ts';
 import { isRetryableEntryFailure, type EntryOutcome, type OutgoingMessage, type Sink } from './sink.ts';
 
 /** SNS caps a message and a whole PublishBatch at 256 KiB (body plus attributes). */
-const SNS_MAX_BYTES = 262_144;
+export const SNS_MAX_BYTES = 262_144;
+export const SNS_MAX_BATCH_ENTRIES = 10;
 
 export class SnsSink implements Sink {
   readonly description: string;
   readonly fifo: boolean;
   readonly maxMessageBytes: number;
   readonly maxBatchBytes = SNS_MAX_BYTES;
-  readonly maxBatchEntries = 10;
+  readonly maxBatchEntries = SNS_MAX_BATCH_ENTRIES;
   private readonly sns: SnsQueryClient;
 
   constructor(

@@ -219,8 +219,7 @@ describe('transient failures', () => {
     await scripted.stop();
   });
   beforeEach(() => {
-    scripted.calls.length = 0;
-    scripted.nextAnswers.length = 0;
+    scripted.reset();
   });
 
   const error = (status: number, type: string, code: string) => ({ status, body: `<ErrorResponse><Error><Type>${type}</Type><Code>${code}</Code><Message>m</Message></Error></ErrorResponse>` });
@@ -261,10 +260,24 @@ describe('transient failures', () => {
     const outcomes = await publish(2);
     expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
     expect(scripted.calls).toHaveLength(3);
+    const signedAt = String(scripted.calls.at(-1)!.headers['x-amz-date']).replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z');
+    expect(Math.abs(Date.parse(signedAt) - Date.parse(awsTime))).toBeLessThan(60_000);
   });
 
-  it('an endpoint that is not SNS (a huge answer) fails the call instead of filling memory', async () => {
+  it('calls in flight together that all meet the skewed clock are all retried, not only the one that corrected it', async () => {
+    const awsTime = new Date(Date.now() - 600_000).toUTCString();
+    for (let call = 0; call < 3; call++) scripted.nextAnswers.push({ ...error(403, 'Sender', 'SignatureDoesNotMatch'), headers: { date: awsTime } });
+    scripted.delayMs = 30;
+    const sink = new SnsSink(scripted.client(2), TOPIC);
+    const batches = [0, 1, 2].map((call) => MESSAGES.map((entry) => ({ ...entry, id: `${call}${entry.id}` })));
+    const results = await Promise.all(batches.map((batch) => sink.publishBatch(batch)));
+    expect(results.flat().every((outcome) => outcome.ok)).toBe(true);
+    expect(scripted.calls).toHaveLength(6);
+  });
+
+  it('an endpoint that is not SNS (a huge answer) fails the call instead of filling memory, without a retry', async () => {
     scripted.nextAnswers.push({ status: 200, body: 'x'.repeat(2 * 1024 * 1024) });
-    await expect(publish(1)).rejects.toThrow(/larger than/);
+    await expect(publish(2)).rejects.toThrow(/larger than/);
+    expect(scripted.calls).toHaveLength(1);
   });
 });

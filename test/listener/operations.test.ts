@@ -109,6 +109,7 @@ describe('operations', () => {
   });
 
   it('PGBRIDGE_SNS_CLIENT=sdk publishes through the AWS SDK instead, with the same messages', async () => {
+    await db.query(`DELETE FROM pgbridge.outbox`);
     const queue = await aws.resources.subscribeQueue(topicArn, aws.name('sdk-client'), { table: ['alpha'] });
     const listener = spawnListener({
       DATABASE_URL: db.url,

@@ -19,11 +19,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  sns.calls.length = 0;
-  sns.maxInFlight = 0;
-  sns.delayMs = 0;
-  sns.refuse.clear();
-  sns.answerXml = undefined;
+  sns.reset();
 });
 
 const fifoSink = () => new SnsSink(sns.client(), 'arn:aws:sns:us-east-1:123456789012:events.fifo');
@@ -32,7 +28,7 @@ const byId = (outcomes: PublishOutcome[]) => new Map(outcomes.map((outcome) => [
 
 describe('FIFO publishing', () => {
   it('a round of many rows fills every call in flight, and a busy row never has two calls out at once', async () => {
-    sns.delayMs = 20;
+    sns.delayMs = 50;
     // 200 rows with one event each, and one hot row with 5 events spread through the round.
     const messages: OutgoingMessage[] = [];
     for (let id = 1; id <= 205; id++) messages.push(id % 35 === 0 ? message(id, 'hot') : message(id, `row-${id}`));
@@ -62,9 +58,54 @@ describe('FIFO publishing', () => {
     expect(sent).not.toContain('6');
     expect(sent.indexOf('1')).toBeLessThan(sent.indexOf('3'));
   });
+
+  it('a call that fails as a whole holds the later events of every row it carried', async () => {
+    sns.nextAnswers.push({ status: 400, body: '<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>m</Message></Error></ErrorResponse>' });
+    const messages = [message(1, 'a'), message(2, 'b'), message(3, 'a'), message(4, 'c')];
+    const outcomes = byId((await publishAll(fifoSink(), messages, 1)).outcomes);
+    // The first call carries 1, 2 and 4 (3 must wait for 1, same row) and fails as a whole.
+    for (const id of ['1', '2', '4']) expect(outcomes.get(id)).toMatchObject({ ok: false, retryable: true, code: 'CallFailed' });
+    expect(outcomes.get('3')).toEqual({ id: '3', ok: false, held: true });
+    expect(sns.calls.map((call) => call.ids)).toEqual([['1', '2', '4']]);
+  });
+
+  it('a message larger than a whole batch still goes out, alone: the sink, not the batching, decides', async () => {
+    const messages = [{ ...message(1, 'a'), body: 'x'.repeat(300_000) }, message(2, 'a'), message(3, 'b')];
+    const report = await publishAll(fifoSink(), messages, 2);
+    expect(report.outcomes.map((outcome) => outcome.id).sort()).toEqual(['1', '2', '3']);
+    expect(sns.calls.find((call) => call.ids.includes('1'))!.ids).toEqual(['1']);
+  });
+
+  it('a row\'s event that does not fit the current batch by size is never overtaken by a later event of the row', async () => {
+    const big = 'x'.repeat(100_000);
+    // 1 and 2 fill most of a 256 KiB batch, so 3 waits for the next call; 4 (same row as 3) must wait with it.
+    const messages = [
+      { ...message(1, 'a'), body: big },
+      { ...message(2, 'b'), body: big },
+      { ...message(3, 'c'), body: big },
+      message(4, 'c'),
+      message(5, 'd'),
+    ];
+    const report = await publishAll(fifoSink(), messages, 1);
+    expect(report.outcomes.every((outcome) => outcome.ok)).toBe(true);
+    const callOf = (id: string) => sns.calls.findIndex((call) => call.ids.includes(id));
+    expect(callOf('3')).toBeGreaterThan(callOf('1'));
+    expect(callOf('4')).toBeGreaterThan(callOf('3'));
+    expect(callOf('5')).toBe(callOf('1'));
+  });
 });
 
 describe('reading a batch answer defensively', () => {
+  it('an id reported refused and then accepted still counts as refused', async () => {
+    sns.answerXml = () =>
+      '<PublishBatchResponse><PublishBatchResult>' +
+      '<Failed><member><Id>1</Id><Code>InternalError</Code><Message>x</Message><SenderFault>false</SenderFault></member></Failed>' +
+      '<Successful><member><Id>1</Id></member></Successful>' +
+      '</PublishBatchResult></PublishBatchResponse>';
+    const outcomes = byId((await publishAll(fifoSink(), [message(1, 'a')], 1)).outcomes);
+    expect(outcomes.get('1')).toMatchObject({ ok: false, retryable: true, code: 'InternalError' });
+  });
+
   it('an id the call did not carry is ignored, one reported both accepted and refused counts as refused, a missing one as not answered', async () => {
     sns.answerXml = () =>
       '<PublishBatchResponse><PublishBatchResult>' +

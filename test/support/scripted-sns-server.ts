@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 export interface ScriptedCall {
   ids: string[];
   groups: string[];
+  headers: import('node:http').IncomingHttpHeaders;
   startedAt: number;
   answeredAt?: number;
 }
@@ -38,7 +39,7 @@ export class ScriptedSnsServer {
       let body = '';
       request.setEncoding('utf8');
       request.on('data', (chunk: string) => (body += chunk));
-      request.on('end', () => void scripted!.answer(body, response));
+      request.on('end', () => void scripted!.answer(body, request.headers, response));
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     scripted = new ScriptedSnsServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
@@ -53,7 +54,18 @@ export class ScriptedSnsServer {
     await new Promise((resolve) => this.server.close(resolve));
   }
 
-  private async answer(body: string, response: import('node:http').ServerResponse): Promise<void> {
+  /** Back to a fresh script between tests. */
+  reset(): void {
+    this.calls.length = 0;
+    this.nextAnswers.length = 0;
+    this.refuse.clear();
+    this.answerXml = undefined;
+    this.delayMs = 0;
+    this.maxInFlight = 0;
+    this.inFlight = 0;
+  }
+
+  private async answer(body: string, headers: import('node:http').IncomingHttpHeaders, response: import('node:http').ServerResponse): Promise<void> {
     const form = new URLSearchParams(body);
     const ids: string[] = [];
     const groups: string[] = [];
@@ -61,7 +73,7 @@ export class ScriptedSnsServer {
       ids.push(form.get(`PublishBatchRequestEntries.member.${index}.Id`)!);
       groups.push(form.get(`PublishBatchRequestEntries.member.${index}.MessageGroupId`) ?? '');
     }
-    const call: ScriptedCall = { ids, groups, startedAt: performance.now() };
+    const call: ScriptedCall = { ids, groups, headers, startedAt: performance.now() };
     this.calls.push(call);
     this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
