@@ -9,6 +9,7 @@ interface ResolvedTarget {
   request: Pick<HttpRequest, 'protocol' | 'hostname' | 'port' | 'path' | 'query'>;
   host: string;
   signer: SignatureV4;
+  maxAttempts: number;
 }
 
 // SigV4 refuses a request whose clock is 5 minutes off. AWS's `Date` has 1 s resolution and
@@ -30,6 +31,7 @@ const RESOLVED_REQUEST = 'pgbridgeResolvedRequest';
  */
 export class SnsQueryClient {
   private target?: Promise<ResolvedTarget>;
+  private resolved?: ResolvedTarget;
   private clockOffsetMs = 0;
   /** Refusals of requests signed with a clock offset since corrected: worth another try. */
   private readonly signedWithOldClock = new WeakSet<object>();
@@ -42,11 +44,12 @@ export class SnsQueryClient {
    * throttling, a clock just corrected) is tried again, up to the client's `maxAttempts`.
    */
   async call(form: string): Promise<string> {
-    const maxAttempts = await this.client.config.maxAttempts();
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.attempt(form);
       } catch (error) {
+        // Unresolved (the SDK failed before a request existed): one attempt, the next call tries again.
+        const maxAttempts = this.resolved?.maxAttempts ?? 1;
         if (attempt >= maxAttempts || !this.worthRetrying(error)) throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.random() * RETRY_JITTER_MS));
       }
@@ -80,10 +83,13 @@ export class SnsQueryClient {
   }
 
   private resolveTarget(): Promise<ResolvedTarget> {
-    this.target ??= this.resolveThroughSdk().catch((error: unknown) => {
-      this.target = undefined;
-      throw error;
-    });
+    this.target ??= this.resolveThroughSdk().then(
+      (target) => (this.resolved = target),
+      (error: unknown) => {
+        this.target = undefined;
+        throw error;
+      },
+    );
     return this.target;
   }
 
@@ -111,6 +117,7 @@ export class SnsQueryClient {
       request: { protocol: request.protocol, hostname: request.hostname, port: request.port, path: request.path, query: request.query ?? {} },
       host: request.headers.host ?? request.hostname,
       signer: new SignatureV4({ credentials: () => config.credentials(), region: scope[1]!, service: scope[2]!, sha256: config.sha256, uriEscapePath: true }),
+      maxAttempts: await config.maxAttempts(),
     };
   }
 

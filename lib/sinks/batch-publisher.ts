@@ -116,10 +116,11 @@ async function sendBatch(sink: Sink, batch: OutgoingMessage[], report: PublishRe
     // Exactly one outcome per message sent: an id the call did not carry is ignored (deleting
     // it could drop an event nobody published), and an id reported both accepted and failed
     // counts as failed (a duplicate delivery beats a lost event).
+    const sent = new Set(batch.map((message) => message.id));
     const answered = new Map<string, PublishOutcome>();
     for (const outcome of await sink.publishBatch(batch)) {
       const earlier = answered.get(outcome.id);
-      if (batch.some((message) => message.id === outcome.id) && (!earlier || earlier.ok)) answered.set(outcome.id, outcome);
+      if (sent.has(outcome.id) && (!earlier || earlier.ok)) answered.set(outcome.id, outcome);
     }
     outcomes = batch.map(
       (message) => answered.get(message.id) ?? { id: message.id, ok: false, retryable: true, code: 'NoAnswer', message: 'entry missing from the batch response' },
