@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ACTIONS } from '../../lib/config/watch-config.ts';
 import type { ChangeEventField } from '../../lib/consumers/event-fields.ts';
 import type { ChangeEvent } from '../../lib/message/change-event.ts';
+import { pathText, validate } from '../../lib/validation-problems.ts';
 import { PermanentFailure } from './permanent-failure.ts';
 
 /**
@@ -23,6 +24,9 @@ const changeEventSchema = z.looseObject({
   truncated: z.literal(true).optional(),
 } satisfies Record<ChangeEventField, z.ZodType>);
 
+// Row values may be personal data: an error that ends up in logs names their field only.
+const isRowData = (path: PropertyKey[]) => path[0] === 'row' || path[0] === 'old' || path[0] === 'key';
+
 /** Parses an SQS message body into a change event; a body that is not one will never become one. */
 export function parseChangeEvent<Row>(body: string): ChangeEvent<Row> {
   let json: unknown;
@@ -31,10 +35,7 @@ export function parseChangeEvent<Row>(body: string): ChangeEvent<Row> {
   } catch (error) {
     throw new PermanentFailure(`message body is not JSON: ${(error as Error).message}`);
   }
-  const result = changeEventSchema.safeParse(json);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.') || 'body'}: ${issue.message}`);
-    throw new PermanentFailure(`message body is not a pgbridge change event (${problems.join('; ')})`);
-  }
+  const result = validate(changeEventSchema, json, { where: (path) => pathText(path) || 'body', conceal: isRowData });
+  if (!result.ok) throw new PermanentFailure(`message body is not a pgbridge change event (${result.problems.join('; ')})`);
   return result.data as unknown as ChangeEvent<Row>;
 }

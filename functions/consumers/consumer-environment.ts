@@ -1,16 +1,14 @@
 import { z } from 'zod';
 import { ConfigError } from '../../lib/errors.ts';
+import { isSecretVariable, validate } from '../../lib/validation-problems.ts';
 
 /**
  * Parses a consumer function's environment (what its CDK construct set) once, at cold start:
  * a broken deployment fails with every bad variable named, before any event is touched.
  */
 export function readEnvironment<Schema extends z.ZodType>(schema: Schema, env: NodeJS.ProcessEnv, consumer: string): z.output<Schema> {
-  const result = schema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid ${consumer} consumer environment: ${problems.join('; ')}`);
-  }
+  const result = validate(schema, env, { conceal: isSecretVariable });
+  if (!result.ok) throw new ConfigError(`invalid ${consumer} consumer environment: ${result.problems.join('; ')}`);
   return result.data;
 }
 

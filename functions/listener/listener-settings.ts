@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { z } from 'zod';
 import { ConfigError } from '../../lib/errors.ts';
+import { isSecretVariable, validate } from '../../lib/validation-problems.ts';
 import type { ListenerOptions } from './listener.ts';
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
@@ -32,11 +33,8 @@ const settingsSchema = z.object({
 export type ListenerSettings = z.output<typeof settingsSchema>;
 
 export function readListenerSettings(env: NodeJS.ProcessEnv = process.env): ListenerSettings {
-  const result = settingsSchema.safeParse(env);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new ConfigError(`invalid listener environment:\n  - ${problems.join('\n  - ')}`);
-  }
+  const result = validate(settingsSchema, env, { conceal: isSecretVariable });
+  if (!result.ok) throw new ConfigError(`invalid listener environment:\n  - ${result.problems.join('\n  - ')}`);
   return result.data;
 }
 

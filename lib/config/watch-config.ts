@@ -1,34 +1,70 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { pathText, validate, valueText } from '../validation-problems.ts';
 
 export const ACTIONS = ['insert', 'update', 'delete'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 const columnList = (what: string) =>
   z
-    .array(z.string().min(1, `${what}: a column name cannot be empty`), `${what} must be a list of column names`)
-    .refine((names) => new Set(names).size === names.length, `${what} lists a column twice`);
+    .array(z.string({ error: (issue) => `a column name is a string (got ${valueText(issue.input) ?? 'a list or object'})` }).min(1, 'a column name cannot be empty'), {
+      error: (issue) => `${what} must be a list of column names (got ${valueText(issue.input) ?? 'an object'})`,
+    })
+    .check((context) => {
+      const twice = context.value.find((name, index) => context.value.indexOf(name) !== index);
+      if (twice !== undefined) context.issues.push({ code: 'custom', input: context.value, message: `${what} lists ${JSON.stringify(twice)} twice` });
+    });
+
+const watchFields = {
+  table: z
+    .string({
+      error: (issue) => (issue.input === undefined ? 'table is required: "name" or "schema.name"' : `table must be a string "name" or "schema.name" (got ${valueText(issue.input) ?? 'a list or object'})`),
+    })
+    .min(1, 'table cannot be empty'),
+  schema: z.string().min(1).optional(),
+  actions: z
+    .array(z.enum(ACTIONS, { error: (issue) => `${valueText(issue.input) ?? 'a list or object'} is not an action (${ACTIONS.join(', ')})` }), {
+      error: (issue) => `actions must be a list of ${ACTIONS.join(', ')} (got ${valueText(issue.input) ?? 'an object'})`,
+    })
+    .min(1, 'actions cannot be empty')
+    .optional(),
+  columns: columnList('columns').min(1, 'columns cannot be empty (leave it out to react to any change)').optional(),
+  payload: columnList('payload').min(1, 'payload cannot be empty (leave it out to send every column)').optional(),
+  exclude: columnList('exclude').optional(),
+  label: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: (issue) => `${valueText(issue.input)} is not a label: use 1-64 letters, digits or _ . : - (it becomes a message attribute)` })
+    .optional(),
+};
 
 /** One entry of `watches` in pgbridge.config.json, as users write it. */
-export const watchSchema = z
-  .object({
-    table: z.string('table is required: "name" or "schema.name"').min(1, 'table cannot be empty'),
-    schema: z.string().min(1).optional(),
-    actions: z.array(z.enum(ACTIONS, 'actions: each one is "insert", "update" or "delete"')).min(1, 'actions cannot be empty').optional(),
-    columns: columnList('columns').min(1, 'columns cannot be empty (leave it out to react to any change)').optional(),
-    payload: columnList('payload').min(1, 'payload cannot be empty (leave it out to send every column)').optional(),
-    exclude: columnList('exclude').optional(),
-    label: z
-      .string()
-      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'label: 1-64 letters, digits or _ . : - (it becomes a message attribute)')
-      .optional(),
-  })
-  .strict();
+export const watchSchema = z.strictObject(watchFields, {
+  error: (issue) => {
+    if (issue.code === 'unrecognized_keys') return `unknown field ${quotedList(issue.keys)} (a watch has ${Object.keys(watchFields).join(', ')})`;
+    if (issue.code === 'invalid_type') return `a watch is an object such as { "table": "users" } (got ${valueText(issue.input) ?? 'a list'})`;
+    return undefined;
+  },
+});
 
-export const configSchema = z
-  .object({ watches: z.array(watchSchema, 'watches must be a list').min(1, 'watches: declare at least one watch') })
-  .strict();
+export const configSchema = z.strictObject(
+  {
+    watches: z
+      .array(watchSchema, { error: (issue) => (issue.input === undefined ? 'watches is required: a list of watches' : `watches must be a list (got ${valueText(issue.input) ?? 'an object'})`) })
+      .min(1, 'watches: declare at least one watch'),
+  },
+  {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown field ${quotedList(issue.keys)} (the config has only "watches")`;
+      if (issue.code === 'invalid_type') return `the config is an object { "watches": [...] } (got ${valueText(issue.input) ?? 'a list'})`;
+      return undefined;
+    },
+  },
+);
+
+function quotedList(names: string[]): string {
+  return names.map((name) => JSON.stringify(name)).join(', ');
+}
 
 export type WatchConfig = z.input<typeof watchSchema>;
 export type PgBridgeConfig = z.input<typeof configSchema>;
@@ -48,14 +84,8 @@ export interface Watch {
 
 /** Validates a parsed config object; throws ConfigError naming every problem found. */
 export function parseConfig(input: unknown, source = 'config'): Watch[] {
-  const result = configSchema.safeParse(input);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const where = describePath(input, issue.path);
-      return where ? `${where}: ${issue.message}` : issue.message;
-    });
-    throw new ConfigError(`invalid ${source}:\n  - ${problems.join('\n  - ')}`);
-  }
+  const result = validate(configSchema, input, { where: (path) => describePath(input, path) });
+  if (!result.ok) throw new ConfigError(`invalid ${source}:\n  - ${result.problems.join('\n  - ')}`);
   const watches = result.data.watches.map(normaliseWatch);
   assertUniqueNames(watches, source);
   return watches;
@@ -98,11 +128,11 @@ function assertUniqueNames(watches: Watch[], source: string): void {
 }
 
 function describePath(input: unknown, path: PropertyKey[]): string {
-  if (path[0] !== 'watches' || typeof path[1] !== 'number') return path.join('.');
+  if (path[0] !== 'watches' || typeof path[1] !== 'number') return pathText(path);
   const entry = (input as { watches?: unknown[] }).watches?.[path[1]] as { table?: unknown } | undefined;
   const table = typeof entry?.table === 'string' ? ` (${entry.table})` : '';
-  const rest = path.slice(2).map(String);
-  return `watches[${path[1]}]${table}${rest.length ? '.' + rest.join('.') : ''}`;
+  const rest = pathText(path.slice(2));
+  return `watches[${path[1]}]${table}${rest && !rest.startsWith('[') ? '.' : ''}${rest}`;
 }
 
 export interface ConfigSource {

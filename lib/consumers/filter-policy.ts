@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ACTIONS, type Action } from '../config/watch-config.ts';
 import { MESSAGE_ATTRIBUTES } from '../message/change-event.ts';
+import { pathText, validate, valueText } from '../validation-problems.ts';
 import { CHANGE_EVENT_FIELDS, isChangeEventField } from './event-fields.ts';
 
 /**
@@ -44,7 +45,13 @@ const MAX_COMBINATIONS = 150;
 const MAX_KEYS = 5;
 
 const oneOrMore = <T extends z.ZodType>(item: T, expected: string) =>
-  z.union([item, z.array(item).min(1, 'cannot be an empty list')], { error: expected });
+  z.union([item, z.array(item).min(1, 'cannot be an empty list')], {
+    error: (issue) => {
+      const bad = Array.isArray(issue.input) ? issue.input.find((value) => !item.safeParse(value).success) : issue.input;
+      const got = valueText(bad);
+      return got === undefined ? expected : `${expected} (got ${got})`;
+    },
+  });
 
 const changeFilterSchema = z.strictObject(
   {
@@ -68,8 +75,8 @@ const rawFilterSchema = z.strictObject({
 export function buildFilterPolicy(filter: ConsumerFilter | undefined): FilterPolicy | undefined {
   if (filter === undefined) return undefined;
   if ('raw' in filter) return rawPolicy(filter);
-  const parsed = changeFilterSchema.safeParse(filter);
-  if (!parsed.success) throw new Error(describe(parsed.error));
+  const parsed = validate(changeFilterSchema, filter, { where: filterPath });
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
   const { table, action, label, body } = parsed.data;
 
   const policy: Record<string, unknown> = {};
@@ -90,8 +97,8 @@ export function buildFilterPolicy(filter: ConsumerFilter | undefined): FilterPol
 }
 
 function rawPolicy(filter: RawFilterPolicy): FilterPolicy {
-  const parsed = rawFilterSchema.safeParse(filter);
-  if (!parsed.success) throw new Error(describe(parsed.error));
+  const parsed = validate(rawFilterSchema, filter, { where: filterPath });
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
   const scope = parsed.data.scope ?? 'MessageAttributes';
   const allowed: readonly string[] = scope === 'MessageAttributes' ? MESSAGE_ATTRIBUTES : CHANGE_EVENT_FIELDS;
   for (const field of Object.keys(parsed.data.raw)) {
@@ -149,6 +156,6 @@ function list<T>(value: T | T[]): T[] {
   return Array.isArray(value) ? value : [value];
 }
 
-function describe(error: z.ZodError): string {
-  return error.issues.map((issue) => `filter${issue.path.map((part) => `.${String(part)}`).join('')}: ${issue.message}`).join('; ');
+function filterPath(path: PropertyKey[]): string {
+  return pathText(['filter', ...path]);
 }
