@@ -45,13 +45,16 @@ export async function startListener({ configPath, install, env = process.env, lo
   return listener;
 }
 
-export async function main(argv = process.argv.slice(2)): Promise<void> {
+/**
+ * `pgbridge listen` and the container: runs until SIGTERM/SIGINT; a configuration the user must
+ * fix is logged and exits with code 2, so the orchestrator does not restart it in a loop.
+ */
+export async function runListener({ configPath, install }: Pick<ListenCommand, 'configPath' | 'install'>): Promise<void> {
   const log = createLogger('pgbridge-listener');
-  const configIndex = argv.indexOf('--config');
   try {
     await startListener({
-      configPath: configIndex >= 0 ? argv[configIndex + 1] : undefined,
-      install: !argv.includes('--no-install') && process.env.PGBRIDGE_NO_INSTALL !== 'true',
+      configPath,
+      install: install && process.env.PGBRIDGE_NO_INSTALL !== 'true',
       log,
       onCreated: (listener) => exitOnSignals(() => listener.stop()),
     });
@@ -64,4 +67,5 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await main();
+// The container takes its settings from the environment only; flags are the CLI's (`pgbridge listen`).
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) await runListener({ install: true });

@@ -1,0 +1,17 @@
+import type { Command } from 'commander';
+import { install } from '../../lib/capture/installer.ts';
+import { loadConfig } from '../../lib/config/watch-config.ts';
+import { withDatabase } from './database.ts';
+import { configOption } from './options.ts';
+
+export function addInstallCommand(program: Command): void {
+  program
+    .command('install')
+    .description('create or update the outbox schema and the watch triggers, in one transaction')
+    .addOption(configOption())
+    .action(async ({ config }: { config?: string }) => {
+      const watches = loadConfig({ path: config });
+      await withDatabase((client) => install(client, watches));
+      console.log(`installed ${watches.length} watch(es): ${watches.map((watch) => watch.name).join(', ')}`);
+    });
+}

@@ -1,0 +1,18 @@
+import { InvalidArgumentError, Option } from 'commander';
+
+/** `--config FILE`, shared by the commands that read the watches. */
+export function configOption(): Option {
+  return new Option('--config <file>', 'the watches (default: PGBRIDGE_CONFIG_JSON, PGBRIDGE_CONFIG, ./pgbridge.config.json)');
+}
+
+/** A commander argument parser for a whole number of at least 1. */
+export function positiveInteger(value: string): number {
+  if (!/^[1-9]\d*$/.test(value)) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return Number(value);
+}
+
+/** A commander parser for a repeatable event id: collects every value given. */
+export function eventIds(value: string, previous: string[] = []): string[] {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('an event id is a decimal number (the "id" of the event, as `pgbridge parked list` prints it)');
+  return [...previous, value];
+}
