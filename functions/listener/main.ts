@@ -46,8 +46,8 @@ export async function startListener({ configPath, install, env = process.env, lo
 }
 
 /**
- * `pgbridge listen` and the container: runs until SIGTERM/SIGINT; a configuration the user must
- * fix is logged and exits with code 2, so the orchestrator does not restart it in a loop.
+ * `pgbridge listen` and the container: runs until SIGTERM/SIGINT. A configuration the user must
+ * fix is logged and exits with code 2, the CLI's code for configuration errors.
  */
 export async function runListener({ configPath, install }: Pick<ListenCommand, 'configPath' | 'install'>): Promise<void> {
   const log = createLogger('pgbridge-listener');
