@@ -249,7 +249,7 @@ describe('invalid props fail at synth with a message saying what to fix', () => 
 
   it('invalid watches: the same message as pgbridge.config.json', () => {
     expect(build(() => undefined, { watches: [{ table: 'users', actions: ['upsert' as 'insert'] }] })).toThrow(
-      /Bridge watches:\n\s+- watches\[0\] \(users\)\.actions\.0: actions: each one is "insert", "update" or "delete"/,
+      /Bridge watches:\n\s+- watches\[0\] \(users\)\.actions\[0\]: "upsert" is not an action \(insert, update, delete\)/,
     );
     expect(build(() => undefined, { watches: [] })).toThrow(/declare at least one watch/);
   });
