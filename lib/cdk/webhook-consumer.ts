@@ -15,7 +15,7 @@ export interface WebhookConsumerOptions extends ConsumerOptions {
    * by a space: deliveries are then signed with both). Receivers verify the `webhook-*` headers
    * with it, e.g. with the `standardwebhooks` or `svix` library. A value in another form fails
    * every delivery with an error saying what to store, and the events wait for the fix.
-   * @default a generated secret of 64 letters and digits, the base64 of a 48-byte key (read it in the Secrets Manager console; receivers take it with or without a "whsec_" prefix)
+   * @default a generated secret of 48 letters and digits, the base64 of a 36-byte key (read it in the Secrets Manager console; receivers take it with or without a "whsec_" prefix)
    */
   readonly secret?: secretsmanager.ISecret;
   /**
@@ -72,8 +72,10 @@ export class WebhookConsumer extends Construct {
       new secretsmanager.Secret(this, 'SigningSecret', {
         description: `pgbridge webhook signing secret for ${this.node.path}`,
         // Secrets Manager cannot add the "whsec_" prefix; letters and digits alone are base64, so
-        // 64 of them are the bare form of a 48-byte key, which every Standard Webhooks library takes.
-        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        // 48 of them are the bare form of a 36-byte key, which every Standard Webhooks library
+        // takes. Unchanged since before Standard Webhooks: CloudFormation generates a new value
+        // whenever these options change, which would replace the secret of existing deployments.
+        generateSecretString: { passwordLength: 48, excludePunctuation: true },
       });
     this.consumer = new ChangeConsumer(this, 'Consumer', {
       ...props,
