@@ -3,10 +3,10 @@
  * emulator (unless AWS_ENDPOINT_URL), the demo tables and watches, the listener, a printout of
  * every message that reaches a queue subscribed to the topic, and the demo reactions: the email
  * and webhook consumers run by a local Lambda event-source runner, emails to the SES emulator,
- * webhooks to a local receiver; both are printed as they arrive.
+ * webhooks to a local receiver (or PGBRIDGE_WEBHOOK_URL); both are printed as they arrive.
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { startListener } from '../functions/listener/main.ts';
 import { SQL_DIR } from '../lib/capture/sql-files.ts';
 import { createLogger } from '../lib/logger.ts';
 import { AwsResources } from '../lib/local/aws-resources.ts';
+import { demoWebhookFromEnvironment } from '../lib/local/demo-webhook.ts';
 import { canEnter, EmbeddedPostgres, postgresSystemUser } from '../lib/local/embedded-postgres.ts';
 import { startLocalSnsSqs } from '../lib/local/local-sns-sqs.ts';
 import { sentEmails, startLocalSes } from '../lib/local/local-ses.ts';
@@ -66,6 +67,18 @@ function demoDataDir(): string {
   return join(tmpdir(), `pgbridge-demo-${createHash('sha256').update(process.cwd()).digest('hex').slice(0, 12)}`, 'postgres');
 }
 
+/** The demo's own receiver, which checks every signature and prints every request. */
+async function startWebhookReceiver(secret: string): Promise<string> {
+  const receiver = await new WebhookReceiver({ secret, port: await portOr(DEMO_WEBHOOK_PORT) }).start();
+  cleanups.unshift(() => receiver.stop());
+  receiver.on('webhook', (webhook) => {
+    const event = JSON.parse(webhook.body);
+    const signature = webhook.signature.valid ? 'signature ok' : `signature INVALID (${webhook.signature.reason})`;
+    console.log(`webhook  POST ${receiver.url}  ${signature}  event ${event.id}: ${event.table} ${event.action}\n         ${webhook.body}`);
+  });
+  return receiver.url;
+}
+
 /** The fixed port when it is free (so the printed psql command stays the same), else any. */
 async function portOr(preferred: number): Promise<number> {
   const { createServer } = await import('node:net');
@@ -79,6 +92,7 @@ async function portOr(preferred: number): Promise<number> {
 async function main(): Promise<void> {
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const webhook = demoWebhookFromEnvironment(process.env);
   const [databaseUrl, endpoint] = await Promise.all([startDatabase(), startAws()]);
 
   const db = new pg.Client({ connectionString: databaseUrl });
@@ -92,15 +106,8 @@ async function main(): Promise<void> {
   const printed = await aws.subscribeQueue(topicArn, 'pgbridge-demo-printout');
 
   const sesEndpoint = await startSes();
-  const webhookSecret = randomBytes(24).toString('hex');
-  const receiver = await new WebhookReceiver({ secret: webhookSecret, port: await portOr(DEMO_WEBHOOK_PORT) }).start();
-  cleanups.unshift(() => receiver.stop());
-  receiver.on('webhook', (webhook) => {
-    const event = JSON.parse(webhook.body);
-    const signature = webhook.signature.valid ? 'signature ok' : `signature INVALID (${webhook.signature.reason})`;
-    console.log(`webhook  POST ${receiver.url}  ${signature}  event ${event.id}: ${event.table} ${event.action}\n         ${webhook.body}`);
-  });
-  const reactions = await startLocalReactions({ aws, topicArn, sesEndpoint, teamEmail: TEAM_EMAIL, webhookUrl: receiver.url, webhookSecret });
+  const webhookUrl = webhook.url ?? (await startWebhookReceiver(webhook.secrets[0]!));
+  const reactions = await startLocalReactions({ aws, topicArn, sesEndpoint, teamEmail: TEAM_EMAIL, webhookUrl, webhookSecret: webhook.secrets.join(' ') });
   cleanups.unshift(() => reactions.stop());
   for (const consumer of reactions.consumers) {
     consumer.runner.on('batch', ({ failed }) => {
@@ -135,7 +142,8 @@ pgbridge is running.
   Watches    ${configPath ?? 'PGBRIDGE_CONFIG_JSON'}
   Reactions  ${reactions.consumers.map((consumer) => consumer.id).join(', ')} (lib/demo/demo-reactions.ts)
   SES        ${sesEndpoint}   (emails to ${TEAM_EMAIL}; open it in a browser to read them)
-  Webhooks   ${receiver.url}   (signed with a random per-run secret; the receiver checks every signature)
+  Webhooks   ${webhookUrl}   (${webhook.url ? 'PGBRIDGE_WEBHOOK_URL' : 'a local receiver that checks every signature; PGBRIDGE_WEBHOOK_URL sends them to yours'})
+             Standard Webhooks, signed with ${webhook.generated ? `${webhook.secrets[0]} (made up for this run; set PGBRIDGE_WEBHOOK_SECRET to choose it)` : 'PGBRIDGE_WEBHOOK_SECRET'}
 
 Change a row from another terminal and watch the messages, emails and webhooks arrive here:
   psql "${psqlUrl}" -c "INSERT INTO users (name, email) VALUES ('Grace', 'grace@example.com')"

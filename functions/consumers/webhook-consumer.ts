@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { deliverWebhook } from '../../lib/consumers/webhook-delivery.ts';
+import { WebhookSigner } from '../../lib/consumers/webhook-signature.ts';
 import { jsonVariable, readEnvironment } from './consumer-environment.ts';
 import { cachedSecret } from './cached-secret.ts';
 import { handleChanges, type HandleChangesOptions, type SqsBatchHandler } from './handle-changes.ts';
@@ -7,8 +8,13 @@ import { PermanentFailure } from './permanent-failure.ts';
 
 export interface WebhookConsumerSettings {
   url: string;
-  /** Returns the signing secret; the Lambda reads it from Secrets Manager. */
+  /**
+   * Returns the signing secret value: a Standard Webhooks secret ("whsec_" + base64 key), or
+   * several separated by spaces during a rotation. The Lambda reads it from Secrets Manager.
+   */
   secret: () => Promise<string>;
+  /** Where the secret comes from, named in the error when it is not usable. @default 'the webhook secret' */
+  secretSource?: string;
   timeoutMs: number;
   headers?: Record<string, string>;
   allowPrivateTargets?: boolean;
@@ -20,15 +26,30 @@ export interface WebhookConsumerSettings {
  * PermanentFailure, so the event goes to the dead-letter queue at once.
  */
 export function createWebhookConsumer(settings: WebhookConsumerSettings, options: HandleChangesOptions = {}): SqsBatchHandler {
+  const signer = signerOfCurrentSecret(settings);
   return handleChanges(async (event, record) => {
     const outcome = await deliverWebhook(
-      { url: settings.url, secret: await settings.secret(), timeoutMs: settings.timeoutMs, headers: settings.headers, allowPrivateTargets: settings.allowPrivateTargets },
+      { url: settings.url, signer: await signer(), timeoutMs: settings.timeoutMs, headers: settings.headers, allowPrivateTargets: settings.allowPrivateTargets },
       event.id,
       record.body,
     );
     if (outcome.result === 'reject') throw new PermanentFailure(`webhook refused event ${event.id}: ${outcome.reason}`);
     if (outcome.result === 'retry') throw new Error(`webhook did not accept event ${event.id}: ${outcome.reason}`);
   }, options);
+}
+
+/**
+ * A signer for the secret's current value, rebuilt only when the value changes (a rotation).
+ * An unusable secret fails every record with the reason, so they are retried and, if it is not
+ * fixed in time, land in the dead-letter queue to be redriven: no event is sent unsigned or lost.
+ */
+function signerOfCurrentSecret(settings: WebhookConsumerSettings): () => Promise<WebhookSigner> {
+  let current: { value: string; signer: WebhookSigner } | undefined;
+  return async () => {
+    const value = await settings.secret();
+    if (current?.value !== value) current = { value, signer: new WebhookSigner(value, settings.secretSource ?? 'the webhook secret') };
+    return current.signer;
+  };
 }
 
 const environmentSchema = z.object({
@@ -45,6 +66,7 @@ export function webhookSettingsFromEnvironment(env: NodeJS.ProcessEnv = process.
   return {
     url: settings.PGBRIDGE_WEBHOOK_URL,
     secret: cachedSecret(settings.PGBRIDGE_WEBHOOK_SECRET_ARN),
+    secretSource: `Secrets Manager secret ${settings.PGBRIDGE_WEBHOOK_SECRET_ARN}`,
     timeoutMs: settings.PGBRIDGE_WEBHOOK_TIMEOUT_MS,
     headers: settings.PGBRIDGE_WEBHOOK_HEADERS,
     allowPrivateTargets: settings.PGBRIDGE_WEBHOOK_ALLOW_PRIVATE_TARGETS === 'true',

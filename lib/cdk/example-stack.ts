@@ -60,7 +60,7 @@ export class PgBridgeExampleStack extends Stack {
     const webhook = this.bridge.addWebhookConsumer(orderWebhook.id, { filter: orderWebhook.filter, url: props.webhookUrl });
 
     new CfnOutput(this, 'TopicArn', { value: this.bridge.topic.topicArn });
-    new CfnOutput(this, 'WebhookSecretArn', { value: webhook.secret.secretArn, description: 'Its value is the key receivers verify signatures with' });
+    new CfnOutput(this, 'WebhookSecretArn', { value: webhook.secret.secretArn, description: 'Its value is the Standard Webhooks secret receivers verify with (as it is, or after whsec_)' });
     new CfnOutput(this, 'DatabaseSecretArn', { value: database.secret!.secretArn });
   }
 }

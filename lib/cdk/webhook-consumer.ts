@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
-import { EVENT_ID_HEADER, SIGNATURE_HEADER } from '../consumers/webhook-signature.ts';
+import { WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '../consumers/webhook-signature.ts';
 import { ChangeConsumer, PROJECT_ROOT, type ChangeConsumerProps, type ConsumerOptions } from './change-consumer.ts';
 import { isToken, PropsCheck } from './props-validation.ts';
 
@@ -10,9 +10,12 @@ export interface WebhookConsumerOptions extends ConsumerOptions {
   /** Where each change event is POSTed (JSON body, as published). */
   readonly url: string;
   /**
-   * Signing secret (the whole SecretString is the HMAC key). Receivers verify the
-   * `pgbridge-signature` header with it: see lib/consumers/webhook-signature.ts.
-   * @default a new generated secret (read it in the Secrets Manager console and give it to the receiver)
+   * Signing secret, a Standard Webhooks secret: its SecretString is "whsec_" followed by the
+   * base64 of 24 to 64 random bytes (or, during a rotation, the new and the old one separated
+   * by a space: deliveries are then signed with both). Receivers verify the `webhook-*` headers
+   * with it, e.g. with the `standardwebhooks` or `svix` library. A value in another form fails
+   * every delivery with an error saying what to store, and the events wait for the fix.
+   * @default a generated secret of 48 letters and digits, the base64 of a 36-byte key (read it in the Secrets Manager console; receivers take it with or without a "whsec_" prefix)
    */
   readonly secret?: secretsmanager.ISecret;
   /**
@@ -33,9 +36,9 @@ export interface WebhookConsumerOptions extends ConsumerOptions {
 
 export interface WebhookConsumerProps extends WebhookConsumerOptions, Pick<ChangeConsumerProps, 'topic' | 'alarmActions'> {}
 
-const RESERVED_HEADERS = ['content-type', 'content-length', 'host', SIGNATURE_HEADER, EVENT_ID_HEADER];
+const RESERVED_HEADERS = ['content-type', 'content-length', 'host', WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_SIGNATURE_HEADER];
 
-/** POSTs each change event that passes the filter to a URL, signed with HMAC-SHA256. */
+/** POSTs each change event that passes the filter to a URL, signed per Standard Webhooks (HMAC-SHA256). */
 export class WebhookConsumer extends Construct {
   readonly consumer: ChangeConsumer;
   readonly secret: secretsmanager.ISecret;
@@ -68,6 +71,10 @@ export class WebhookConsumer extends Construct {
       props.secret ??
       new secretsmanager.Secret(this, 'SigningSecret', {
         description: `pgbridge webhook signing secret for ${this.node.path}`,
+        // Secrets Manager cannot add the "whsec_" prefix; letters and digits alone are base64, so
+        // 48 of them are the bare form of a 36-byte key, which every Standard Webhooks library
+        // takes. Unchanged since before Standard Webhooks: CloudFormation generates a new value
+        // whenever these options change, which would replace the secret of existing deployments.
         generateSecretString: { passwordLength: 48, excludePunctuation: true },
       });
     this.consumer = new ChangeConsumer(this, 'Consumer', {

@@ -1,12 +1,12 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { EVENT_ID_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature.ts';
+import type { WebhookSigner } from './webhook-signature.ts';
 import { ForbiddenTargetError, assertLiteralHostAllowed, publicOnlyLookup } from './webhook-target.ts';
 
 export interface WebhookTarget {
   url: string;
-  /** Shared secret for the HMAC signature. */
-  secret: string;
+  /** Signs each attempt with the Standard Webhooks headers. */
+  signer: WebhookSigner;
   timeoutMs: number;
   /** Extra static headers (e.g. an API key the receiver expects). */
   headers?: Record<string, string>;
@@ -26,7 +26,7 @@ export type DeliveryOutcome =
 
 const RETRYABLE_STATUS = new Set([408, 425, 429]);
 
-/** POSTs one event body to the webhook, signed, and classifies the answer. */
+/** POSTs one event body to the webhook, signed with its event id as `webhook-id`, and classifies the answer. */
 export async function deliverWebhook(target: WebhookTarget, eventId: string, body: string): Promise<DeliveryOutcome> {
   const url = new URL(target.url);
   try {
@@ -35,8 +35,7 @@ export async function deliverWebhook(target: WebhookTarget, eventId: string, bod
       ...target.headers,
       'content-type': 'application/json',
       'user-agent': 'pgbridge-webhook',
-      [EVENT_ID_HEADER]: eventId,
-      [SIGNATURE_HEADER]: signWebhook(target.secret, body),
+      ...target.signer.sign(eventId, body),
     }, body);
     if (status >= 200 && status < 300) return { result: 'delivered', status };
     if (status >= 500 || RETRYABLE_STATUS.has(status)) return { result: 'retry', status, reason: `receiver answered ${status}` };

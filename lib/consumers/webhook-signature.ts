@@ -1,43 +1,36 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
+import { parseWebhookSecrets } from './webhook-secret.ts';
 
-/** Header carrying `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
-export const SIGNATURE_HEADER = 'pgbridge-signature';
-/** Header carrying the change event id: the same id on every retry, for idempotent receivers. */
-export const EVENT_ID_HEADER = 'pgbridge-event-id';
+/** The Standard Webhooks headers: the event id (the same on every retry), the time of this attempt, its signatures. */
+export const WEBHOOK_ID_HEADER = 'webhook-id';
+export const WEBHOOK_TIMESTAMP_HEADER = 'webhook-timestamp';
+export const WEBHOOK_SIGNATURE_HEADER = 'webhook-signature';
 
-/**
- * Signs a webhook body the way Stripe-style receivers expect. The timestamp is inside the signed
- * text so that a captured request cannot be replayed later with a fresh timestamp.
- */
-export function signWebhook(secret: string, body: string, timestamp = Math.floor(Date.now() / 1000)): string {
-  return `t=${timestamp},v1=${hmac(secret, timestamp, body)}`;
+export interface WebhookSignatureHeaders {
+  [WEBHOOK_ID_HEADER]: string;
+  [WEBHOOK_TIMESTAMP_HEADER]: string;
+  [WEBHOOK_SIGNATURE_HEADER]: string;
 }
 
-export type SignatureCheck = { valid: true; timestamp: number } | { valid: false; reason: string };
+/** Signs deliveries with every secret of a secret value (several during a rotation). */
+export class WebhookSigner {
+  private readonly webhooks: Webhook[];
 
-/**
- * How a receiver verifies a request: take the raw request body (before any JSON parsing), the
- * `pgbridge-signature` header and the shared secret; recompute the HMAC over `${t}.${body}`;
- * compare in constant time; reject timestamps older than the tolerance (replays).
- */
-export function verifyWebhook(
-  secret: string,
-  body: string,
-  header: string | undefined,
-  { toleranceSeconds = 300, now = Date.now() }: { toleranceSeconds?: number; now?: number } = {},
-): SignatureCheck {
-  if (!header) return { valid: false, reason: `missing ${SIGNATURE_HEADER} header` };
-  const fields = new Map(header.split(',').map((part) => part.trim().split('=', 2) as [string, string]));
-  const timestamp = Number(fields.get('t'));
-  const signature = fields.get('v1');
-  if (!Number.isInteger(timestamp) || !signature) return { valid: false, reason: 'malformed signature header' };
-  if (Math.abs(now / 1000 - timestamp) > toleranceSeconds) return { valid: false, reason: 'timestamp outside tolerance (replayed?)' };
-  const expected = Buffer.from(hmac(secret, timestamp, body), 'hex');
-  const given = Buffer.from(signature, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { valid: false, reason: 'signature mismatch' };
-  return { valid: true, timestamp };
-}
+  /** Throws a WebhookSecretError naming `source` when the value holds no usable secret. */
+  constructor(secretValue: string, source: string) {
+    this.webhooks = parseWebhookSecrets(secretValue, source).map((secret) => new Webhook(secret));
+  }
 
-function hmac(secret: string, timestamp: number, body: string): string {
-  return createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+  /**
+   * The headers of one attempt. The timestamp is the attempt's own (a retry is signed afresh), so
+   * receivers can refuse a captured request replayed later; the id is signed too, so it cannot
+   * be swapped to slip past their deduplication.
+   */
+  sign(id: string, body: string, at = new Date()): WebhookSignatureHeaders {
+    return {
+      [WEBHOOK_ID_HEADER]: id,
+      [WEBHOOK_TIMESTAMP_HEADER]: String(Math.floor(at.getTime() / 1000)),
+      [WEBHOOK_SIGNATURE_HEADER]: this.webhooks.map((webhook) => webhook.sign(id, at, body)).join(' '),
+    };
+  }
 }

@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
-import { SIGNATURE_HEADER, verifyWebhook, type SignatureCheck } from '../consumers/webhook-signature.ts';
+import { Webhook } from 'standardwebhooks';
+
+export type SignatureCheck = { valid: true } | { valid: false; reason: string };
 
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
@@ -16,7 +18,7 @@ export interface WebhookReply {
 }
 
 export interface WebhookReceiverOptions {
-  /** Signatures are checked with it. */
+  /** Signatures are checked with it: a Standard Webhooks secret ("whsec_" + base64 key). */
   secret: string;
   /** @default 0 (a free port) */
   port?: number;
@@ -25,8 +27,9 @@ export interface WebhookReceiverOptions {
 }
 
 /**
- * A webhook receiver on 127.0.0.1 that checks the pgbridge signature the way a real receiver
- * should (raw body, constant-time compare, timestamp tolerance) and records every request.
+ * A webhook receiver on 127.0.0.1 that checks the Standard Webhooks signature the way a real
+ * receiver should (the raw body, with the `standardwebhooks` library: constant-time compare,
+ * 5-minute timestamp tolerance) and records every request.
  */
 export class WebhookReceiver extends EventEmitter<{ webhook: [ReceivedWebhook] }> {
   readonly received: ReceivedWebhook[] = [];
@@ -35,7 +38,7 @@ export class WebhookReceiver extends EventEmitter<{ webhook: [ReceivedWebhook] }
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const signature = verifyWebhook(this.options.secret, body, request.headers[SIGNATURE_HEADER] as string | undefined);
+      const signature = this.verify(body, request.headers);
       const webhook: ReceivedWebhook = { headers: request.headers, body, signature };
       this.received.push(webhook);
       this.emit('webhook', webhook);
@@ -44,8 +47,21 @@ export class WebhookReceiver extends EventEmitter<{ webhook: [ReceivedWebhook] }
     });
   });
 
+  private readonly webhook: Webhook;
+
   constructor(private readonly options: WebhookReceiverOptions) {
     super();
+    this.webhook = new Webhook(options.secret);
+  }
+
+  private verify(body: string, headers: IncomingHttpHeaders): SignatureCheck {
+    const single = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]));
+    try {
+      this.webhook.verify(body, single, { jsonParse: false });
+      return { valid: true };
+    } catch (error) {
+      return { valid: false, reason: (error as Error).message };
+    }
   }
 
   get url(): string {

@@ -7,9 +7,12 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
 import { SQL_DIR } from '../../lib/capture/sql-files.ts';
+import { generateWebhookSecret } from '../../lib/consumers/webhook-secret.ts';
+import type { ChangeEvent } from '../../lib/message/change-event.ts';
 import { sentEmails, startLocalSes, type LocalSes } from '../../lib/local/local-ses.ts';
 import { startLocalReactions, type LocalReactions } from '../../lib/local/local-reactions.ts';
 import { WebhookReceiver } from '../../lib/local/webhook-receiver.ts';
@@ -21,7 +24,7 @@ import { startTestListener, waitFor } from '../support/test-listener.ts';
 const skipReason = await e2eSkipReason();
 if (skipReason) console.warn(`test/e2e skipped: ${skipReason}`);
 
-const SECRET = randomBytes(24).toString('hex');
+const SECRET = generateWebhookSecret();
 const TEAM = `team-${randomBytes(3).toString('hex')}@example.com`;
 let db: TestDatabase;
 let aws: TestAws;
@@ -100,16 +103,16 @@ describe.skipIf(Boolean(skipReason))('reactions end to end', () => {
     expect(webhooksFor('users')).toHaveLength(0);
   });
 
-  it('an order change arrives as a signed webhook without the excluded card token', async () => {
+  it('an order change arrives as a Standard Webhooks request, verified by the standardwebhooks library, without the excluded card token', async () => {
     const { rows } = await db.query(`INSERT INTO orders (total, card_token) VALUES (19.99, 'tok_secret') RETURNING id`);
     await waitFor(() => webhooksFor('orders').length > 0, 15_000, 'the order webhook');
 
     const [request] = webhooksFor('orders');
-    expect(request!.signature).toMatchObject({ valid: true });
-    const event = JSON.parse(request!.body);
+    expect(request!.signature).toEqual({ valid: true });
+    const event = new Webhook(SECRET).verify(request!.body, request!.headers as Record<string, string>) as ChangeEvent;
     expect(event).toMatchObject({ table: 'orders', action: 'insert', row: { id: Number(rows[0].id), total: 19.99, status: 'new' } });
     expect(event.row).not.toHaveProperty('card_token');
-    expect(request!.headers['pgbridge-event-id']).toBe(event.id);
+    expect(request!.headers['webhook-id']).toBe(event.id);
     expect(await emails(/./)).toHaveLength(1);
   });
 
