@@ -5,8 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
@@ -166,7 +165,24 @@ export class ChangeConsumer extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
 
-    this.subscription = topic.addSubscription(new subscriptions.SqsSubscription(this.queue, { rawMessageDelivery: true }));
+    // Subscribed by hand rather than with SqsSubscription, which makes the queue's stack depend on
+    // the topic's and so throws for a nested stack of the bridge's own stack (aws-cdk#18829).
+    // The same two pieces: SNS may send to the queue from this topic only, then the subscription.
+    const topicMaySend = this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': topic.topicArn } },
+      }),
+    );
+    this.subscription = new sns.Subscription(this, 'Subscription', {
+      topic,
+      protocol: sns.SubscriptionProtocol.SQS,
+      endpoint: this.queue.queueArn,
+      rawMessageDelivery: true,
+    });
+    if (topicMaySend.policyDependable) this.subscription.node.addDependency(topicMaySend.policyDependable);
     if (filterPolicy) {
       // Written as the JSON SNS stores, not through SubscriptionFilter: the same policy the local
       // runner gives the emulator, and body-scope and `$or` policies pass through unchanged.
