@@ -15,6 +15,7 @@ import { buildFilterPolicy, type ConsumerFilter } from '../consumers/filter-poli
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import type { PgBridge } from './pg-bridge.ts';
 import { PropsCheck } from './props-validation.ts';
+import { guardStackResourceLimit } from './stack-resource-limit.ts';
 
 /** This checkout: where the built-in handlers and package-lock.json live. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -248,6 +249,7 @@ export class ChangeConsumer extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     props.bridge.registerAlarm(this.deadLetterAlarm);
+    guardStackResourceLimit(this);
     acknowledgeAwsSolutionsFindings(this.function, {
       L1: 'Node.js 22 is the runtime the handlers are bundled for (esbuild target node22) and tested on; a newer one is a tested upgrade of pgbridge, not a setting.',
     });

@@ -214,19 +214,7 @@ export class PgBridge extends Construct {
       stopTimeout: Duration.seconds(30),
     });
     this.topic.grantPublish(this.taskDefinition.taskRole);
-    this.topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'OnlyTheListenerPublishes',
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        // PublishBatch is authorised as sns:Publish too.
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-        // For a role session aws:PrincipalArn is the role's ARN; requests without it (service
-        // principals) do not match ArnNotEquals' exception and are denied as well.
-        conditions: { ArnNotEquals: { 'aws:PrincipalArn': [this.taskDefinition.taskRole, ...(props.publishers ?? [])].map((role) => role.roleArn) } },
-      }),
-    );
+    this.denyPublishingExceptBy([this.taskDefinition.taskRole, ...(props.publishers ?? [])]);
     this.acknowledgeListenerFindings(props.cluster === undefined ? cluster : undefined);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'ListenerSecurityGroup', {
@@ -327,6 +315,23 @@ export class PgBridge extends Construct {
     const alarm = new cloudwatch.Alarm(this, id, props);
     this.registerAlarm(alarm);
     return alarm;
+  }
+
+  /** Whatever reaches the topic goes out as signed webhooks and emails: nobody else may put it there. */
+  private denyPublishingExceptBy(publishers: iam.IRole[]): void {
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheListenerPublishes',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        // PublishBatch is authorised as sns:Publish too.
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        // For a role session aws:PrincipalArn is the role's ARN; requests without it (service
+        // principals) do not match ArnNotEquals' exception and are denied as well.
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': publishers.map((role) => role.roleArn) } },
+      }),
+    );
   }
 
   /** cdk-nag findings that come with what the listener needs; `ownCluster` when the bridge made it. */

@@ -7,12 +7,12 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PgBridge } from '../../lib/cdk/pg-bridge.ts';
+import { CLOUDFORMATION_RESOURCES_PER_STACK } from '../../lib/cdk/stack-resource-limit.ts';
 import { WebhookConsumer } from '../../lib/cdk/webhook-consumer.ts';
 import { synthWithAwsSolutionsChecks, type AwsSolutionsResult } from '../support/aws-solutions-synth.ts';
 
 const CONSUMERS = 100;
 const PER_STACK = 25;
-const CLOUDFORMATION_RESOURCE_LIMIT = 500;
 // A hundred consumers and the checks take about 25 s on a quiet machine.
 const SYNTH_TIMEOUT_MS = 180_000;
 
@@ -67,7 +67,7 @@ describe('a hundred webhook consumers in stacks of their own', () => {
   it('synthesises, passes the AWS Solutions checks, and every stack stays under the 500-resource limit', () => {
     expect(result.failure).toBeUndefined();
     expect(result.unacknowledged).toEqual([]);
-    for (const [stack, count] of Object.entries(result.resourceCounts)) expect(count, stack).toBeLessThan(CLOUDFORMATION_RESOURCE_LIMIT);
+    for (const [stack, count] of Object.entries(result.resourceCounts)) expect(count, stack).toBeLessThan(CLOUDFORMATION_RESOURCES_PER_STACK);
     const lambdas = consumerStacks.flatMap((name) => ofType(resourcesOf(assembly, name), 'AWS::Lambda::Function'));
     expect(lambdas).toHaveLength(CONSUMERS);
     expect(lambdas.map((fn) => fn.Properties!.Environment.Variables.PGBRIDGE_WEBHOOK_URL).sort()).toEqual(Array.from({ length: CONSUMERS }, (_, index) => url(index)).sort());
@@ -141,9 +141,9 @@ describe('a hundred webhook consumers in nested stacks of the bridge stack', () 
     expect(result.failure).toBeUndefined();
     expect(result.unacknowledged).toEqual([]);
     expect(nestedTemplates).toHaveLength(CONSUMERS / PER_STACK);
-    expect(Object.keys(parent).length).toBeLessThan(CLOUDFORMATION_RESOURCE_LIMIT);
+    expect(Object.keys(parent).length).toBeLessThan(CLOUDFORMATION_RESOURCES_PER_STACK);
     for (const resources of nestedTemplates) {
-      expect(Object.keys(resources).length).toBeLessThan(CLOUDFORMATION_RESOURCE_LIMIT);
+      expect(Object.keys(resources).length).toBeLessThan(CLOUDFORMATION_RESOURCES_PER_STACK);
       expect(ofType(resources, 'AWS::Lambda::Function')).toHaveLength(PER_STACK);
     }
     expect(ofType(parent, 'AWS::CloudFormation::Stack')).toHaveLength(CONSUMERS / PER_STACK);
@@ -156,5 +156,13 @@ describe('a hundred webhook consumers in nested stacks of the bridge stack', () 
     for (const stack of ofType(parent, 'AWS::CloudFormation::Stack')) {
       expect(Object.values(stack.Properties!.Parameters)).toContainEqual({ Ref: expect.stringMatching(/^BridgeTopic/) });
     }
+  });
+});
+
+describe('too many consumers in one stack', () => {
+  it('synth fails naming the stack, its resource count and how to move consumers to another stack', () => {
+    const { app, bridge } = bridgeApp();
+    for (let index = 0; index < 40; index++) bridge.addWebhookConsumer(`Orders${index}`, { url: url(index) });
+    expect(() => app.synth()).toThrow(/stack Bridge holds 5\d\d CloudFormation resources, more than the 500 a stack may have[\s\S]*scope: new Stack\(app, 'Reactions'\)/);
   });
 });
