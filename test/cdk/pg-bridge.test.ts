@@ -2,6 +2,7 @@ import { App, CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -264,6 +265,26 @@ describe('PgBridge options', () => {
     const allowed = denial.Condition.ArnNotEquals['aws:PrincipalArn'].map((arn: any) => arn['Fn::GetAtt'][0]);
     expect(allowed).toHaveLength(2);
     expect(allowed).toContain(stack.getLogicalId(outsideListener.node.defaultChild as CfnElement));
+  });
+
+  it('a topic key from another stack is granted to the listener without a dependency cycle', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const keyStack = new Stack(app, 'Keys');
+    const topicKey = new kms.Key(keyStack, 'TopicKey', { enableKeyRotation: true });
+    const { stack, vpc, database } = baseStack(app);
+    new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES, topicKey });
+    const assembly = app.synth();
+    const stackDependencies = (name: string) => assembly.getStackByName(name).dependencies.map((dependency) => dependency.id).filter((id) => !id.endsWith('.assets'));
+    expect(stackDependencies('Test')).toEqual(['Keys']);
+    expect(stackDependencies('Keys')).toEqual([]);
+    const taskRoleStatements = Object.values((assembly.getStackByName('Test').template as { Resources: Record<string, any> }).Resources)
+      .filter((resource) => resource.Type === 'AWS::IAM::Policy' && JSON.stringify(resource.Properties.Roles).includes('TaskRole'))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    expect(taskRoleStatements).toContainEqual({
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Effect: 'Allow',
+      Resource: { 'Fn::ImportValue': expect.stringContaining('TopicKey') },
+    });
   });
 
   it('a queue stays invisible to other invocations for six function timeouts plus the batching window', () => {
