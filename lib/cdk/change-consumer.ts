@@ -123,7 +123,7 @@ export class ChangeConsumer extends Construct {
     const entry = isAbsolute(props.handler) ? props.handler : resolve(props.handler);
     const timeout = props.functionTimeout ?? Duration.seconds(30);
     const batchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
-    const topic: sns.ITopic = props.bridge.topic;
+    const topic = props.bridge.topic;
     const fifo = topic.fifo;
     const batchSize = props.batchSize ?? 10;
     const check = new PropsCheck(this.node.path)
