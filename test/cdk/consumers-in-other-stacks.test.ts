@@ -67,6 +67,7 @@ describe('a hundred webhook consumers in stacks of their own', () => {
   it('synthesises, passes the AWS Solutions checks, and every stack stays under the 500-resource limit', () => {
     expect(result.failure).toBeUndefined();
     expect(result.unacknowledged).toEqual([]);
+    expect(Object.keys(result.resourceCounts).sort()).toEqual(['Bridge', ...consumerStacks].sort());
     for (const [stack, count] of Object.entries(result.resourceCounts)) expect(count, stack).toBeLessThan(CLOUDFORMATION_RESOURCES_PER_STACK);
     const lambdas = consumerStacks.flatMap((name) => ofType(resourcesOf(assembly, name), 'AWS::Lambda::Function'));
     expect(lambdas).toHaveLength(CONSUMERS);
