@@ -1,18 +1,21 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildFilterPolicy, type ConsumerFilter } from '../consumers/filter-policy.ts';
+import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
+import type { PgBridge } from './pg-bridge.ts';
 import { PropsCheck } from './props-validation.ts';
+import { guardStackResourceLimit } from './stack-resource-limit.ts';
 
 /** This checkout: where the built-in handlers and package-lock.json live. */
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -59,6 +62,24 @@ export interface ConsumerOptions {
   readonly environment?: Record<string, string>;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the queue and the dead-letter queue, with the events in them, when they
+   * leave the stack: on `cdk destroy`, when the consumer is removed, or when its id changes (a
+   * rename is a new queue). Retained queues stay in the account, outside the stack: drain them,
+   * then delete them by hand.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly queueRemovalPolicy?: RemovalPolicy;
+}
+
+/** Where `bridge.addConsumer(...)` and its siblings create the consumer. */
+export interface ConsumerPlacement {
+  /**
+   * The construct the consumer is created in, e.g. another stack (the topic is referenced across
+   * stacks) or a `NestedStack`: a stack holds at most 500 resources, about 38 webhook consumers.
+   * @default the bridge
+   */
+  readonly scope?: Construct;
 }
 
 /** `bridge.addConsumer(id, options)`: a reaction with your own code. */
@@ -73,12 +94,17 @@ export interface CustomConsumerOptions extends ConsumerOptions {
   readonly handlerExport?: string;
 }
 
-export interface ChangeConsumerProps extends CustomConsumerOptions {
-  /** The topic of the bridge. */
-  readonly topic: sns.ITopic;
-  /** Alarm actions for the dead-letter alarm. @default none */
-  readonly alarmActions?: cloudwatch.IAlarmAction[];
+/** What every consumer construct takes besides its options: the bridge whose events it receives. */
+export interface BridgeConsumerProps {
+  /**
+   * The bridge: its topic feeds the consumer's queue, and the dead-letter alarm gets the
+   * bridge's alarm actions and is listed in `bridge.alarms`. The bridge may be in another stack
+   * of the same account and region.
+   */
+  readonly bridge: PgBridge;
 }
+
+export interface ChangeConsumerProps extends CustomConsumerOptions, BridgeConsumerProps {}
 
 /**
  * One reaction to change events: an encrypted SQS queue (FIFO when the topic is) subscribed to
@@ -97,7 +123,8 @@ export class ChangeConsumer extends Construct {
     const entry = isAbsolute(props.handler) ? props.handler : resolve(props.handler);
     const timeout = props.functionTimeout ?? Duration.seconds(30);
     const batchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
-    const fifo = props.topic.fifo;
+    const topic = props.bridge.topic;
+    const fifo = topic.fifo;
     const batchSize = props.batchSize ?? 10;
     const check = new PropsCheck(this.node.path)
       .require(existsSync(entry), `handler: file ${entry} does not exist`)
@@ -119,16 +146,19 @@ export class ChangeConsumer extends Construct {
     const filterPolicy = check.attempt(() => buildFilterPolicy(props.filter));
     check.throwIfInvalid();
 
+    const removalPolicy = props.queueRemovalPolicy ?? RemovalPolicy.RETAIN;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       fifo: fifo || undefined,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
+      removalPolicy,
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       fifo: fifo || undefined,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
+      removalPolicy,
       // AWS's advice for a Lambda-fed queue: six times the function timeout plus the batching
       // window, so a record is not handed to a second invocation while the first is still
       // gathering or working on it (throttling included).
@@ -136,7 +166,24 @@ export class ChangeConsumer extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
     });
 
-    this.subscription = props.topic.addSubscription(new subscriptions.SqsSubscription(this.queue, { rawMessageDelivery: true }));
+    // Subscribed by hand rather than with SqsSubscription, which makes the queue's stack depend on
+    // the topic's and so throws for a nested stack of the bridge's own stack (aws-cdk#18829).
+    // The same two pieces: SNS may send to the queue from this topic only, then the subscription.
+    const topicMaySend = this.queue.addToResourcePolicy(
+      new iam.PolicyStatement({
+        principals: [new iam.ServicePrincipal('sns.amazonaws.com')],
+        actions: ['sqs:SendMessage'],
+        resources: [this.queue.queueArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': topic.topicArn } },
+      }),
+    );
+    this.subscription = new sns.Subscription(this, 'Subscription', {
+      topic,
+      protocol: sns.SubscriptionProtocol.SQS,
+      endpoint: this.queue.queueArn,
+      rawMessageDelivery: true,
+    });
+    if (topicMaySend.policyDependable) this.subscription.node.addDependency(topicMaySend.policyDependable);
     if (filterPolicy) {
       // Written as the JSON SNS stores, not through SubscriptionFilter: the same policy the local
       // runner gives the emulator, and body-scope and `$or` policies pass through unchanged.
@@ -145,8 +192,19 @@ export class ChangeConsumer extends Construct {
       subscription.filterPolicyScope = filterPolicy.scope;
     }
 
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Its own role instead of AWSLambdaBasicExecutionRole, which may write to every log group.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `pgbridge consumer ${this.node.path}`,
+    });
+    logGroup.grantWrite(role);
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry,
+      role,
       handler: props.handlerExport ?? 'handler',
       projectRoot: PROJECT_ROOT,
       depsLockFilePath: resolve(PROJECT_ROOT, 'package-lock.json'),
@@ -154,10 +212,7 @@ export class ChangeConsumer extends Construct {
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
       timeout,
       memorySize: props.memorySize ?? 256,
-      logGroup: new logs.LogGroup(this, 'Logs', {
-        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: id,
@@ -193,6 +248,10 @@ export class ChangeConsumer extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const action of props.alarmActions ?? []) this.deadLetterAlarm.addAlarmAction(action);
+    props.bridge.registerAlarm(this.deadLetterAlarm);
+    guardStackResourceLimit(this);
+    acknowledgeAwsSolutionsFindings(this.function, {
+      L1: 'Node.js 22 is the runtime the handlers are bundled for (esbuild target node22) and tested on; a newer one is a tested upgrade of pgbridge, not a setting.',
+    });
   }
 }

@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { templateProblems } from '../consumers/event-template.ts';
-import { ChangeConsumer, PROJECT_ROOT, type ChangeConsumerProps, type ConsumerOptions } from './change-consumer.ts';
+import { ChangeConsumer, PROJECT_ROOT, type BridgeConsumerProps, type ConsumerOptions } from './change-consumer.ts';
 import { isToken, PropsCheck } from './props-validation.ts';
 
 export interface EmailConsumerOptions extends ConsumerOptions {
@@ -26,7 +26,7 @@ export interface EmailConsumerOptions extends ConsumerOptions {
   readonly sesIdentity?: string | string[];
 }
 
-export interface EmailConsumerProps extends EmailConsumerOptions, Pick<ChangeConsumerProps, 'topic' | 'alarmActions'> {}
+export interface EmailConsumerProps extends EmailConsumerOptions, BridgeConsumerProps {}
 
 const ADDRESS = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 

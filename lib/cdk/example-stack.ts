@@ -1,5 +1,6 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type { Construct } from 'constructs';
 import { readFileSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import type { WatchConfig } from '../config/watch-config.ts';
 import { DEMO_REACTIONS } from '../demo/demo-reactions.ts';
 import { PROJECT_ROOT } from './change-consumer.ts';
+import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import { PgBridge } from './pg-bridge.ts';
 
 export interface PgBridgeExampleStackProps extends StackProps {
@@ -28,7 +30,13 @@ export class PgBridgeExampleStack extends Stack {
 
   constructor(scope: Construct, id: string, props: PgBridgeExampleStackProps) {
     super(scope, id, props);
-    const vpc = new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 1 });
+    // Rejected traffic is what explains a listener that cannot reach the database.
+    const flowLogs = new logs.LogGroup(this, 'VpcFlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const vpc = new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 1,
+      flowLogs: { Rejected: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.REJECT } },
+    });
     const database = new rds.DatabaseInstance(this, 'Database', {
       engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17 }),
       instanceType: ec2.InstanceType.of(ec2.InstanceClass.T4G, ec2.InstanceSize.MICRO),
@@ -40,6 +48,14 @@ export class PgBridgeExampleStack extends Stack {
       allocatedStorage: 20,
       backupRetention: Duration.days(1),
       removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    acknowledgeAwsSolutionsFindings(database, {
+      RDS3: 'A demo database: a standby in a second zone would double its cost. Use multiAz for data you keep.',
+      RDS10: 'A demo database that `cdk destroy` removes; turn on deletionProtection for data you keep.',
+      RDS11: 'Only the listener and the security groups you add may reach the port; a non-default port hides nothing from them.',
+      // On the instance: its generated secret is a child of it (`database.secret` is the attachment).
+      SMG4: 'The listener reads the password when its task starts; rotating it needs a listener restart after each rotation (`aws ecs update-service --force-new-deployment`), which this demo does not set up.',
     });
 
     const { watches } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'pgbridge.config.json'), 'utf8')) as { watches: WatchConfig[] };

@@ -4,14 +4,16 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { parseConfig, type WatchConfig } from '../config/watch-config.ts';
-import { ChangeConsumer, PROJECT_ROOT, type CustomConsumerOptions } from './change-consumer.ts';
+import { ChangeConsumer, PROJECT_ROOT, type ConsumerPlacement, type CustomConsumerOptions } from './change-consumer.ts';
 import { EmailConsumer, type EmailConsumerOptions } from './email-consumer.ts';
+import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import { PropsCheck } from './props-validation.ts';
 import { WebhookConsumer, type WebhookConsumerOptions } from './webhook-consumer.ts';
 
@@ -59,6 +61,14 @@ export interface PgBridgeProps {
   readonly topicName?: string;
   /** Key that encrypts the topic. @default a new customer-managed key with rotation */
   readonly topicKey?: kms.IKey;
+  /**
+   * Roles besides the listener's task role that may publish to the topic, e.g. the role of a
+   * `pgbridge listen` run outside this stack (grant it `sns:Publish` yourself). The topic policy
+   * denies publishing to every other principal of the account, administrators included: what
+   * reaches the topic goes out as signed webhooks and emails.
+   * @default only the listener's task role
+   */
+  readonly publishers?: iam.IRole[];
   /** @default a new cluster in the VPC */
   readonly cluster?: ecs.ICluster;
   /**
@@ -113,7 +123,8 @@ export interface PgBridgeProps {
 /**
  * The capture side of pgbridge in AWS: an encrypted SNS topic and the listener on Fargate that
  * drains the outbox into it, with its logs, health check, least-privilege roles and alarms.
- * Add reactions with `addConsumer`, `addEmailConsumer` and `addWebhookConsumer`.
+ * Add reactions with `addConsumer`, `addEmailConsumer` and `addWebhookConsumer`, or create
+ * `ChangeConsumer`, `EmailConsumer`, `WebhookConsumer` with `{ bridge }` in any stack.
  */
 export class PgBridge extends Construct {
   readonly topic: sns.Topic;
@@ -203,6 +214,8 @@ export class PgBridge extends Construct {
       stopTimeout: Duration.seconds(30),
     });
     this.topic.grantPublish(this.taskDefinition.taskRole);
+    this.denyPublishingExceptBy([this.taskDefinition.taskRole, ...(props.publishers ?? [])]);
+    this.acknowledgeListenerFindings(props.cluster === undefined ? cluster : undefined);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'ListenerSecurityGroup', {
       vpc: props.vpc,
@@ -264,24 +277,27 @@ export class PgBridge extends Construct {
   }
 
   /** A reaction with your own code: `handler` is a file exporting a `handleChanges(...)` handler. */
-  addConsumer(id: string, options: CustomConsumerOptions): ChangeConsumer {
-    const consumer = new ChangeConsumer(this, id, { ...options, topic: this.topic, alarmActions: this.alarmActions });
-    this.alarms.push(consumer.deadLetterAlarm);
-    return consumer;
+  addConsumer(id: string, options: CustomConsumerOptions & ConsumerPlacement): ChangeConsumer {
+    return new ChangeConsumer(options.scope ?? this, id, { ...options, bridge: this });
   }
 
   /** An email through SES for each matching change, e.g. on sign-up. */
-  addEmailConsumer(id: string, options: EmailConsumerOptions): EmailConsumer {
-    const consumer = new EmailConsumer(this, id, { ...options, topic: this.topic, alarmActions: this.alarmActions });
-    this.alarms.push(consumer.consumer.deadLetterAlarm);
-    return consumer;
+  addEmailConsumer(id: string, options: EmailConsumerOptions & ConsumerPlacement): EmailConsumer {
+    return new EmailConsumer(options.scope ?? this, id, { ...options, bridge: this });
   }
 
   /** A signed POST to a URL for each matching change. */
-  addWebhookConsumer(id: string, options: WebhookConsumerOptions): WebhookConsumer {
-    const consumer = new WebhookConsumer(this, id, { ...options, topic: this.topic, alarmActions: this.alarmActions });
-    this.alarms.push(consumer.consumer.deadLetterAlarm);
-    return consumer;
+  addWebhookConsumer(id: string, options: WebhookConsumerOptions & ConsumerPlacement): WebhookConsumer {
+    return new WebhookConsumer(options.scope ?? this, id, { ...options, bridge: this });
+  }
+
+  /**
+   * Gives an alarm the bridge's alarm actions and lists it in `alarms`; the consumers register
+   * their dead-letter alarms here, in whichever stack they are.
+   */
+  registerAlarm(alarm: cloudwatch.Alarm): void {
+    for (const action of this.alarmActions) alarm.addAlarmAction(action);
+    this.alarms.push(alarm);
   }
 
   private listenerMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
@@ -297,8 +313,43 @@ export class PgBridge extends Construct {
 
   private addAlarm(id: string, props: cloudwatch.AlarmProps): cloudwatch.Alarm {
     const alarm = new cloudwatch.Alarm(this, id, props);
-    for (const action of this.alarmActions) alarm.addAlarmAction(action);
-    this.alarms.push(alarm);
+    this.registerAlarm(alarm);
     return alarm;
+  }
+
+  /** Whatever reaches the topic goes out as signed webhooks and emails: nobody else may put it there. */
+  private denyPublishingExceptBy(publishers: iam.IRole[]): void {
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'OnlyTheListenerPublishes',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        // PublishBatch is authorised as sns:Publish too.
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        // For a role session aws:PrincipalArn is the role's ARN; requests without it (service
+        // principals) do not match ArnNotEquals' exception and are denied as well.
+        conditions: { ArnNotEquals: { 'aws:PrincipalArn': publishers.map((role) => role.roleArn) } },
+      }),
+    );
+  }
+
+  /** cdk-nag findings that come with what the listener needs; `ownCluster` when the bridge made it. */
+  private acknowledgeListenerFindings(ownCluster: ecs.ICluster | undefined): void {
+    acknowledgeAwsSolutionsFindings(this.taskDefinition.taskRole, {
+      'IAM5[Action::kms:GenerateDataKey*]':
+        'Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* and kms:Decrypt (what grantPublish adds), limited to the topic key.',
+    });
+    acknowledgeAwsSolutionsFindings(this.taskDefinition.obtainExecutionRole(), {
+      'IAM5[Resource::*]': 'ecr:GetAuthorizationToken, which pulls the listener image, has no resource-level permissions: AWS requires "*".',
+    });
+    acknowledgeAwsSolutionsFindings(this.taskDefinition, {
+      ECS2: 'The environment holds settings only (host, topic ARN, watches); the database credentials are injected from Secrets Manager through `secrets`.',
+    });
+    if (ownCluster) {
+      acknowledgeAwsSolutionsFindings(ownCluster, {
+        ECS4: "The bridge's alarms watch the listener through the free ECS service metrics and its own metrics (outbox age, parked events); Container Insights would bill per metric for one or two tasks. Pass a `cluster` with it enabled to have it.",
+      });
+    }
   }
 }

@@ -3,7 +3,8 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { join } from 'node:path';
 import { WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '../consumers/webhook-signature.ts';
-import { ChangeConsumer, PROJECT_ROOT, type ChangeConsumerProps, type ConsumerOptions } from './change-consumer.ts';
+import { ChangeConsumer, PROJECT_ROOT, type BridgeConsumerProps, type ConsumerOptions } from './change-consumer.ts';
+import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import { isToken, PropsCheck } from './props-validation.ts';
 
 export interface WebhookConsumerOptions extends ConsumerOptions {
@@ -34,7 +35,7 @@ export interface WebhookConsumerOptions extends ConsumerOptions {
   readonly allowPrivateTargets?: boolean;
 }
 
-export interface WebhookConsumerProps extends WebhookConsumerOptions, Pick<ChangeConsumerProps, 'topic' | 'alarmActions'> {}
+export interface WebhookConsumerProps extends WebhookConsumerOptions, BridgeConsumerProps {}
 
 const RESERVED_HEADERS = ['content-type', 'content-length', 'host', WEBHOOK_ID_HEADER, WEBHOOK_TIMESTAMP_HEADER, WEBHOOK_SIGNATURE_HEADER];
 
@@ -77,6 +78,11 @@ export class WebhookConsumer extends Construct {
         // whenever these options change, which would replace the secret of existing deployments.
         generateSecretString: { passwordLength: 48, excludePunctuation: true },
       });
+    if (!props.secret) {
+      acknowledgeAwsSolutionsFindings(this.secret, {
+        SMG4: 'The receiver holds a copy of this signing key to verify signatures: rotating it is a change made together with the receiver, which a rotation function cannot do alone.',
+      });
+    }
     this.consumer = new ChangeConsumer(this, 'Consumer', {
       ...props,
       handler: join(PROJECT_ROOT, 'functions', 'consumers', 'webhook-handler.ts'),

@@ -1,6 +1,8 @@
-import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +101,29 @@ describe('PgBridge construct', () => {
     );
     expect(secretReaders).toHaveLength(1);
     expect(secretReaders[0]!.PolicyName).toMatch(/ExecutionRole/);
+  });
+
+  it('the topic policy denies publishing to every principal but the listener task role, so nobody can forge a change', () => {
+    const [[, taskDefinition]] = resourcesOf('AWS::ECS::TaskDefinition') as [[string, any]];
+    const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0]!;
+    const statements = resourcesOf('AWS::SNS::TopicPolicy').flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
+    const publishDenials = statements.filter((statement: any) => statement.Effect === 'Deny' && [statement.Action].flat().includes('sns:Publish'));
+    expect(publishDenials).toContainEqual({
+      Sid: 'OnlyTheListenerPublishes',
+      Effect: 'Deny',
+      Principal: { AWS: '*' },
+      Action: 'sns:Publish',
+      Resource: { Ref: topicId },
+      Condition: { ArnNotEquals: { 'aws:PrincipalArn': [ref(taskDefinition.Properties.TaskRoleArn['Fn::GetAtt'][0])] } },
+    });
+    // Subscribing is not publishing: the consumer queues' subscriptions are not denied.
+    expect(statements.filter((statement: any) => statement.Effect === 'Deny' && [statement.Action].flat().some((action: string) => /Subscribe|\*/.test(action)))).toEqual([]);
+  });
+
+  it('consumer queues and dead-letter queues, with the events in them, are kept when they leave the stack', () => {
+    const queues = resourcesOf('AWS::SQS::Queue');
+    expect(queues).toHaveLength(6);
+    for (const [, queue] of queues) expect([queue.DeletionPolicy, queue.UpdateReplacePolicy]).toEqual(['Retain', 'Retain']);
   });
 
   it('no statement grants SNS publish or SES sending on a wildcard resource; SES is limited to the sender', () => {
@@ -224,6 +249,42 @@ describe('PgBridge options', () => {
     expect(Object.values(fifoTemplate.findResources('AWS::SQS::Queue')).map((queue) => queue.Properties.FifoQueue)).toEqual([true, true]);
     fifoTemplate.hasResourceProperties('AWS::ECS::Service', { DesiredCount: 2 });
     expect(consumer.queue.fifo).toBe(true);
+  });
+
+  it('queues can be deleted with the stack when asked to, and other roles can be allowed to publish', () => {
+    const { stack, vpc, database } = baseStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+    const outsideListener = new iam.Role(stack, 'OutsideListener', { assumedBy: new iam.AccountRootPrincipal() });
+    const optionsBridge = new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES, publishers: [outsideListener] });
+    optionsBridge.addConsumer('Scratch', { handler: AUDIT_HANDLER, queueRemovalPolicy: RemovalPolicy.DESTROY });
+    const optionsTemplate = Template.fromStack(stack);
+    const queues = Object.values(optionsTemplate.findResources('AWS::SQS::Queue'));
+    expect(queues.map((queue) => queue.DeletionPolicy)).toEqual(['Delete', 'Delete']);
+    const denial = Object.values(optionsTemplate.findResources('AWS::SNS::TopicPolicy'))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement)
+      .find((statement: any) => statement.Sid === 'OnlyTheListenerPublishes');
+    const allowed = denial.Condition.ArnNotEquals['aws:PrincipalArn'].map((arn: any) => arn['Fn::GetAtt'][0]);
+    expect(allowed).toHaveLength(2);
+    expect(allowed).toContain(stack.getLogicalId(outsideListener.node.defaultChild as CfnElement));
+  });
+
+  it('a topic key from another stack is granted to the listener without a dependency cycle', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const keyStack = new Stack(app, 'Keys');
+    const topicKey = new kms.Key(keyStack, 'TopicKey', { enableKeyRotation: true });
+    const { stack, vpc, database } = baseStack(app);
+    new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES, topicKey });
+    const assembly = app.synth();
+    const stackDependencies = (name: string) => assembly.getStackByName(name).dependencies.map((dependency) => dependency.id).filter((id) => !id.endsWith('.assets'));
+    expect(stackDependencies('Test')).toEqual(['Keys']);
+    expect(stackDependencies('Keys')).toEqual([]);
+    const taskRoleStatements = Object.values((assembly.getStackByName('Test').template as { Resources: Record<string, any> }).Resources)
+      .filter((resource) => resource.Type === 'AWS::IAM::Policy' && JSON.stringify(resource.Properties.Roles).includes('TaskRole'))
+      .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
+    expect(taskRoleStatements).toContainEqual({
+      Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+      Effect: 'Allow',
+      Resource: { 'Fn::ImportValue': expect.stringContaining('TopicKey') },
+    });
   });
 
   it('a queue stays invisible to other invocations for six function timeouts plus the batching window', () => {

@@ -1,9 +1,11 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { randomInt } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
+import { PgBridge } from '../../lib/cdk/pg-bridge.ts';
 import { WebhookConsumer } from '../../lib/cdk/webhook-consumer.ts';
 import { WebhookSigner } from '../../lib/consumers/webhook-signature.ts';
 
@@ -20,10 +22,15 @@ describe('WebhookConsumer signing secret', () => {
   it('the secret generated when none is given is a Standard Webhooks key: receivers verify deliveries with it, with or without "whsec_"', () => {
     // Skipping the Lambda bundling keeps this a template-only synth.
     const stack = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Test');
-    new WebhookConsumer(stack, 'Orders', { topic: new sns.Topic(stack, 'Topic'), url: 'https://hooks.example.com/orders' });
-    const secrets = Object.values(Template.fromStack(stack).findResources('AWS::SecretsManager::Secret'));
-    expect(secrets).toHaveLength(1);
-    const options = secrets[0]!.Properties.GenerateSecretString;
+    const bridge = new PgBridge(stack, 'Bridge', {
+      vpc: new ec2.Vpc(stack, 'Vpc'),
+      database: { host: 'db.internal.example', secret: new secretsmanager.Secret(stack, 'DatabaseSecret') },
+      watches: [{ table: 'orders' }],
+    });
+    const consumer = new WebhookConsumer(stack, 'Orders', { bridge, url: 'https://hooks.example.com/orders' });
+    const signingSecret = stack.getLogicalId(consumer.secret.node.defaultChild as secretsmanager.CfnSecret);
+    const options = Template.fromStack(stack).toJSON().Resources[signingSecret].Properties.GenerateSecretString;
+    expect(options).toBeDefined();
 
     for (let attempt = 0; attempt < 20; attempt++) {
       const value = generatedLike(options);
