@@ -1,0 +1,25 @@
+import type pg from 'pg';
+import type { Watch } from '../config/watch-config.ts';
+import { install } from './installer.ts';
+import { ensureListenerLogin, type ListenerLogin } from './listener-role.ts';
+
+export interface ManagedInstall {
+  watches: Watch[];
+  /**
+   * SQL the owner runs before the install, e.g. an example's own tables (`CREATE TABLE IF NOT
+   * EXISTS ...`): it runs on every deploy, so it must be safe to repeat.
+   */
+  setupSql?: string;
+  listener: ListenerLogin;
+}
+
+/**
+ * What a deploy does with the owner's credentials so that the listener needs none of them:
+ * the optional setup SQL, the install of exactly these watches, then the listener's login role
+ * and its grants. Every step is idempotent, so a repeated or retried deploy changes nothing more.
+ */
+export async function applyManagedInstall(client: pg.ClientBase, { watches, setupSql, listener }: ManagedInstall): Promise<void> {
+  if (setupSql) await client.query(setupSql);
+  await install(client, watches);
+  await ensureListenerLogin(client, listener);
+}
