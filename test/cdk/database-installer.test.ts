@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { PgBridgeExampleStack } from '../../lib/cdk/example-stack.ts';
 import { PgBridge, type PgBridgeProps } from '../../lib/cdk/pg-bridge.ts';
 
 const WATCHES: PgBridgeProps['watches'] = [{ table: 'users', actions: ['insert'], label: 'signup' }, { table: 'orders' }];
@@ -129,5 +130,28 @@ describe('PgBridge with the deploy-time installer', () => {
     const assetDir = join(assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
     expect(readdirSync(assetDir)).toEqual(expect.arrayContaining(['index.mjs', 'sql']));
     for (const file of ['001-schema.sql', 'install-watches.sql', 'admin/grant-listener.sql', 'admin/set-login-statement.sql']) expect(existsSync(join(assetDir, 'sql', file))).toBe(true);
+  });
+});
+
+describe('the example stack', () => {
+  it('its listener connects as the least-privileged listener role; only the installer reads the RDS master secret', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const example = new PgBridgeExampleStack(app, 'Example', { fromEmail: 'team@example.com', webhookUrl: 'https://hooks.example.com/orders' });
+    const exampleTemplate = Template.fromStack(example);
+    const installer = example.bridge.installer!;
+    const [container] = Object.values(exampleTemplate.findResources('AWS::ECS::TaskDefinition'))[0]!.Properties.ContainerDefinitions;
+    const listenerSecretId = example.getLogicalId(installer.listenerSecret.node.defaultChild as never);
+    expect(container.Secrets.map((secret: any) => secret.ValueFrom['Fn::Join'][1][0])).toEqual([{ Ref: listenerSecretId }, { Ref: listenerSecretId }]);
+
+    // RDS's generated secret is referenced through its attachment to the instance.
+    const masterSecretId = Object.keys(exampleTemplate.findResources('AWS::SecretsManager::SecretTargetAttachment'))[0]!;
+    const masterReaders = Object.values(exampleTemplate.findResources('AWS::IAM::Policy'))
+      .filter((policy) => JSON.stringify(policy.Properties.PolicyDocument).includes(`"${masterSecretId}"`))
+      .flatMap((policy) => policy.Properties.Roles.map((role: { Ref: string }) => role.Ref));
+    expect(masterReaders).toEqual([example.getLogicalId(installer.function.role!.node.defaultChild as never)]);
+
+    const [resource] = Object.values(exampleTemplate.findResources('Custom::PgBridgeInstaller'));
+    expect(resource!.Properties.SetupSql).toContain('CREATE TABLE IF NOT EXISTS users');
+    expect(JSON.parse(resource!.Properties.WatchesJson).map((watch: { table: string }) => watch.table)).toEqual(['users', 'users', 'orders']);
   });
 });
