@@ -16,7 +16,7 @@ const propertiesSchema = z.object({
   SslMode: z.enum(['disable', 'require', 'verify-full', 'no-verify']),
   OwnerSecretArn: z.string().min(1),
   ListenerSecretArn: z.string().min(1),
-  ListenerRoleName: z.string().min(1).max(63),
+  ListenerRoleName: z.string().min(1),
   WatchesJson: z.string(),
   SetupSql: z.string().optional(),
 });

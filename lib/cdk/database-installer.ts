@@ -62,9 +62,10 @@ export class DatabaseInstaller extends Construct {
     this.listenerRoleName = props.listenerRoleName ?? 'pgbridge_listener';
     const port = props.database.port ?? 5432;
     new PropsCheck(this.node.path)
+      // PostgreSQL cuts longer names to 63 bytes, and the secret's username would no longer match.
       .require(
-        /^[^\0]{1,63}$/.test(this.listenerRoleName) && !this.listenerRoleName.startsWith('pg_'),
-        `listenerRoleName "${this.listenerRoleName}" must be 1 to 63 characters and not start with "pg_" (reserved by PostgreSQL)`,
+        isRoleName(this.listenerRoleName),
+        `listenerRoleName "${this.listenerRoleName}" must be 1 to 63 bytes, without NUL, and not start with "pg_" (reserved by PostgreSQL)`,
       )
       .throwIfInvalid();
 
@@ -155,4 +156,9 @@ export class DatabaseInstaller extends Construct {
     // The function must reach Postgres: wait for the ingress rule added to the database's group.
     if (props.database.securityGroup) this.resource.node.addDependency(props.database.securityGroup);
   }
+}
+
+function isRoleName(name: string): boolean {
+  const bytes = Buffer.byteLength(name);
+  return bytes >= 1 && bytes <= 63 && !name.includes('\0') && !name.startsWith('pg_');
 }

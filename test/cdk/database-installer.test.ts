@@ -118,8 +118,9 @@ describe('PgBridge with the deploy-time installer', () => {
 
   it('bad installer props fail at synth with a message saying what to fix', () => {
     expect(() => bridgeStack({ installWatches: true })).toThrow(/installWatches: the installer installs the watches at deploy time; remove installWatches/);
-    expect(() => bridgeStack({ installer: { listenerRoleName: 'pg_listener' } })).toThrow(/listenerRoleName "pg_listener" must be 1 to 63 characters and not start with "pg_"/);
-    expect(() => bridgeStack({ installer: { listenerRoleName: 'x'.repeat(64) } })).toThrow(/must be 1 to 63 characters/);
+    expect(() => bridgeStack({ installer: { listenerRoleName: 'pg_listener' } })).toThrow(/listenerRoleName "pg_listener" must be 1 to 63 bytes, without NUL, and not start with "pg_"/);
+    expect(() => bridgeStack({ installer: { listenerRoleName: 'é'.repeat(32) } })).toThrow(/must be 1 to 63 bytes/);
+    expect(() => bridgeStack({ installer: { listenerRoleName: 'é'.repeat(31) } })).not.toThrow();
   });
 
   it('the bundled installer carries the sql/ files it installs from', () => {
