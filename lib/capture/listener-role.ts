@@ -1,21 +1,13 @@
 import type pg from 'pg';
 import { ConfigError } from '../errors.ts';
-import { scramSha256Verifier } from './scram-verifier.ts';
 import { statement } from './sql-files.ts';
 
-export interface ListenerLogin {
-  /** Login role the listener connects as. */
-  roleName: string;
-  password: string;
-}
-
 /**
- * Makes `roleName` a login role with `password` (created when missing, its password reset
- * otherwise) and grants it what `listen --no-install` needs, like `pgbridge grant-listener`.
- * Runs as the role that installed the schema, after `install`.
+ * Makes `roleName` a login role whose password has this SCRAM verifier (`scramSha256Verifier`;
+ * created when missing, its password reset otherwise) and grants it what `listen --no-install`
+ * needs, like `pgbridge grant-listener`. Runs as the role that installed the schema, after `install`.
  */
-export async function ensureListenerLogin(client: pg.ClientBase, { roleName, password }: ListenerLogin): Promise<void> {
-  const verifier = scramSha256Verifier(password);
+export async function ensureListenerLogin(client: pg.ClientBase, roleName: string, verifier: string): Promise<void> {
   await client.query('BEGIN');
   try {
     const { rows } = await client.query<{ privileged: boolean; is_current_user: boolean }>(statement('admin/login-role'), [roleName]);

@@ -1,7 +1,14 @@
 import type pg from 'pg';
 import type { Watch } from '../config/watch-config.ts';
 import { install } from './installer.ts';
-import { ensureListenerLogin, type ListenerLogin } from './listener-role.ts';
+import { ensureListenerLogin } from './listener-role.ts';
+import { scramSha256Verifier } from './scram-verifier.ts';
+
+export interface ListenerLogin {
+  /** Login role the listener connects as. */
+  roleName: string;
+  password: string;
+}
 
 export interface ManagedInstall {
   watches: Watch[];
@@ -19,7 +26,9 @@ export interface ManagedInstall {
  * and its grants. Every step is idempotent, so a repeated or retried deploy changes nothing more.
  */
 export async function applyManagedInstall(client: pg.ClientBase, { watches, setupSql, listener }: ManagedInstall): Promise<void> {
+  // First, so that an unusable password stops the deploy before anything changed.
+  const verifier = scramSha256Verifier(listener.password);
   if (setupSql) await client.query(setupSql);
   await install(client, watches);
-  await ensureListenerLogin(client, listener);
+  await ensureListenerLogin(client, listener.roleName, verifier);
 }

@@ -1,7 +1,8 @@
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createInstallerHandler, type DatabaseCredentials } from '../../functions/installer/database-installer.ts';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { createInstallerHandler, secretsManagerReader, type DatabaseCredentials } from '../../functions/installer/database-installer.ts';
 import type { Listener } from '../../functions/listener/listener.ts';
 import { install } from '../../lib/capture/installer.ts';
 import { parseConfig, type WatchConfig } from '../../lib/config/watch-config.ts';
@@ -202,6 +203,24 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
     await db.query(`INSERT INTO accounts VALUES (4, 'still captured')`);
     expect(await outboxTables()).toEqual(['accounts', 'accounts']);
     await expect(handler(event('Delete'))).resolves.toMatchObject({ Data: { ListenerRoleName: 'pgbridge_listener' } });
+  });
+
+  it('a listener password outside printable ASCII is refused with a message saying so, before anything is installed', async () => {
+    secrets.set(LISTENER_ARN, { username: 'pgbridge_listener', password: 'pass word' });
+    try {
+      await expect(handler(event('Create', { role: 'spaced_listener', watches: [{ table: 'payroll' }] }))).rejects.toThrow(/the listener password must be printable ASCII without spaces/);
+    } finally {
+      secrets.set(LISTENER_ARN, { username: 'pgbridge_listener', password: LISTENER_PASSWORD });
+    }
+    expect((await db.query(`SELECT count(*)::int AS roles FROM pg_roles WHERE rolname = 'spaced_listener'`)).rows[0].roles).toBe(0);
+    expect((await db.query(`SELECT count(*)::int AS watches FROM pgbridge.watch WHERE table_name = 'payroll'`)).rows[0].watches).toBe(0);
+  });
+
+  it('a secret that is not RDS-shaped fails naming the secret, never showing its content', async () => {
+    const client = { send: async () => ({ SecretString: '{"user":"app_owner","pass":"hunter2-secret"}' }) } as unknown as SecretsManagerClient;
+    const failure = secretsManagerReader(client)(OWNER_ARN);
+    await expect(failure).rejects.toThrow(`secret ${OWNER_ARN} must be JSON with string fields "username" and "password"`);
+    await expect(failure).rejects.not.toThrow(/hunter2/);
   });
 
   it('a delete after a create that failed before answering does not touch the database', async () => {
