@@ -17,7 +17,7 @@ export async function ensureListenerLogin(client: pg.ClientBase, roleName: strin
     }
     if (existing?.privileged) {
       throw new ConfigError(
-        `listener role "${roleName}" already exists with more rights than logging in (superuser, CREATEROLE, CREATEDB, REPLICATION or BYPASSRLS); choose another name`,
+        `listener role "${roleName}" already exists with more rights than logging in (superuser, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS or membership in another role); choose another name`,
       );
     }
     const built = await client.query<{ statement: string }>(statement('admin/set-login-statement'), [roleName, verifier, existing !== undefined]);

@@ -16,8 +16,9 @@ import { PropsCheck } from './props-validation.ts';
 export interface DatabaseInstallerOptions {
   /**
    * Login role the listener connects as; created when missing, its password (from the
-   * installer's generated secret) set on every deploy. An existing role that can do more than
-   * log in, or the owner's own role, is refused.
+   * installer's generated secret) set whenever the installer runs, dropped when it is deleted.
+   * Name a role only this bridge uses: an existing role that can do more than log in (or is a
+   * member of another role), or the owner's own role, is refused.
    * @default 'pgbridge_listener'
    */
   readonly listenerRoleName?: string;

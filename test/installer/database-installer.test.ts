@@ -192,6 +192,9 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
     expect(await canLogIn('ops_admin', 'ops-password')).toBe(true);
     expect((await handler(event('Delete', { role: 'ops_admin' }))).PhysicalResourceId).toContain('ops_admin');
     expect(await canLogIn('ops_admin', 'ops-password')).toBe(true);
+    await db.query(`CREATE ROLE data_reader LOGIN PASSWORD 'reader-password'; GRANT pg_read_all_data TO data_reader`);
+    await expect(handler(event('Create', { role: 'data_reader' }))).rejects.toThrow(/listener role "data_reader" already exists with more rights than logging in \(.*membership in another role\)/);
+    expect(await canLogIn('data_reader', 'reader-password')).toBe(true);
   });
 
   it('delete drops the listener role and keeps the triggers and the undelivered events', async () => {
