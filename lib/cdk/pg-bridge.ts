@@ -30,7 +30,7 @@ export interface PgBridgeDatabase {
    * `installer`, the owner's credentials instead: only the installer function reads them.
    */
   readonly secret: secretsmanager.ISecret;
-  /** The database's security group: the listener is allowed in on `port`. @default no rule added (allow it yourself) */
+  /** The database's security group: the listener (and the installer) are allowed in on `port`. @default no rule added (allow it yourself) */
   readonly securityGroup?: ec2.ISecurityGroup;
   /**
    * libpq-style SSL mode. `verify-full` checks the server certificate against the Amazon RDS
