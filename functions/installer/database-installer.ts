@@ -6,7 +6,7 @@ import { dropListenerLogin } from '../../lib/capture/listener-role.ts';
 import { applyManagedInstall } from '../../lib/capture/managed-install.ts';
 import { parseConfig } from '../../lib/config/watch-config.ts';
 import { ConfigError } from '../../lib/errors.ts';
-import { createLogger } from '../../lib/logger.ts';
+import { createLogger, type Logger } from '../../lib/logger.ts';
 
 /** The custom resource's properties, as DatabaseInstaller (lib/cdk/database-installer.ts) sets them. */
 const propertiesSchema = z.object({
@@ -34,7 +34,6 @@ export interface InstallerResult {
   Data: { ListenerRoleName: string };
 }
 
-const log = createLogger('pgbridge-installer');
 // Physical ids this function hands out. A Delete of anything else follows a Create that failed
 // before answering, so there is nothing of ours in the database to remove.
 const PHYSICAL_ID_PREFIX = 'pgbridge-listener:';
@@ -46,7 +45,7 @@ const PHYSICAL_ID_PREFIX = 'pgbridge-listener:';
  * The physical id names the role and database, so moving either replaces the resource and the
  * old role is dropped from the old database.
  */
-export function createInstallerHandler(readSecret: SecretReader) {
+export function createInstallerHandler(readSecret: SecretReader, log: Logger = createLogger('pgbridge-installer')) {
   return async (event: CloudFormationCustomResourceEvent): Promise<InstallerResult> => {
     const properties = propertiesSchema.parse(event.ResourceProperties);
     const physicalId = `${PHYSICAL_ID_PREFIX}${properties.ListenerRoleName}@${properties.Host}:${properties.Port}/${properties.DatabaseName}`;

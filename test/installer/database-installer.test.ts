@@ -8,7 +8,7 @@ import { install } from '../../lib/capture/installer.ts';
 import { parseConfig, type WatchConfig } from '../../lib/config/watch-config.ts';
 import { receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { startTestListener } from '../support/test-listener.ts';
+import { captureLogger, capturedLogs, startTestListener } from '../support/test-listener.ts';
 
 const OWNER_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:owner';
 const LISTENER_ARN = 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:listener';
@@ -30,7 +30,7 @@ const handler = createInstallerHandler(async (arn) => {
   const secret = secrets.get(arn);
   if (!secret) throw new Error(`no such secret ${arn}`);
   return secret;
-});
+}, captureLogger('test-installer'));
 
 function event(
   requestType: 'Create' | 'Update' | 'Delete',
@@ -224,6 +224,13 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
     const failure = secretsManagerReader(client)(OWNER_ARN);
     await expect(failure).rejects.toThrow(`secret ${OWNER_ARN} must be JSON with string fields "username" and "password"`);
     await expect(failure).rejects.not.toThrow(/hunter2/);
+  });
+
+  it('the installer logs what it did and never a password', async () => {
+    await handler(event('Update'));
+    const installerLogs = capturedLogs.filter((line) => line.name === 'test-installer');
+    expect(installerLogs.at(-1)).toMatchObject({ msg: 'watches installed', requestType: 'Update', watches: ['public.accounts'], role: 'pgbridge_listener' });
+    expect(JSON.stringify(installerLogs)).not.toMatch(/owner-password|li'st|SCRAM-SHA-256/);
   });
 
   it('a delete after a create that failed before answering does not touch the database', async () => {
