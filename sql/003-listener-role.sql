@@ -14,3 +14,11 @@ BEGIN
   EXECUTE format('GRANT SELECT, UPDATE ON pgbridge.listener_state TO %I', role_name);
   EXECUTE format('GRANT SELECT ON pgbridge.watch TO %I', role_name);
 END $$;
+
+-- Undoes grant_listener. Revoking a table privilege revokes the column privileges too.
+CREATE OR REPLACE FUNCTION pgbridge.revoke_listener(role_name text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  EXECUTE format('REVOKE ALL ON pgbridge.outbox, pgbridge.parked, pgbridge.listener_state, pgbridge.watch FROM %I', role_name);
+  EXECUTE format('REVOKE USAGE ON SCHEMA pgbridge FROM %I', role_name);
+END $$;

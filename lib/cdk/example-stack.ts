@@ -21,9 +21,9 @@ export interface PgBridgeExampleStackProps extends StackProps {
 /**
  * The classic demo in AWS: a VPC, a PostgreSQL instance with a generated secret, the bridge on
  * the watches of pgbridge.config.json, an email on sign-up and on plan change, a webhook on
- * order changes. Create the demo tables (sql/demo/tables.sql) in the `app` database once; until
- * they exist the listener logs a clear error and retries the install (PGBRIDGE_INSTALL_RETRY),
- * healthy meanwhile, so the first deploy completes before the tables are created.
+ * order changes. The bridge's installer connects as the master user at deploy time, creates the
+ * demo tables, installs the watches and the `pgbridge_listener` role; the listener connects as
+ * that role only and never sees the master secret.
  */
 export class PgBridgeExampleStack extends Stack {
   readonly bridge: PgBridge;
@@ -68,6 +68,11 @@ export class PgBridgeExampleStack extends Stack {
         securityGroup: database.connections.securityGroups[0],
       },
       watches,
+      installer: {
+        // The example's own choice, so that a deploy is all it takes: the demo tables are created
+        // in the install step. An application with a migration tool creates its tables there.
+        setupSql: readFileSync(join(PROJECT_ROOT, 'sql', 'demo', 'tables.sql'), 'utf8'),
+      },
     });
     const { signupEmail, planChangedEmail, orderWebhook } = DEMO_REACTIONS;
     for (const email of [signupEmail, planChangedEmail]) {
@@ -77,6 +82,7 @@ export class PgBridgeExampleStack extends Stack {
 
     new CfnOutput(this, 'TopicArn', { value: this.bridge.topic.topicArn });
     new CfnOutput(this, 'WebhookSecretArn', { value: webhook.secret.secretArn, description: 'Its value is the Standard Webhooks secret receivers verify with (as it is, or after whsec_)' });
-    new CfnOutput(this, 'DatabaseSecretArn', { value: database.secret!.secretArn });
+    new CfnOutput(this, 'DatabaseSecretArn', { value: database.secret!.secretArn, description: 'The master user: for administration, not for the listener' });
+    new CfnOutput(this, 'ListenerSecretArn', { value: this.bridge.installer!.listenerSecret.secretArn, description: 'The login the listener runs as (pgbridge_listener)' });
   }
 }

@@ -12,6 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { parseConfig, type WatchConfig } from '../config/watch-config.ts';
 import { ChangeConsumer, PROJECT_ROOT, type ConsumerPlacement, type CustomConsumerOptions } from './change-consumer.ts';
+import { DatabaseInstaller, type DatabaseInstallerOptions } from './database-installer.ts';
 import { EmailConsumer, type EmailConsumerOptions } from './email-consumer.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import { PropsCheck } from './props-validation.ts';
@@ -27,10 +28,11 @@ export interface PgBridgeDatabase {
   readonly databaseName?: string;
   /**
    * Secret with `username` and `password` fields (the shape RDS generates). Only the listener's
-   * execution role may read it; the values reach the container as PGUSER / PGPASSWORD.
+   * execution role may read it; the values reach the container as PGUSER / PGPASSWORD. With
+   * `installer`, the owner's credentials instead: only the installer function reads them.
    */
   readonly secret: secretsmanager.ISecret;
-  /** The database's security group: the listener is allowed in on `port`. @default no rule added (allow it yourself) */
+  /** The database's security group: the listener (and the installer) are allowed in on `port`. @default no rule added (allow it yourself) */
   readonly securityGroup?: ec2.ISecurityGroup;
   /**
    * libpq-style SSL mode. `verify-full` checks the server certificate against the Amazon RDS
@@ -103,6 +105,13 @@ export interface PgBridgeProps {
    * @default true
    */
   readonly installWatches?: boolean;
+  /**
+   * Install at deploy time instead, with `database.secret` (the owner, e.g. the RDS master
+   * user), and run the listener as a least-privileged role of its own with `--no-install`: see
+   * `DatabaseInstaller`. The listener then never sees the owner's credentials.
+   * @default the listener installs with `database.secret` (see `installWatches`)
+   */
+  readonly installer?: DatabaseInstallerOptions;
   /** @default RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /**
@@ -134,6 +143,8 @@ export class PgBridge extends Construct {
   readonly logGroup: logs.LogGroup;
   readonly securityGroup: ec2.SecurityGroup;
   readonly bridgeName: string;
+  /** The deploy-time installer, when `installer` is set. */
+  readonly installer?: DatabaseInstaller;
   readonly listenerNotRunningAlarm: cloudwatch.Alarm;
   readonly outboxBacklogAlarm: cloudwatch.Alarm;
   readonly parkedEventsAlarm: cloudwatch.Alarm;
@@ -146,7 +157,8 @@ export class PgBridge extends Construct {
     const port = props.database.port ?? 5432;
     const check = new PropsCheck(this.node.path)
       .integerBetween('database.port', port, 1, 65_535)
-      .require([1, 2].includes(props.listenerCount ?? 1), `listenerCount must be 1 or 2 (got ${props.listenerCount})`);
+      .require([1, 2].includes(props.listenerCount ?? 1), `listenerCount must be 1 or 2 (got ${props.listenerCount})`)
+      .require(!(props.installer && props.installWatches), 'installWatches: the installer installs the watches at deploy time; remove installWatches');
     check.attempt(() => parseConfig({ watches: props.watches }, `${this.node.path} watches`));
     check.throwIfInvalid();
 
@@ -160,6 +172,11 @@ export class PgBridge extends Construct {
       masterKey: this.topicKey,
       enforceSSL: true,
     });
+
+    if (props.installer) {
+      this.installer = new DatabaseInstaller(this, 'Installer', { ...props.installer, vpc: props.vpc, vpcSubnets: props.vpcSubnets, database: props.database, watches: props.watches });
+    }
+    const listenerSecret = this.installer?.listenerSecret ?? props.database.secret;
 
     const cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', { vpc: props.vpc });
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -188,7 +205,7 @@ export class PgBridge extends Construct {
         PGSSLMODE: props.database.sslMode ?? 'verify-full',
         PGBRIDGE_TOPIC_ARN: this.topic.topicArn,
         PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: props.watches }),
-        PGBRIDGE_NO_INSTALL: String(props.installWatches === false),
+        PGBRIDGE_NO_INSTALL: String(this.installer !== undefined || props.installWatches === false),
         // The tables often do not exist at the first deploy (the database is created in the same
         // stack): wait for them instead of crash-looping into a circuit-breaker rollback.
         PGBRIDGE_INSTALL_RETRY: 'true',
@@ -200,8 +217,8 @@ export class PgBridge extends Construct {
       // ECS reads these fields of the secret with the execution role and injects them; the
       // application itself gets no Secrets Manager permission.
       secrets: {
-        PGUSER: ecs.Secret.fromSecretsManager(props.database.secret, 'username'),
-        PGPASSWORD: ecs.Secret.fromSecretsManager(props.database.secret, 'password'),
+        PGUSER: ecs.Secret.fromSecretsManager(listenerSecret, 'username'),
+        PGPASSWORD: ecs.Secret.fromSecretsManager(listenerSecret, 'password'),
       },
       healthCheck: {
         // 200 while connected to Postgres as leader or standby (functions/listener/health-server.ts).
@@ -236,6 +253,8 @@ export class PgBridge extends Construct {
       maxHealthyPercent: 200,
       circuitBreaker: { rollback: true },
     });
+    // The listener drains with --no-install: it starts once the installer has installed and granted.
+    if (this.installer) this.service.node.addDependency(this.installer.resource);
 
     this.listenerNotRunningAlarm = this.addAlarm('ListenerNotRunningAlarm', {
       alarmDescription: `${this.node.path}: no listener task is running, so no change is published (they wait in the outbox). Check the ECS service events and the listener log group.`,
