@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isRunning } from './support/process-state.ts';
 import { waitFor } from './support/test-listener.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -44,7 +45,7 @@ describe('npm start', () => {
       if (dataDir) postgresPid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     } finally {
       // Ctrl-C in a terminal: SIGINT to every process of the foreground group.
-      process.kill(-demo.pid!, 'SIGINT');
+      if (demo.exitCode === null) process.kill(-demo.pid!, 'SIGINT');
     }
     expect(await exited).toBe(0);
     expect(output).toContain('pgbridge stopped. Bye!');
@@ -58,12 +59,3 @@ describe('npm start', () => {
     expect(output).not.toContain('tok_demo');
   }, 90_000);
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EmbeddedPostgres } from '../../lib/local/embedded-postgres.ts';
 import { locateBinariesPackage } from '../../lib/local/postgres-binaries.ts';
 import { canEnter, postgresSystemUser } from '../../lib/local/postgres-system-user.ts';
+import { isRunning } from '../support/process-state.ts';
 import { waitFor } from '../support/test-listener.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -132,14 +133,5 @@ async function bindir(server: EmbeddedPostgres): Promise<string> {
     return rows[0].setting;
   } finally {
     await client.end();
-  }
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
