@@ -16,7 +16,8 @@ import { SQL_DIR } from '../lib/capture/sql-files.ts';
 import { createLogger } from '../lib/logger.ts';
 import { AwsResources } from '../lib/local/aws-resources.ts';
 import { demoWebhookFromEnvironment } from '../lib/local/demo-webhook.ts';
-import { canEnter, EmbeddedPostgres, postgresSystemUser } from '../lib/local/embedded-postgres.ts';
+import { EmbeddedPostgres } from '../lib/local/embedded-postgres.ts';
+import { canEnter, postgresSystemUser } from '../lib/local/postgres-system-user.ts';
 import { startLocalSnsSqs } from '../lib/local/local-sns-sqs.ts';
 import { sentEmails, startLocalSes } from '../lib/local/local-ses.ts';
 import { startLocalReactions } from '../lib/local/local-reactions.ts';
@@ -30,13 +31,17 @@ const TEAM_EMAIL = 'team@example.com';
 const exitAfter = Number(process.env.PGBRIDGE_DEMO_EXIT_AFTER ?? 0);
 const log = createLogger('pgbridge-listener', { level: process.env.PGBRIDGE_LOG_LEVEL ?? 'warn' });
 const cleanups: Array<() => Promise<unknown>> = [];
+/** Ctrl-C (SIGINT), SIGTERM, a closed terminal (SIGHUP) and PGBRIDGE_DEMO_EXIT_AFTER all stop the demo the same way. */
+const stopRequest = new AbortController();
 
-async function startDatabase(): Promise<string> {
-  if (process.env.DATABASE_URL) return process.env.DATABASE_URL;
-  const server = new EmbeddedPostgres({ dataDir: demoDataDir(), port: await portOr(DEMO_PG_PORT) });
+async function startDatabase(): Promise<{ url: string; dataDir?: string }> {
+  if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL };
+  // In its own session the terminal's Ctrl-C does not reach the server: it would end our
+  // connections under us (57P01) before the listener has stopped. We stop it last, in order.
+  const server = new EmbeddedPostgres({ dataDir: demoDataDir(), port: await portOr(DEMO_PG_PORT), ownSession: true });
   await server.start();
   cleanups.push(() => server.stop('fast'));
-  return server.connectionString;
+  return { url: server.connectionString, dataDir: server.dataDir };
 }
 
 async function startAws(): Promise<string> {
@@ -89,13 +94,25 @@ async function portOr(preferred: number): Promise<number> {
   });
 }
 
+/** Runs every cleanup, latest started first, and reports (rather than hides) the ones that fail. */
+async function stopEverything(): Promise<void> {
+  for (const cleanup of cleanups) {
+    await cleanup().catch((error) => console.error(`pgbridge: while stopping: ${error instanceof Error ? error.message : String(error)}`));
+  }
+}
+
 async function main(): Promise<void> {
+  // Before anything starts, so that a Ctrl-C during start-up also stops what has started.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => stopRequest.abort());
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const webhook = demoWebhookFromEnvironment(process.env);
-  const [databaseUrl, endpoint] = await Promise.all([startDatabase(), startAws()]);
+  const [database, endpoint] = await Promise.all([startDatabase(), startAws()]);
+  const databaseUrl = database.url;
 
   const db = new pg.Client({ connectionString: databaseUrl });
+  // A server restarted under the demo ends this connection; say so instead of crashing.
+  db.on('error', (error) => console.error(`pgbridge: the demo's connection to Postgres ended: ${error.message}`));
   await db.connect();
   cleanups.unshift(() => db.end());
   await db.query(readFileSync(join(SQL_DIR, 'demo', 'tables.sql'), 'utf8'));
@@ -137,7 +154,7 @@ async function main(): Promise<void> {
   const psqlUrl = databaseUrl.replace(/:[^:@/]+@/, ':***@');
   console.log(`
 pgbridge is running.
-  Postgres   ${psqlUrl}
+  Postgres   ${psqlUrl}${database.dataDir ? `   (data in ${database.dataDir})` : ''}
   SNS/SQS    ${endpoint}   topic ${topicArn}
   Watches    ${configPath ?? 'PGBRIDGE_CONFIG_JSON'}
   Reactions  ${reactions.consumers.map((consumer) => consumer.id).join(', ')} (lib/demo/demo-reactions.ts)
@@ -158,20 +175,16 @@ Ctrl-C stops everything (the demo database is kept for the next run).
   await db.query(`INSERT INTO orders (user_id, total, card_token) VALUES ($1, 9.99, 'tok_demo')`, [rows[0].id]);
 
   let shown = 0;
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    for (const cleanup of cleanups) await cleanup().catch(() => undefined);
-    process.exit(0);
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
-
-  while (!stopping) {
-    const { Messages = [] } = await aws.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: printed.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
-    );
+  const stopped = stopRequest.signal;
+  while (!stopped.aborted) {
+    const { Messages = [] } = await aws.sqs
+      .send(new ReceiveMessageCommand({ QueueUrl: printed.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }), {
+        abortSignal: stopped,
+      })
+      .catch((error) => {
+        if (stopped.aborted) return { Messages: undefined };
+        throw error;
+      });
     for (const message of Messages) {
       const attributes = Object.fromEntries(Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]));
       console.log(`message  ${JSON.stringify(attributes)}\n         ${message.Body}`);
@@ -185,12 +198,15 @@ Ctrl-C stops everything (the demo database is kept for the next run).
         }),
       );
     }
-    if (exitAfter > 0 && shown >= exitAfter) await stop();
+    if (exitAfter > 0 && shown >= exitAfter) stopRequest.abort();
   }
+  await stopEverything();
+  console.log('\npgbridge stopped. Bye!');
+  process.exit(0);
 }
 
 main().catch(async (error) => {
   console.error(`pgbridge: ${error instanceof Error ? error.message : String(error)}`);
-  for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+  await stopEverything();
   process.exit(1);
 });

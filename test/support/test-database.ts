@@ -13,7 +13,9 @@ export interface TestDatabase {
 /**
  * A fresh database for one test file: on the server in DATABASE_URL when set (needs CREATEDB),
  * otherwise on an embedded Postgres started for the file (PGBRIDGE_TEST_PG_PACKAGE picks
- * another binaries package, e.g. the PostgreSQL 14 one).
+ * another binaries package, e.g. the PostgreSQL 14 one that .ci/run installs). Its data
+ * directory is a fresh one under the temporary directory, so a checkout under /root is no
+ * obstacle for the data; EmbeddedPostgres copies the binaries out of it when needed.
  */
 export async function startTestDatabase({ embedded = false } = {}): Promise<TestDatabase> {
   let server: EmbeddedPostgres | undefined;
