@@ -1,5 +1,6 @@
-import { CustomResource, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -9,6 +10,7 @@ import { Construct } from 'constructs';
 import { join, resolve } from 'node:path';
 import type { WatchConfig } from '../config/watch-config.ts';
 import { PROJECT_ROOT } from './change-consumer.ts';
+import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import type { PgBridgeDatabase } from './pg-bridge.ts';
 import { PropsCheck } from './props-validation.ts';
 
@@ -80,6 +82,9 @@ export class DatabaseInstaller extends Construct {
         passwordLength: 32,
       },
     });
+    acknowledgeAwsSolutionsFindings(this.listenerSecret, {
+      SMG4: 'The password is set on the database role by the installer at deploy time; a rotation function changing the secret alone would lock the listener out. Rotate by redeploying with a new secret.',
+    });
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
@@ -88,7 +93,29 @@ export class DatabaseInstaller extends Construct {
     });
     props.database.securityGroup?.addIngressRule(this.securityGroup, ec2.Port.tcp(port), 'pgbridge installer');
 
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Its own role instead of AWSLambdaBasicExecutionRole / AWSLambdaVPCAccessExecutionRole,
+    // which may write to every log group of the account.
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `pgbridge installer ${this.node.path}: its log group, its network interfaces in the VPC, the two secrets`,
+    });
+    logGroup.grantWrite(role);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        resources: ['*'],
+      }),
+    );
+    acknowledgeAwsSolutionsFindings(role, {
+      'IAM5[Resource::*]': 'A function in a VPC manages its network interfaces: EC2 does not support resource-level permissions for these actions (the same statement as AWSLambdaVPCAccessExecutionRole, without its account-wide log rights).',
+    });
+
     this.function = new nodejs.NodejsFunction(this, 'Function', {
+      role,
       entry: join(PROJECT_ROOT, 'functions', 'installer', 'database-installer.ts'),
       handler: 'handler',
       projectRoot: PROJECT_ROOT,
@@ -100,10 +127,7 @@ export class DatabaseInstaller extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
       securityGroups: [this.securityGroup],
-      logGroup: new logs.LogGroup(this, 'Logs', {
-        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      logGroup,
       environment: {
         NODE_OPTIONS: '--enable-source-maps',
         PGBRIDGE_SQL_DIR: '/var/task/sql',
@@ -131,12 +155,31 @@ export class DatabaseInstaller extends Construct {
     props.database.secret.grantRead(this.function);
     this.listenerSecret.grantRead(this.function);
 
+    acknowledgeAwsSolutionsFindings(this.function, {
+      L1: 'Node.js 22 is the runtime pgbridge bundles and tests its functions for (CI runs the suite on Node 22).',
+    });
+
+    const providerLogs = new logs.LogGroup(this, 'ProviderLogs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    const providerRole = new iam.Role(this, 'ProviderRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `pgbridge installer ${this.node.path}: the custom resource framework, which invokes the installer`,
+    });
+    providerLogs.grantWrite(providerRole);
     const provider = new cr.Provider(this, 'Provider', {
       onEventHandler: this.function,
-      logGroup: new logs.LogGroup(this, 'ProviderLogs', {
-        retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-        removalPolicy: RemovalPolicy.DESTROY,
-      }),
+      frameworkOnEventRole: providerRole,
+      logGroup: providerLogs,
+    });
+    // cdk-nag names the resource by the function's logical id, which depends on where the bridge sits.
+    const functionLogicalId = Stack.of(this).getLogicalId(this.function.node.defaultChild as lambda.CfnFunction);
+    acknowledgeAwsSolutionsFindings(providerRole, {
+      [`IAM5[Resource::<${functionLogicalId}.Arn>:*]`]: 'The custom resource framework invokes the installer by version or alias as well (grantInvoke adds the ":*" form); the function is the only resource.',
+    });
+    acknowledgeAwsSolutionsFindings(provider, {
+      L1: 'The runtime of the custom resource framework function is chosen by aws-cdk-lib.',
     });
     this.resource = new CustomResource(this, 'Resource', {
       serviceToken: provider.serviceToken,
