@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createWebhookConsumer, type WebhookConsumerSettings } from '../../functions/consumers/webhook-consumer.ts';
+import { createWebhookConsumer, type WebhookConsumerSettings } from '../../lib/consumers/webhook-consumer.ts';
 import { signWebhook, verifyWebhook } from '../../lib/consumers/webhook-signature.ts';
 import { isPrivateAddress } from '../../lib/consumers/webhook-target.ts';
 import { WebhookReceiver, type WebhookReply } from '../../lib/local/webhook-receiver.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../../lib/errors.ts';
+import { ConfigError } from '../errors.ts';
 
 /**
  * Parses a consumer function's environment (what its CDK construct set) once, at cold start:

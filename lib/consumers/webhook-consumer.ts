@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { deliverWebhook } from '../../lib/consumers/webhook-delivery.ts';
+import { deliverWebhook } from './webhook-delivery.ts';
 import { jsonVariable, readEnvironment } from './consumer-environment.ts';
 import { cachedSecret } from './cached-secret.ts';
 import { handleChanges, type HandleChangesOptions, type SqsBatchHandler } from './handle-changes.ts';
