@@ -1,4 +1,4 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { install, installScript, pendingEvents, uninstall } from '../lib/capture/installer.ts';

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WatchConfig } from '../config/watch-config.ts';
 import { DEMO_REACTIONS } from '../demo/demo-reactions.ts';
-import { PROJECT_ROOT } from './change-consumer.ts';
-import { PgBridge } from './pg-bridge.ts';
+import { packageRoot } from '../package-root.ts';
+import { PgBridge } from './index.ts';
 
 export interface PgBridgeExampleStackProps extends StackProps {
   /** Sender of the demo emails, an SES verified identity; the emails go to it too. */
@@ -42,7 +42,7 @@ export class PgBridgeExampleStack extends Stack {
       removalPolicy: RemovalPolicy.DESTROY,
     });
 
-    const { watches } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'pgbridge.config.json'), 'utf8')) as { watches: WatchConfig[] };
+    const { watches } = JSON.parse(readFileSync(join(packageRoot(), 'pgbridge.config.json'), 'utf8')) as { watches: WatchConfig[] };
     this.bridge = new PgBridge(this, 'Bridge', {
       vpc,
       database: {

@@ -1,9 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import { EVENT_ID_HEADER, SIGNATURE_HEADER } from '../consumers/webhook-signature.ts';
-import { ChangeConsumer, PROJECT_ROOT, type ChangeConsumerProps, type ConsumerOptions } from './change-consumer.ts';
+import { ChangeConsumer, type ChangeConsumerProps, type ConsumerOptions } from './change-consumer.ts';
 import { isToken, PropsCheck } from './props-validation.ts';
 
 export interface WebhookConsumerOptions extends ConsumerOptions {
@@ -72,7 +71,7 @@ export class WebhookConsumer extends Construct {
       });
     this.consumer = new ChangeConsumer(this, 'Consumer', {
       ...props,
-      handler: join(PROJECT_ROOT, 'functions', 'consumers', 'webhook-handler.ts'),
+      builtIn: 'webhook-handler',
       environment: {
         ...props.environment,
         PGBRIDGE_WEBHOOK_URL: props.url,
