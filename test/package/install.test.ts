@@ -76,10 +76,11 @@ export const handler = handleChanges<User>(async (event: ChangeEvent<User>) => {
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import type { WatchConfig } from 'pgbridge';
+import { parseConfig, type WatchConfig } from 'pgbridge';
 import { PgBridge } from 'pgbridge/cdk';
 
 const watches: WatchConfig[] = [{ table: 'users', payload: ['id', 'email'] }];
+parseConfig({ watches }, 'the app watches');
 
 export class AppStack extends cdk.Stack {
   constructor(scope: Construct, id: string, props?: cdk.StackProps) {
@@ -142,6 +143,11 @@ describe('pgbridge as an installed package in a new CDK app', () => {
     const assets = JSON.parse(readFileSync(join(app, 'cdk.out', 'AppStack.assets.json'), 'utf8'));
     const [image] = Object.values(assets.dockerImages) as { source: { directory: string } }[];
     expect(readdirSync(join(app, 'cdk.out', image!.source.directory)).sort()).toEqual(['Dockerfile', 'listener.mjs', 'sql']);
+  });
+
+  it('an app on the classic CommonJS module resolution (older cdk init, ts-node) finds the types too', async () => {
+    // TypeScript 7 dropped that resolution mode; this repository's TypeScript 5 still has it.
+    await run(join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json', '--module', 'commonjs', '--moduleResolution', 'node10'], app);
   });
 
   it('the pgbridge CLI on the app PATH runs on plain node', async () => {
