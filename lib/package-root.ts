@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findUp } from './find-up.ts';
 
 let root: string | undefined;
 
@@ -12,8 +12,7 @@ let root: string | undefined;
 export function packageRoot(): string {
   if (root !== undefined) return root;
   const start = dirname(fileURLToPath(import.meta.url));
-  for (let directory = start; ; directory = dirname(directory)) {
-    if (existsSync(join(directory, 'package.json'))) return (root = directory);
-    if (dirname(directory) === directory) throw new Error(`pgbridge: no package.json found above ${start}; reinstall the pgbridge package`);
-  }
+  const packageJson = findUp(['package.json'], start);
+  if (packageJson === undefined) throw new Error(`pgbridge: no package.json found above ${start}; reinstall the pgbridge package`);
+  return (root = dirname(packageJson));
 }

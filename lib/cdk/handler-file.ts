@@ -1,5 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { findUp } from '../find-up.ts';
 import type { PropsCheck } from './props-validation.ts';
 
 /** Where a custom consumer's code lives in the user's app, and how NodejsFunction bundles it. */
@@ -43,7 +44,7 @@ const LOCK_FILES = ['pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb', 'pac
 export function resolveHandlerFile(options: HandlerFileOptions, check: PropsCheck): ResolvedHandlerFile | undefined {
   const projectRoot = resolve(options.projectRoot ?? process.cwd());
   const entry = resolve(projectRoot, options.handler);
-  const lockFile = options.depsLockFilePath === undefined ? findLockFile(projectRoot) : resolve(projectRoot, options.depsLockFilePath);
+  const lockFile = options.depsLockFilePath === undefined ? findUp(LOCK_FILES, projectRoot) : resolve(projectRoot, options.depsLockFilePath);
   check.require(
     existsSync(entry) && statSync(entry).isFile(),
     `handler: file ${entry} does not exist (a relative handler is resolved against projectRoot ${projectRoot}; set projectRoot to your app's directory or give an absolute path)`,
@@ -59,14 +60,6 @@ export function resolveHandlerFile(options: HandlerFileOptions, check: PropsChec
   check.require(isWithin(bundlingRoot, lockFile), `depsLockFilePath: ${lockFile} must be in projectRoot ${projectRoot}, below it, or in a directory above it`);
   check.require(isWithin(bundlingRoot, entry), `handler: ${entry} must be inside projectRoot ${bundlingRoot} (set projectRoot to a directory that contains it)`);
   return { entry, projectRoot: bundlingRoot, depsLockFilePath: lockFile };
-}
-
-function findLockFile(start: string): string | undefined {
-  for (let directory = start; ; directory = dirname(directory)) {
-    const found = LOCK_FILES.map((name) => join(directory, name)).find((path) => existsSync(path));
-    if (found) return found;
-    if (dirname(directory) === directory) return undefined;
-  }
 }
 
 function isWithin(directory: string, path: string): boolean {
