@@ -9,10 +9,8 @@ import { build, type BuildOptions } from 'esbuild';
 import { cpSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { BUILT_IN_HANDLERS } from '../lib/cdk/package-assets.ts';
 import { packageRoot } from '../lib/package-root.ts';
-
-/** The consumer functions `addEmailConsumer` and `addWebhookConsumer` deploy. */
-export const BUILT_IN_HANDLERS = ['email-handler', 'webhook-handler'] as const;
 
 // ESM bundles pull in CommonJS dependencies that call require() for Node built-ins.
 const esm: BuildOptions = {
@@ -28,10 +26,10 @@ export async function bundle(root = packageRoot()): Promise<void> {
   const listenerDir = join(dist, 'listener-image');
   rmSync(listenerDir, { recursive: true, force: true });
   await Promise.all([
-    ...BUILT_IN_HANDLERS.map((name) =>
+    ...Object.entries(BUILT_IN_HANDLERS).map(([name, entry]) =>
       build({
         ...esm,
-        entryPoints: [join(root, 'functions', 'consumers', `${name}.ts`)],
+        entryPoints: [join(root, entry)],
         outfile: join(dist, 'lambda', name, 'index.mjs'),
         target: 'node22',
         minify: true,

@@ -2,8 +2,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.ts';
 
-/** The Lambda handlers pgbridge ships prebuilt (scripts/bundle.ts). */
-export type BuiltInHandler = 'email-handler' | 'webhook-handler';
+/** The Lambda handlers pgbridge ships prebuilt, by the entry file scripts/bundle.ts bundles. */
+export const BUILT_IN_HANDLERS = {
+  'email-handler': 'functions/consumers/email-handler.ts',
+  'webhook-handler': 'functions/consumers/webhook-handler.ts',
+} as const;
+
+export type BuiltInHandler = keyof typeof BUILT_IN_HANDLERS;
 
 /** The directory of a prebuilt handler bundle: `index.mjs` exporting `handler`. */
 export function builtInHandlerDirectory(name: BuiltInHandler): string {
