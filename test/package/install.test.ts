@@ -33,7 +33,8 @@ let tarball: string;
 let packedFiles: string[];
 let template: { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
 
-beforeAll(async () => {
+/** The tarball `npm pack` makes of the current source, and the files it holds. */
+async function packPgbridge(): Promise<{ filename: string; files: { path: string }[] }> {
   // npm pack runs prepack (a clean build) in a copy, so the checkout's dist/, which other test
   // files read meanwhile, is left alone. Only the source travels; node_modules is shared.
   const source = join(work, 'source');
@@ -41,9 +42,11 @@ beforeAll(async () => {
   cpSync(REPO, source, { recursive: true, filter: (path) => !skipped.has(path.slice(REPO.length).split('/')[0] ?? '') });
   symlinkSync(join(REPO, 'node_modules'), join(source, 'node_modules'));
   const [packed] = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', work], source)) as { filename: string; files: { path: string }[] }[];
-  tarball = join(work, packed!.filename);
-  packedFiles = packed!.files.map((file) => file.path);
+  return packed!;
+}
 
+/** The user's app, up to installing pgbridge. */
+async function createApp(): Promise<void> {
   // A new CDK app as `cdk init` writes it (TypeScript, NodeNext, CommonJS), minus its jest setup.
   mkdirSync(app);
   await run(join(REPO, 'node_modules', '.bin', 'cdk'), ['init', 'app', '--language', 'typescript', '--generate-only'], app);
@@ -94,6 +97,12 @@ export class AppStack extends cdk.Stack {
 }
 `,
   );
+}
+
+beforeAll(async () => {
+  const [packed] = await Promise.all([packPgbridge(), createApp()]);
+  tarball = join(work, packed.filename);
+  packedFiles = packed.files.map((file) => file.path);
   await run('npm', ['install', ...NPM_FLAGS, tarball], app);
   // cdk.json's app is `npx tsc && npx tsx bin/app.ts`: the app type-checks before it synthesises.
   await run('npx', ['cdk', 'synth', '--quiet', '--no-notices'], app);
