@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/build-bundles.ts'],
     // Each file starts its own Postgres and emulator; two cores fit two files at a time.
     pool: 'forks',
     maxWorkers: 2,

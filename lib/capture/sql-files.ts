@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../package-root.ts';
 
-/** `sql/` of this checkout; a bundled build (the listener image) points PGBRIDGE_SQL_DIR at its copy. */
-export const SQL_DIR = process.env.PGBRIDGE_SQL_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'sql');
+/** `sql/` of the package (checkout or installed); a bundle (the listener image) points PGBRIDGE_SQL_DIR at its copy. */
+export const SQL_DIR = process.env.PGBRIDGE_SQL_DIR ?? join(packageRoot(), 'sql');
 
 /** The numbered schema files (`sql/001-*.sql`, ...), in order: what `install` applies. */
 export function schemaSql(): string {

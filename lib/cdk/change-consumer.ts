@@ -8,17 +8,13 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { existsSync } from 'node:fs';
-import { isAbsolute, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildFilterPolicy, type ConsumerFilter } from '../consumers/filter-policy.ts';
+import { resolveHandlerFile, type HandlerFileOptions } from './handler-file.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
+import { builtInHandlerDirectory, type BuiltInHandler } from './package-assets.ts';
 import type { PgBridge } from './pg-bridge.ts';
 import { PropsCheck } from './props-validation.ts';
 import { guardStackResourceLimit } from './stack-resource-limit.ts';
-
-/** This checkout: where the built-in handlers and package-lock.json live. */
-export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Options every consumer has: which events reach it and how its queue feeds its function. */
 export interface ConsumerOptions {
@@ -83,15 +79,11 @@ export interface ConsumerPlacement {
 }
 
 /** `bridge.addConsumer(id, options)`: a reaction with your own code. */
-export interface CustomConsumerOptions extends ConsumerOptions {
-  /**
-   * The code: a TypeScript/JavaScript file exporting `handler` (typically built with
-   * `handleChanges`), bundled with the local esbuild (no Docker); a relative path is resolved
-   * from the current directory.
-   */
-  readonly handler: string;
-  /** @default 'handler' */
-  readonly handlerExport?: string;
+export interface CustomConsumerOptions extends ConsumerOptions, HandlerFileOptions {}
+
+/** The code of EmailConsumer and WebhookConsumer: a handler bundle shipped in pgbridge's dist/. */
+export interface BuiltInConsumerCode {
+  readonly builtIn: BuiltInHandler;
 }
 
 /** What every consumer construct takes besides its options: the bridge whose events it receives. */
@@ -104,7 +96,8 @@ export interface BridgeConsumerProps {
   readonly bridge: PgBridge;
 }
 
-export interface ChangeConsumerProps extends CustomConsumerOptions, BridgeConsumerProps {}
+/** A consumer's own handler file, or a built-in one. */
+export type ChangeConsumerProps = ConsumerOptions & (HandlerFileOptions | BuiltInConsumerCode) & BridgeConsumerProps;
 
 /**
  * One reaction to change events: an encrypted SQS queue (FIFO when the topic is) subscribed to
@@ -114,20 +107,18 @@ export interface ChangeConsumerProps extends CustomConsumerOptions, BridgeConsum
 export class ChangeConsumer extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly subscription: sns.Subscription;
   readonly deadLetterAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ChangeConsumerProps) {
     super(scope, id);
-    const entry = isAbsolute(props.handler) ? props.handler : resolve(props.handler);
     const timeout = props.functionTimeout ?? Duration.seconds(30);
     const batchingWindow = props.maxBatchingWindow ?? Duration.seconds(0);
     const topic = props.bridge.topic;
     const fifo = topic.fifo;
     const batchSize = props.batchSize ?? 10;
     const check = new PropsCheck(this.node.path)
-      .require(existsSync(entry), `handler: file ${entry} does not exist`)
       .integerBetween('batchSize', props.batchSize, 1, 10_000)
       .integerBetween('maxConcurrency', props.maxConcurrency, 2, 1000)
       .integerBetween('maxReceiveCount', props.maxReceiveCount, 1, 1000)
@@ -144,6 +135,7 @@ export class ChangeConsumer extends Construct {
         `batchSize ${batchSize} needs maxBatchingWindow (SQS allows more than 10 records per batch only with a batching window)`,
       );
     const filterPolicy = check.attempt(() => buildFilterPolicy(props.filter));
+    const handlerFile = 'builtIn' in props ? undefined : resolveHandlerFile(props, check);
     check.throwIfInvalid();
 
     const removalPolicy = props.queueRemovalPolicy ?? RemovalPolicy.RETAIN;
@@ -202,12 +194,8 @@ export class ChangeConsumer extends Construct {
       description: `pgbridge consumer ${this.node.path}`,
     });
     logGroup.grantWrite(role);
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry,
+    const functionProps = {
       role,
-      handler: props.handlerExport ?? 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: resolve(PROJECT_ROOT, 'package-lock.json'),
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: props.architecture ?? lambda.Architecture.ARM_64,
       timeout,
@@ -219,16 +207,29 @@ export class ChangeConsumer extends Construct {
         PGBRIDGE_DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
         ...props.environment,
       },
-      bundling: {
-        // The local esbuild (a devDependency) bundles: no Docker needed for synth or deploy.
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        // The Node.js 22 runtime ships AWS SDK v3; bundling it again only grows cold starts.
-        externalModules: ['@aws-sdk/*'],
-      },
-    });
+    } satisfies Partial<lambda.FunctionProps>;
+    this.function =
+      'builtIn' in props
+        ? new lambda.Function(this, 'Function', {
+            ...functionProps,
+            // Prebuilt by pgbridge's own build: the user's synth needs no esbuild or lockfile for it.
+            code: lambda.Code.fromAsset(builtInHandlerDirectory(props.builtIn)),
+            handler: 'index.handler',
+          })
+        : new nodejs.NodejsFunction(this, 'Function', {
+            ...functionProps,
+            ...handlerFile!,
+            handler: props.handlerExport ?? 'handler',
+            bundling: {
+              // The app's esbuild bundles (pgbridge depends on one): no Docker needed for synth or deploy.
+              forceDockerBundling: false,
+              minify: true,
+              sourceMap: true,
+              target: 'node22',
+              // The Node.js 22 runtime ships AWS SDK v3; bundling it again only grows cold starts.
+              externalModules: ['@aws-sdk/*'],
+            },
+          });
     this.function.addEventSource(
       new SqsEventSource(this.queue, {
         batchSize,

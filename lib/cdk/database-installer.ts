@@ -2,15 +2,13 @@ import { CustomResource, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { join, resolve } from 'node:path';
 import type { WatchConfig } from '../config/watch-config.ts';
-import { PROJECT_ROOT } from './change-consumer.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
+import { builtInHandlerDirectory } from './package-assets.ts';
 import type { PgBridgeDatabase } from './pg-bridge.ts';
 import { PropsCheck } from './props-validation.ts';
 
@@ -55,7 +53,7 @@ export class DatabaseInstaller extends Construct {
   /** `{ username, password }` of the listener's role: what the listener connects with. */
   readonly listenerSecret: secretsmanager.Secret;
   readonly listenerRoleName: string;
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly securityGroup: ec2.SecurityGroup;
   /** Depend on this to start after the install (PgBridge's listener service does). */
   readonly resource: CustomResource;
@@ -114,12 +112,11 @@ export class DatabaseInstaller extends Construct {
       'IAM5[Resource::*]': 'A function in a VPC manages its network interfaces: EC2 does not support resource-level permissions for these actions (the same statement as AWSLambdaVPCAccessExecutionRole, without its account-wide log rights).',
     });
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
+    this.function = new lambda.Function(this, 'Function', {
       role,
-      entry: join(PROJECT_ROOT, 'functions', 'installer', 'database-installer.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: resolve(PROJECT_ROOT, 'package-lock.json'),
+      // Prebuilt by pgbridge's own build (with the sql/ files it installs from).
+      code: lambda.Code.fromAsset(builtInHandlerDirectory('database-installer')),
+      handler: 'index.handler',
       runtime: lambda.Runtime.NODEJS_22_X,
       architecture: lambda.Architecture.ARM_64,
       timeout: Duration.minutes(2),
@@ -134,22 +131,6 @@ export class DatabaseInstaller extends Construct {
         // Since Node.js 20 the Lambda runtime no longer trusts the Amazon RDS certificate
         // authorities by default; this file of the runtime holds them (verify-full needs them).
         NODE_EXTRA_CA_CERTS: '/var/runtime/ca-cert.pem',
-      },
-      bundling: {
-        forceDockerBundling: false,
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        format: nodejs.OutputFormat.ESM,
-        // node-postgres is CommonJS and requires Node's built-ins: give the ES module a require.
-        banner: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-        externalModules: ['@aws-sdk/*', 'pg-native'],
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          // install() reads the schema and statements from sql/ at run time.
-          afterBundling: (inputDir: string, outputDir: string) => [`cp -R "${join(inputDir, 'sql')}" "${join(outputDir, 'sql')}"`],
-        },
       },
     });
     props.database.secret.grantRead(this.function);

@@ -1,9 +1,8 @@
 import { Arn, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import { templateProblems } from '../consumers/event-template.ts';
-import { ChangeConsumer, PROJECT_ROOT, type BridgeConsumerProps, type ConsumerOptions } from './change-consumer.ts';
+import { ChangeConsumer, type BridgeConsumerProps, type ConsumerOptions } from './change-consumer.ts';
 import { isToken, PropsCheck } from './props-validation.ts';
 
 export interface EmailConsumerOptions extends ConsumerOptions {
@@ -56,7 +55,7 @@ export class EmailConsumer extends Construct {
 
     this.consumer = new ChangeConsumer(this, 'Consumer', {
       ...props,
-      handler: join(PROJECT_ROOT, 'functions', 'consumers', 'email-handler.ts'),
+      builtIn: 'email-handler',
       environment: {
         ...props.environment,
         PGBRIDGE_EMAIL_FROM: props.from,

@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { WatchConfig } from '../config/watch-config.ts';
 import { DEMO_REACTIONS } from '../demo/demo-reactions.ts';
-import { PROJECT_ROOT } from './change-consumer.ts';
+import { packageRoot } from '../package-root.ts';
+import { PgBridge } from './index.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
-import { PgBridge } from './pg-bridge.ts';
 
 export interface PgBridgeExampleStackProps extends StackProps {
   /** Sender of the demo emails, an SES verified identity; the emails go to it too. */
@@ -58,7 +58,7 @@ export class PgBridgeExampleStack extends Stack {
       SMG4: 'The listener reads the password when its task starts; rotating it needs a listener restart after each rotation (`aws ecs update-service --force-new-deployment`), which this demo does not set up.',
     });
 
-    const { watches } = JSON.parse(readFileSync(join(PROJECT_ROOT, 'pgbridge.config.json'), 'utf8')) as { watches: WatchConfig[] };
+    const { watches } = JSON.parse(readFileSync(join(packageRoot(), 'pgbridge.config.json'), 'utf8')) as { watches: WatchConfig[] };
     this.bridge = new PgBridge(this, 'Bridge', {
       vpc,
       database: {
@@ -71,7 +71,7 @@ export class PgBridgeExampleStack extends Stack {
       installer: {
         // The example's own choice, so that a deploy is all it takes: the demo tables are created
         // in the install step. An application with a migration tool creates its tables there.
-        setupSql: readFileSync(join(PROJECT_ROOT, 'sql', 'demo', 'tables.sql'), 'utf8'),
+        setupSql: readFileSync(join(packageRoot(), 'sql', 'demo', 'tables.sql'), 'utf8'),
       },
     });
     const { signupEmail, planChangedEmail, orderWebhook } = DEMO_REACTIONS;

@@ -11,10 +11,11 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { parseConfig, type WatchConfig } from '../config/watch-config.ts';
-import { ChangeConsumer, PROJECT_ROOT, type ConsumerPlacement, type CustomConsumerOptions } from './change-consumer.ts';
+import { ChangeConsumer, type ConsumerPlacement, type CustomConsumerOptions } from './change-consumer.ts';
 import { DatabaseInstaller, type DatabaseInstallerOptions } from './database-installer.ts';
 import { EmailConsumer, type EmailConsumerOptions } from './email-consumer.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
+import { listenerImageDirectory } from './package-assets.ts';
 import { PropsCheck } from './props-validation.ts';
 import { WebhookConsumer, type WebhookConsumerOptions } from './webhook-consumer.ts';
 
@@ -89,7 +90,7 @@ export interface PgBridgeProps {
    * @default CpuArchitecture.ARM64
    */
   readonly listenerArchitecture?: ecs.CpuArchitecture;
-  /** @default built at deploy time from functions/listener/Dockerfile of this repository */
+  /** @default built at deploy time from the Dockerfile and listener bundle in pgbridge's dist/listener-image */
   readonly listenerImage?: ecs.ContainerImage;
   /** Extra listener settings, e.g. `{ PGBRIDGE_BATCH_SIZE: '1000' }`. @default none */
   readonly listenerEnvironment?: Record<string, string>;
@@ -193,8 +194,7 @@ export class PgBridge extends Construct {
     this.taskDefinition.addContainer('listener', {
       image:
         props.listenerImage ??
-        ecs.ContainerImage.fromAsset(PROJECT_ROOT, {
-          file: 'functions/listener/Dockerfile',
+        ecs.ContainerImage.fromAsset(listenerImageDirectory(), {
           platform: architecture === ecs.CpuArchitecture.ARM64 ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
         }),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'listener' }),

@@ -1,9 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { join } from 'node:path';
 import { WEBHOOK_ID_HEADER, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TIMESTAMP_HEADER } from '../consumers/webhook-signature.ts';
-import { ChangeConsumer, PROJECT_ROOT, type BridgeConsumerProps, type ConsumerOptions } from './change-consumer.ts';
+import { ChangeConsumer, type BridgeConsumerProps, type ConsumerOptions } from './change-consumer.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import { isToken, PropsCheck } from './props-validation.ts';
 
@@ -85,7 +84,7 @@ export class WebhookConsumer extends Construct {
     }
     this.consumer = new ChangeConsumer(this, 'Consumer', {
       ...props,
-      handler: join(PROJECT_ROOT, 'functions', 'consumers', 'webhook-handler.ts'),
+      builtIn: 'webhook-handler',
       environment: {
         ...props.environment,
         PGBRIDGE_WEBHOOK_URL: props.url,

@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SESClient } from '@aws-sdk/client-ses';
 import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { createEmailConsumer } from '../../functions/consumers/email-consumer.ts';
-import { createWebhookConsumer } from '../../functions/consumers/webhook-consumer.ts';
+import { createEmailConsumer } from '../consumers/email-consumer.ts';
+import { createWebhookConsumer } from '../consumers/webhook-consumer.ts';
 import { buildFilterPolicy, type ConsumerFilter } from '../consumers/filter-policy.ts';
 import { DEMO_REACTIONS } from '../demo/demo-reactions.ts';
 import type { AwsResources } from './aws-resources.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseChangeEvent } from '../../functions/consumers/change-event-parser.ts';
-import { webhookSettingsFromEnvironment } from '../../functions/consumers/webhook-consumer.ts';
+import { parseChangeEvent } from '../../lib/consumers/change-event-parser.ts';
+import { webhookSettingsFromEnvironment } from '../../lib/consumers/webhook-consumer.ts';
 import { readListenerSettings } from '../../functions/listener/listener-settings.ts';
 import { buildFilterPolicy, type ConsumerFilter } from '../../lib/consumers/filter-policy.ts';
 

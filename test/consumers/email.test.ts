@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SESClient } from '@aws-sdk/client-ses';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEmailConsumer } from '../../functions/consumers/email-consumer.ts';
+import { createEmailConsumer } from '../../lib/consumers/email-consumer.ts';
 import { renderTemplate, templateProblems } from '../../lib/consumers/event-template.ts';
 import { sentEmails, startLocalSes, type LocalSes } from '../../lib/local/local-ses.ts';
 import { changeEvent, sqsEvent } from '../support/sqs-event.ts';

@@ -1,8 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { handleChanges } from '../../functions/consumers/handle-changes.ts';
-import { PermanentFailure } from '../../functions/consumers/permanent-failure.ts';
+import { handleChanges } from '../../lib/consumers/handle-changes.ts';
+import { PermanentFailure } from '../../lib/consumers/permanent-failure.ts';
 import { startTestAws, type TestAws } from '../support/test-aws.ts';
 import { changeEvent, sqsEvent } from '../support/sqs-event.ts';
 

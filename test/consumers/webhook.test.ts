@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createWebhookConsumer, type WebhookConsumerSettings } from '../../functions/consumers/webhook-consumer.ts';
+import { createWebhookConsumer, type WebhookConsumerSettings } from '../../lib/consumers/webhook-consumer.ts';
 import { generateWebhookSecret, parseWebhookSecrets } from '../../lib/consumers/webhook-secret.ts';
 import { WebhookSigner } from '../../lib/consumers/webhook-signature.ts';
 import { isPrivateAddress } from '../../lib/consumers/webhook-target.ts';

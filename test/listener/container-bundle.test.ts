@@ -1,14 +1,13 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listenerImageDirectory } from '../../lib/cdk/package-assets.ts';
 import { receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { waitFor } from '../support/test-listener.ts';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const image = mkdtempSync(join(tmpdir(), 'pgbridge-image-'));
 let db: TestDatabase;
 let aws: TestAws;
@@ -16,24 +15,10 @@ let aws: TestAws;
 beforeAll(async () => {
   [db, aws] = await Promise.all([startTestDatabase(), startTestAws()]);
   await db.query(`CREATE TABLE accounts (id int PRIMARY KEY, name text)`);
-  // The build stage of functions/listener/Dockerfile, without Docker: the same esbuild bundle,
-  // laid out as in the image (/app/listener.mjs and /app/sql), run by plain node.
-  execFileSync(
-    join(REPO, 'node_modules', '.bin', 'esbuild'),
-    [
-      'functions/listener/main.ts',
-      '--bundle',
-      '--platform=node',
-      '--target=node20',
-      '--format=esm',
-      '--external:pg-native',
-      `--outfile=${join(image, 'listener.mjs')}`,
-      "--banner:js=import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
-      '--log-level=error',
-    ],
-    { cwd: REPO },
-  );
-  cpSync(join(REPO, 'sql'), join(image, 'sql'), { recursive: true });
+  // The image's build context as npm run build leaves it (test/support/build-bundles.ts runs that
+  // step), copied away from the checkout so that nothing else is within reach: the Dockerfile
+  // COPYs exactly this listener.mjs and sql/ into /app.
+  cpSync(listenerImageDirectory(), image, { recursive: true });
 });
 
 afterAll(async () => {
@@ -42,6 +27,10 @@ afterAll(async () => {
 });
 
 describe('the listener container', () => {
+  it('the image build context holds only the Dockerfile, the listener bundle and sql/', () => {
+    expect(readdirSync(image).sort()).toEqual(['Dockerfile', 'listener.mjs', 'sql']);
+  });
+
   it('the bundled listener, alone with its sql/ folder, installs, drains and stops on SIGTERM', async () => {
     const topicArn = await aws.resources.createTopic(aws.name('bundle'));
     const queue = await aws.resources.subscribeQueue(topicArn, aws.name('bundle'));

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetQueueAttributesCommand, SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { handleChanges } from '../../../functions/consumers/handle-changes.ts';
+import { handleChanges } from '../../../lib/consumers/index.ts';
 import { ConsumerRunner } from '../../../lib/local/consumer-runner.ts';
 import { spawnChaosListener, writtenIds, type ChaosEnvironment } from '../chaos-environment.ts';
 import { tally, type ScenarioResult } from '../scenario-result.ts';

@@ -2,7 +2,7 @@ import { BatchProcessor, EventType, processPartialResponse, SqsFifoPartialProces
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { ChangeEvent } from '../../lib/message/change-event.ts';
+import type { ChangeEvent } from '../message/change-event.ts';
 import { parseChangeEvent } from './change-event-parser.ts';
 import { sendToDeadLetterQueue } from './dead-letter-queue.ts';
 import { PermanentFailure } from './permanent-failure.ts';

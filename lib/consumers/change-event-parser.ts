@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ACTIONS } from '../../lib/config/watch-config.ts';
-import type { ChangeEventField } from '../../lib/consumers/event-fields.ts';
-import type { ChangeEvent } from '../../lib/message/change-event.ts';
-import { pathText, validate } from '../../lib/validation-problems.ts';
+import { ACTIONS } from '../config/watch-config.ts';
+import type { ChangeEvent } from '../message/change-event.ts';
+import { pathText, validate } from '../validation-problems.ts';
+import type { ChangeEventField } from './event-fields.ts';
 import { PermanentFailure } from './permanent-failure.ts';
 
 /**

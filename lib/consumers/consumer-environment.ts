@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConfigError } from '../../lib/errors.ts';
-import { isSecretVariable, validate } from '../../lib/validation-problems.ts';
+import { ConfigError } from '../errors.ts';
+import { isSecretVariable, validate } from '../validation-problems.ts';
 
 /**
  * Parses a consumer function's environment (what its CDK construct set) once, at cold start:

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { deliverWebhook } from '../../lib/consumers/webhook-delivery.ts';
-import { WebhookSigner } from '../../lib/consumers/webhook-signature.ts';
+import { deliverWebhook } from './webhook-delivery.ts';
+import { WebhookSigner } from './webhook-signature.ts';
 import { jsonVariable, readEnvironment } from './consumer-environment.ts';
 import { cachedSecret } from './cached-secret.ts';
 import { handleChanges, type HandleChangesOptions, type SqsBatchHandler } from './handle-changes.ts';

@@ -1,6 +1,6 @@
 import { SendEmailCommand, SESClient, SESServiceException } from '@aws-sdk/client-ses';
 import { z } from 'zod';
-import { renderEmail, type EmailTemplates } from '../../lib/consumers/email-message.ts';
+import { renderEmail, type EmailTemplates } from './email-message.ts';
 import { jsonVariable, readEnvironment } from './consumer-environment.ts';
 import { handleChanges, type HandleChangesOptions, type SqsBatchHandler } from './handle-changes.ts';
 import { PermanentFailure } from './permanent-failure.ts';
