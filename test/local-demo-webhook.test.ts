@@ -27,6 +27,8 @@ function startDemo(variables: Record<string, string>) {
     cwd: workDir,
     env: { ...env, PGBRIDGE_CONFIG: join(REPO, 'pgbridge.config.json'), ...variables },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, signalled as a whole the way a terminal's Ctrl-C is.
+    detached: true,
   });
   const run = { output: '', exited: new Promise<number | null>((resolve) => demo.once('exit', resolve)), demo };
   demo.stdout.on('data', (chunk: Buffer) => (run.output += chunk.toString()));
@@ -51,7 +53,7 @@ describe('npm start with your own webhook receiver', () => {
     try {
       await waitFor(() => run.demo.exitCode !== null || requests.length > 0, 60_000, 'the order webhook at the receiver');
     } finally {
-      run.demo.kill('SIGINT');
+      if (run.demo.exitCode === null) process.kill(-run.demo.pid!, 'SIGINT');
       receiver.closeAllConnections();
       receiver.close();
     }
