@@ -53,6 +53,23 @@ CREATE TABLE IF NOT EXISTS pgbridge.parked (
   parked_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 
+-- Columns added after the first release, added in place to an existing outbox and parked table
+-- with events in flight: nullable and without a default, so only the catalog changes. Looked up
+-- first, because ALTER TABLE would lock the outbox against every writer on each install.
+--   key_change: on the delete + insert that stand for a primary-key change, {"old": key, "new": key}.
+DO $upgrade$
+DECLARE
+  target text;
+BEGIN
+  FOREACH target IN ARRAY ARRAY['pgbridge.outbox', 'pgbridge.parked'] LOOP
+    IF NOT EXISTS (SELECT FROM pg_attribute
+                   WHERE attrelid = target::regclass AND attname = 'key_change' AND NOT attisdropped) THEN
+      EXECUTE format('ALTER TABLE %s ADD COLUMN key_change json', target);
+    END IF;
+  END LOOP;
+END
+$upgrade$;
+
 -- The listener sets `waiting` just before it blocks on LISTEN and clears it when it wakes.
 -- Triggers only NOTIFY while it is set: a pending NOTIFY makes the commit take a database-wide
 -- lock, so a busy writer must not pay for wake-ups nobody is waiting for.

@@ -41,6 +41,63 @@ BEGIN
   END IF;
 END $$;
 
+-- What the registry keeps of a watch: its definition plus the generation of the capture code, so
+-- that a pgbridge release that generates different triggers (generation 2: a primary-key change
+-- is sent as a delete and an insert) re-creates the watches installed by an older one.
+CREATE OR REPLACE FUNCTION pgbridge.stored_definition(spec jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT spec || '{"generation": 2}'::jsonb
+$$;
+
+-- A watch's `when` becomes the WHEN clause of its insert and delete triggers (the update
+-- trigger adds it to its own). Postgres checks it there: syntax, column names, OLD in an insert
+-- or NEW in a delete, subqueries (refused in WHEN). Its own message is kept, with the watch's name.
+CREATE OR REPLACE FUNCTION pgbridge.create_conditional_triggers(
+  watch_name text, target regclass, trigger_prefix text, function_name text, actions text[],
+  row_condition text, update_of text, update_condition text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  action text;
+BEGIN
+  FOREACH action IN ARRAY ARRAY(SELECT a FROM unnest(actions) AS a WHERE a IN ('insert', 'update', 'delete')) LOOP
+    BEGIN
+      -- The newline ends the condition's last line, whatever it holds, before the rest of the statement.
+      EXECUTE format(E'CREATE TRIGGER %I AFTER %s %s ON %s FOR EACH ROW WHEN (%s(%s\n)) EXECUTE FUNCTION pgbridge.%I()',
+                     trigger_prefix || '_' || action, upper(action),
+                     CASE WHEN action = 'update' THEN update_of ELSE '' END, target,
+                     CASE WHEN action = 'update' THEN update_condition || ' AND ' ELSE '' END,
+                     row_condition, function_name);
+    EXCEPTION WHEN OTHERS THEN
+      RAISE EXCEPTION 'watch "%": when: %', watch_name, SQLERRM ||
+        CASE WHEN SQLERRM LIKE '%WHEN condition cannot reference%' THEN ' (an insert has NEW, an update NEW and OLD, a delete OLD: set the actions the condition fits)' ELSE '' END
+        USING ERRCODE = SQLSTATE;
+    END;
+  END LOOP;
+  PERFORM pgbridge.assert_condition_not_volatile(watch_name, target, trigger_prefix);
+END $$;
+
+-- The condition runs in every writer's transaction for every row, as the writing role. A
+-- volatile function there could write, sleep or call out on every change, and would be
+-- evaluated anew for each row; only immutable and stable functions (and operators) are allowed.
+-- Postgres stores the parsed condition as a node tree in pg_trigger.tgqual: every function it
+-- calls appears there as :funcid or :opfuncid.
+CREATE OR REPLACE FUNCTION pgbridge.assert_condition_not_volatile(watch_name text, target regclass, trigger_prefix text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  volatile_function text;
+BEGIN
+  SELECT p.oid::regprocedure::text INTO volatile_function
+  FROM pg_trigger AS t
+  CROSS JOIN LATERAL regexp_matches(t.tgqual::text, ':(?:funcid|opfuncid) (\d+)', 'g') AS m(found)
+  JOIN pg_proc AS p ON p.oid = m.found[1]::oid
+  WHERE t.tgrelid = target AND t.tgname LIKE trigger_prefix || '\_%' AND p.provolatile = 'v'
+  LIMIT 1;
+  IF volatile_function IS NOT NULL THEN
+    RAISE EXCEPTION 'watch "%": when: % is a volatile function; a condition may call only immutable or stable ones (it runs in every writer''s transaction, for every row)',
+      watch_name, volatile_function USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+END $$;
+
 CREATE OR REPLACE FUNCTION pgbridge.create_watch(spec jsonb)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -62,6 +119,10 @@ DECLARE
   sent_columns text[];
   key_new text; key_old text; row_new text; row_old text; update_condition text;
   row_events   text[];
+  row_condition text := spec->>'when';
+  truncate_branch text := '';
+  update_branch text;
+  update_of    text;
 BEGIN
   target := to_regclass(table_sql);
   IF target IS NULL THEN
@@ -116,16 +177,41 @@ BEGIN
     update_condition := '(OLD *<> NEW)';
   END IF;
 
+  update_branch := format($u$INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, old_data)
+        VALUES (%1$L, %2$L, 'update', %3$L, %4$s, %5$s, %6$s);$u$, schema_name, table_name, label, key_new, row_new, row_old);
+  -- A new primary key is a new FIFO message group: sent as an update it would leave the old
+  -- key's group, and could overtake that row's earlier events. A delete of the old key and an
+  -- insert of the new one each stay in order within their own group; `key_change` links them.
+  -- Compared by image, like the group id, which is built from the key's text.
+  IF key_columns IS NOT NULL THEN
+    update_branch := format($u$IF %1$s THEN
+          INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, key_change)
+          VALUES (%2$L, %3$L, 'delete', %4$L, %6$s, %8$s, json_build_object('old', %6$s, 'new', %5$s));
+          INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, key_change)
+          VALUES (%2$L, %3$L, 'insert', %4$L, %5$s, %7$s, json_build_object('old', %6$s, 'new', %5$s));
+        ELSE
+          %9$s
+        END IF;$u$, pgbridge.columns_changed_sql(key_columns), schema_name, table_name, label,
+        key_new, key_old, row_new, row_old, replace(update_branch, E'\n', E'\n  '));
+  END IF;
+  IF 'truncate' = ANY (actions) THEN
+    truncate_branch := format($t$IF TG_OP = 'TRUNCATE' THEN
+        INSERT INTO pgbridge.outbox (schema_name, table_name, action, label)
+        VALUES (%L, %L, 'truncate', %L);
+      ELS$t$, schema_name, table_name, label);
+  END IF;
+
+  -- With no option that needs them, %9$s and %10$s produce the function as it always was: the
+  -- writers' cost of a plain watch does not change.
   EXECUTE format($f$
     CREATE OR REPLACE FUNCTION pgbridge.%1$I() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $capture$
     BEGIN
-      IF TG_OP = 'INSERT' THEN
+      %9$sIF TG_OP = 'INSERT' THEN
         INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data)
         VALUES (%2$L, %3$L, 'insert', %4$L, %5$s, %7$s);
       ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, old_data)
-        VALUES (%2$L, %3$L, 'update', %4$L, %5$s, %7$s, %8$s);
+        %10$s
       ELSE
         INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data)
         VALUES (%2$L, %3$L, 'delete', %4$L, %6$s, %8$s);
@@ -137,24 +223,32 @@ BEGIN
       RETURN NULL;
     END
     $capture$
-  $f$, function_name, schema_name, table_name, label, key_new, key_old, row_new, row_old);
+  $f$, function_name, schema_name, table_name, label, key_new, key_old, row_new, row_old, truncate_branch, update_branch);
   EXECUTE format('REVOKE ALL ON FUNCTION pgbridge.%I() FROM PUBLIC', function_name);
 
-  row_events := ARRAY(SELECT upper(a) FROM unnest(actions) AS a WHERE a IN ('insert', 'delete'));
-  IF cardinality(row_events) > 0 THEN
-    EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s FOR EACH ROW EXECUTE FUNCTION pgbridge.%I()',
-                   trigger_prefix || '_row', array_to_string(row_events, ' OR '), table_sql, function_name);
+  update_of := CASE WHEN cardinality(columns) > 0
+                    THEN 'OF ' || (SELECT string_agg(format('%I', c), ', ') FROM unnest(columns) AS c) ELSE '' END;
+  IF row_condition IS NULL THEN
+    row_events := ARRAY(SELECT upper(a) FROM unnest(actions) AS a WHERE a IN ('insert', 'delete'));
+    IF cardinality(row_events) > 0 THEN
+      EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s FOR EACH ROW EXECUTE FUNCTION pgbridge.%I()',
+                     trigger_prefix || '_row', array_to_string(row_events, ' OR '), table_sql, function_name);
+    END IF;
+    IF 'update' = ANY (actions) THEN
+      EXECUTE format('CREATE TRIGGER %I AFTER UPDATE %s ON %s FOR EACH ROW WHEN %s EXECUTE FUNCTION pgbridge.%I()',
+                     trigger_prefix || '_update', update_of, table_sql, update_condition, function_name);
+    END IF;
+  ELSE
+    PERFORM pgbridge.create_conditional_triggers(watch_name, target, trigger_prefix, function_name, actions,
+                                                 row_condition, update_of, update_condition);
   END IF;
-  IF 'update' = ANY (actions) THEN
-    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE %s ON %s FOR EACH ROW WHEN %s EXECUTE FUNCTION pgbridge.%I()',
-                   trigger_prefix || '_update',
-                   CASE WHEN cardinality(columns) > 0
-                        THEN 'OF ' || (SELECT string_agg(format('%I', c), ', ') FROM unnest(columns) AS c) ELSE '' END,
-                   table_sql, update_condition, function_name);
+  IF 'truncate' = ANY (actions) THEN
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION pgbridge.%I()',
+                   trigger_prefix || '_truncate', table_sql, function_name);
   END IF;
 
   INSERT INTO pgbridge.watch (name, table_oid, schema_name, table_name, label, function_name, definition)
-  VALUES (watch_name, target, schema_name, table_name, label, function_name, spec);
+  VALUES (watch_name, target, schema_name, table_name, label, function_name, pgbridge.stored_definition(spec));
 END $$;
 
 CREATE OR REPLACE FUNCTION pgbridge.drop_watch(watch_name text)
@@ -177,7 +271,7 @@ DECLARE
   spec jsonb;
 BEGIN
   FOR installed IN SELECT * FROM pgbridge.watch LOOP
-    IF NOT (EXISTS (SELECT 1 FROM jsonb_array_elements(watches) AS w WHERE w = installed.definition)
+    IF NOT (EXISTS (SELECT 1 FROM jsonb_array_elements(watches) AS w WHERE pgbridge.stored_definition(w) = installed.definition)
             AND coalesce(to_regclass(format('%I.%I', installed.schema_name, installed.table_name)) = installed.table_oid, false)
             AND EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
                         JOIN pg_namespace n ON n.oid = p.pronamespace

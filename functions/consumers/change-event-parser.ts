@@ -15,12 +15,13 @@ const changeEventSchema = z.looseObject({
   action: z.enum(ACTIONS),
   label: z.string().nullable(),
   key: z.record(z.string(), z.unknown()).nullable(),
-  row: z.record(z.string(), z.unknown()).optional(),
+  row: z.record(z.string(), z.unknown()).nullable().optional(),
   old: z.record(z.string(), z.unknown()).nullable().optional(),
   changed: z.array(z.string()).nullable().optional(),
   txid: z.string(),
   at: z.string(),
   truncated: z.literal(true).optional(),
+  key_change: z.object({ old: z.record(z.string(), z.unknown()), new: z.record(z.string(), z.unknown()) }).optional(),
 } satisfies Record<ChangeEventField, z.ZodType>);
 
 /** Parses an SQS message body into a change event; a body that is not one will never become one. */

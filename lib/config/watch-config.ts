@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { rowConditionProblem } from './row-condition.ts';
 
-export const ACTIONS = ['insert', 'update', 'delete'] as const;
+/** What a watch captures when `actions` is left out: every row change. */
+export const ROW_ACTIONS = ['insert', 'update', 'delete'] as const;
+export const ACTIONS = [...ROW_ACTIONS, 'truncate'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 const columnList = (what: string) =>
@@ -15,10 +18,19 @@ export const watchSchema = z
   .object({
     table: z.string('table is required: "name" or "schema.name"').min(1, 'table cannot be empty'),
     schema: z.string().min(1).optional(),
-    actions: z.array(z.enum(ACTIONS, 'actions: each one is "insert", "update" or "delete"')).min(1, 'actions cannot be empty').optional(),
+    actions: z.array(z.enum(ACTIONS, 'actions: each one is "insert", "update", "delete" or "truncate"')).min(1, 'actions cannot be empty').optional(),
     columns: columnList('columns').min(1, 'columns cannot be empty (leave it out to react to any change)').optional(),
     payload: columnList('payload').min(1, 'payload cannot be empty (leave it out to send every column)').optional(),
     exclude: columnList('exclude').optional(),
+    when: z
+      .string('when must be an SQL condition on NEW and OLD, as a string')
+      .trim()
+      .min(1, 'when cannot be empty (leave it out to capture every row)')
+      .superRefine((condition, context) => {
+        const problem = rowConditionProblem(condition);
+        if (problem) context.addIssue({ code: 'custom', message: `${problem} (in ${JSON.stringify(condition)})` });
+      })
+      .optional(),
     label: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'label: 1-64 letters, digits or _ . : - (it becomes a message attribute)')
@@ -44,6 +56,8 @@ export interface Watch {
   columns?: string[];
   payload?: string[];
   exclude?: string[];
+  /** SQL condition on NEW/OLD: the trigger's WHEN clause. */
+  when?: string;
 }
 
 /** Validates a parsed config object; throws ConfigError naming every problem found. */
@@ -76,11 +90,12 @@ function normaliseWatch(entry: z.output<typeof watchSchema>): Watch {
     table,
     label,
     // Canonical order, so that reordering the list in the config is not a change to re-install.
-    actions: ACTIONS.filter((action) => (entry.actions ?? ACTIONS).includes(action)),
+    actions: ACTIONS.filter((action) => (entry.actions ?? (ROW_ACTIONS as readonly Action[])).includes(action)),
   };
   if (entry.columns) watch.columns = entry.columns;
   if (entry.payload) watch.payload = entry.payload;
   if (entry.exclude?.length) watch.exclude = entry.exclude;
+  if (entry.when !== undefined) watch.when = entry.when;
   return watch;
 }
 

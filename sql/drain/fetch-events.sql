@@ -16,7 +16,11 @@ SELECT
   (SELECT string_agg(k.value, ',') FROM json_each_text(o.key) AS k) AS key_values,
   o.txid::text AS txid,
   to_json(o.at)::text AS at,
-  json_build_object(
+  o.key_change::text AS key_change,
+  CASE WHEN o.key_change IS NULL THEN b.body
+       ELSE left(b.body, -1) || ', "key_change" : ' || o.key_change::text || '}' END AS body
+FROM pgbridge.outbox AS o
+CROSS JOIN LATERAL (SELECT json_build_object(
     'id', o.id::text,
     'schema', o.schema_name,
     'table', o.table_name,
@@ -33,9 +37,8 @@ SELECT
     ) END,
     'txid', o.txid::text,
     'at', o.at
-  )::text AS body
-FROM pgbridge.outbox AS o
+  )::text AS body) AS b
 WHERE o.id <> ALL ($2::bigint[])
 ORDER BY o.id
 LIMIT $1
-FOR UPDATE SKIP LOCKED
+FOR UPDATE OF o SKIP LOCKED
