@@ -69,7 +69,7 @@ BEGIN
                      row_condition, function_name);
     EXCEPTION WHEN OTHERS THEN
       RAISE EXCEPTION 'watch "%": when: %', watch_name, SQLERRM ||
-        CASE WHEN SQLERRM LIKE '%WHEN condition cannot reference%' THEN ' (an insert has NEW, an update NEW and OLD, a delete OLD: set the actions the condition fits)' ELSE '' END
+        CASE WHEN SQLSTATE = '42P17' THEN ' (an insert has NEW, an update NEW and OLD, a delete OLD: set the actions the condition fits)' ELSE '' END
         USING ERRCODE = SQLSTATE;
     END;
   END LOOP;
