@@ -32,7 +32,7 @@ describe('pgbridge.config.json', () => {
     [{}, /watches/],
     [{ watches: [] }, /at least one watch/],
     [{ watches: [{}] }, /watches\[0\]\.table: table is required/],
-    [{ watches: [{ table: 'users', actions: ['upsert'] }] }, /watches\[0\] \(users\)\.actions\.0: actions: each one is "insert", "update" or "delete"/],
+    [{ watches: [{ table: 'users', actions: ['upsert'] }] }, /watches\[0\] \(users\)\.actions\.0: actions: each one is "insert", "update", "delete" or "truncate"/],
     [{ watches: [{ table: 'users', columns: [] }] }, /columns cannot be empty/],
     [{ watches: [{ table: 'users', payload: ['id', 'id'] }] }, /payload lists a column twice/],
     [{ watches: [{ table: 'users', label: 'has space' }] }, /watches\[0\] \(users\)\.label/],

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lib/config/watch-config.ts';
+import { rowConditionProblem } from '../../lib/config/row-condition.ts';
+
+describe('a watch condition (when)', () => {
+  it.each([
+    "NEW.status = 'paid' AND NEW.total > 100",
+    "NEW.note = 'a; b -- c /* d */ (e'",
+    "NEW.note = E'it\\'s; (' OR NEW.note = 'it''s'",
+    'NEW."odd; ""name"" (" IS NOT NULL',
+    "NEW.doc->>'k' = $$x; -- ($$ OR NEW.doc->>'k' = $q$)$q$",
+    'coalesce(NEW.a, OLD.a) <> (NEW.b - 1) * 2',
+    'NEW.price$usd > 0',
+  ])('accepts one expression, whatever its literals hold: %s', (condition) => {
+    expect(rowConditionProblem(condition)).toBeUndefined();
+  });
+
+  it.each([
+    ["NEW.a = 1); DROP TABLE users; --", 'a ")" closes a parenthesis the condition did not open'],
+    ['NEW.a = 1; DROP TABLE users', 'a condition is one expression: ";" is not allowed outside quotes'],
+    ['NEW.a = 1 -- and more', 'comments are not allowed in a condition'],
+    ['NEW.a = 1 /* and more */', 'comments are not allowed in a condition'],
+    ["NEW.a = 'open", 'a string literal is not closed'],
+    ["NEW.a = E'open\\'", 'a string literal is not closed'],
+    ['NEW."open = 1', 'a quoted identifier is not closed'],
+    ['NEW.a = $x$open', 'a $x$-quoted string is not closed'],
+    ['(NEW.a = 1', 'a "(" is not closed'],
+  ])('refuses what could end the trigger definition it is placed in: %s', (condition, problem) => {
+    expect(rowConditionProblem(condition)).toBe(problem);
+  });
+
+  it('is carried into the validated watch; truncate is an action, not one of the defaults', () => {
+    const [filtered, truncating] = parseConfig({
+      watches: [
+        { table: 'orders', when: "  NEW.status = 'paid'  " },
+        { table: 'ledger', actions: ['truncate', 'insert'] },
+      ],
+    });
+    expect(filtered).toMatchObject({ actions: ['insert', 'update', 'delete'], when: "NEW.status = 'paid'" });
+    expect(truncating!.actions).toEqual(['insert', 'truncate']);
+  });
+
+  it.each([
+    [{ table: 'orders', when: '' }, /watches\[0\] \(orders\)\.when: when cannot be empty/],
+    [{ table: 'orders', when: 42 }, /watches\[0\] \(orders\)\.when: when must be an SQL condition/],
+    [{ table: 'orders', when: 'NEW.a = 1; DROP TABLE orders' }, /watches\[0\] \(orders\)\.when: a condition is one expression: ";" is not allowed outside quotes \(in "NEW.a = 1; DROP TABLE orders"\)/],
+    [{ table: 'orders', actions: ['upsert'] }, /actions\.0: actions: each one is "insert", "update", "delete" or "truncate"/],
+  ])('a bad when or action (%j) is refused naming the watch, the field and the value', (watch, message) => {
+    expect(() => parseConfig({ watches: [watch] })).toThrow(message);
+  });
+});
