@@ -49,6 +49,28 @@ RETURNS jsonb LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
   SELECT spec || '{"generation": 2}'::jsonb
 $$;
 
+-- The names of the columns whose value differs between two row images (json objects).
+CREATE OR REPLACE FUNCTION pgbridge.changed_between(new_row json, old_row json)
+RETURNS json LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce(json_agg(n.key), '[]')
+  FROM json_each_text(new_row) AS n
+  LEFT JOIN json_each_text(old_row) AS p ON p.key = n.key
+  WHERE p.key IS NULL OR n.value IS DISTINCT FROM p.value
+$$;
+
+-- Two lists of column names as one, each name once, in order of first appearance.
+CREATE OR REPLACE FUNCTION pgbridge.changed_union(earlier json, later json)
+RETURNS json LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce(json_agg(name ORDER BY position), '[]')
+  FROM (
+    SELECT name, min(position) AS position
+    FROM (SELECT name, position FROM json_array_elements_text(earlier) WITH ORDINALITY AS e(name, position)
+          UNION ALL
+          SELECT name, position + 100000 FROM json_array_elements_text(later) WITH ORDINALITY AS l(name, position)) AS names
+    GROUP BY name
+  ) AS first_seen
+$$;
+
 -- A watch's `when` becomes the WHEN clause of its insert and delete triggers (the update
 -- trigger adds it to its own). Postgres checks it there: syntax, column names, OLD in an insert
 -- or NEW in a delete, subqueries (refused in WHEN). Its own message is kept, with the watch's name.
@@ -123,6 +145,9 @@ DECLARE
   truncate_branch text := '';
   update_branch text;
   update_of    text;
+  coalesce_ms  numeric := (spec->>'coalesce')::numeric;
+  coalesce_key_new text; coalesce_key_old text;
+  insert_end_window text := ''; delete_end_window text := '';
 BEGIN
   target := to_regclass(table_sql);
   IF target IS NULL THEN
@@ -179,6 +204,48 @@ BEGIN
 
   update_branch := format($u$INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, old_data)
         VALUES (%1$L, %2$L, 'update', %3$L, %4$s, %5$s, %6$s);$u$, schema_name, table_name, label, key_new, row_new, row_old);
+
+  -- coalesce: an update of a row whose latest event is an update of this watch, younger than the
+  -- window, replaces that event (unless the listener holds it): newest row, first old, changed
+  -- columns united, count kept. pgbridge.coalescing points to that latest update; an insert or
+  -- delete of the row removes the pointer, so nothing is merged across it. The listener leaves
+  -- a pointed-to event alone until its window has passed (drain/fetch-events), so no NOTIFY.
+  IF coalesce_ms IS NOT NULL THEN
+    IF key_columns IS NULL THEN
+      RAISE EXCEPTION 'watch "%": coalesce needs a primary key to tell rows apart, and % has none', watch_name, table_sql
+        USING ERRCODE = 'invalid_table_definition';
+    END IF;
+    coalesce_key_new := format('(%L || (%s)::text)', watch_name || ':', key_new);
+    coalesce_key_old := format('(%L || (%s)::text)', watch_name || ':', key_old);
+    insert_end_window := format(E'\n        DELETE FROM pgbridge.coalescing WHERE coalesce_key = %s;', coalesce_key_new);
+    delete_end_window := format(E'\n        DELETE FROM pgbridge.coalescing WHERE coalesce_key = %s;', coalesce_key_old);
+    update_branch := format($u$DECLARE
+          previous pgbridge.outbox;
+        BEGIN
+          SELECT o.* INTO previous FROM pgbridge.coalescing AS c JOIN pgbridge.outbox AS o ON o.id = c.event_id
+          WHERE c.coalesce_key = %5$s AND o.coalesce_until > clock_timestamp();
+          IF FOUND THEN
+            DELETE FROM pgbridge.outbox WHERE id IN (SELECT id FROM pgbridge.outbox WHERE id = previous.id FOR UPDATE SKIP LOCKED);
+            IF FOUND THEN
+              INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, old_data,
+                                           coalesce_key, coalesce_until, coalesced, changed_columns)
+              VALUES (%1$L, %2$L, 'update', %3$L, %4$s, %6$s, previous.old_data, %5$s, previous.coalesce_until,
+                      coalesce(previous.coalesced, 1) + 1,
+                      pgbridge.changed_union(coalesce(previous.changed_columns, pgbridge.changed_between(previous.row_data, previous.old_data)),
+                                             pgbridge.changed_between(%6$s, %7$s)))
+              RETURNING id INTO previous.id;
+              UPDATE pgbridge.coalescing SET event_id = previous.id WHERE coalesce_key = %5$s;
+              RETURN NULL;
+            END IF;
+          END IF;
+          INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, old_data, coalesce_key, coalesce_until)
+          VALUES (%1$L, %2$L, 'update', %3$L, %4$s, %6$s, %7$s, %5$s, clock_timestamp() + %8$L::interval)
+          RETURNING id INTO previous.id;
+          INSERT INTO pgbridge.coalescing (coalesce_key, event_id) VALUES (%5$s, previous.id)
+          ON CONFLICT (coalesce_key) DO UPDATE SET event_id = excluded.event_id;
+          RETURN NULL;
+        END;$u$, schema_name, table_name, label, key_new, coalesce_key_new, row_new, row_old, coalesce_ms || ' milliseconds');
+  END IF;
   -- A new primary key is a new FIFO message group: sent as an update it would leave the old
   -- key's group, and could overtake that row's earlier events. A delete of the old key and an
   -- insert of the new one each stay in order within their own group; `key_change` links them.
@@ -188,11 +255,11 @@ BEGIN
           INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, key_change)
           VALUES (%2$L, %3$L, 'delete', %4$L, %6$s, %8$s, json_build_object('old', %6$s, 'new', %5$s));
           INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, key_change)
-          VALUES (%2$L, %3$L, 'insert', %4$L, %5$s, %7$s, json_build_object('old', %6$s, 'new', %5$s));
+          VALUES (%2$L, %3$L, 'insert', %4$L, %5$s, %7$s, json_build_object('old', %6$s, 'new', %5$s));%10$s
         ELSE
           %9$s
         END IF;$u$, pgbridge.columns_changed_sql(key_columns), schema_name, table_name, label,
-        key_new, key_old, row_new, row_old, replace(update_branch, E'\n', E'\n  '));
+        key_new, key_old, row_new, row_old, replace(update_branch, E'\n', E'\n  '), replace(delete_end_window, E'\n', E'\n  '));
   END IF;
   IF 'truncate' = ANY (actions) THEN
     truncate_branch := format($t$IF TG_OP = 'TRUNCATE' THEN
@@ -201,7 +268,7 @@ BEGIN
       ELS$t$, schema_name, table_name, label);
   END IF;
 
-  -- With no option that needs them, %9$s and %10$s produce the function as it always was: the
+  -- With no option that needs them, %9$s to %12$s produce the function as it always was: the
   -- writers' cost of a plain watch does not change.
   EXECUTE format($f$
     CREATE OR REPLACE FUNCTION pgbridge.%1$I() RETURNS trigger
@@ -209,12 +276,12 @@ BEGIN
     BEGIN
       %9$sIF TG_OP = 'INSERT' THEN
         INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data)
-        VALUES (%2$L, %3$L, 'insert', %4$L, %5$s, %7$s);
+        VALUES (%2$L, %3$L, 'insert', %4$L, %5$s, %7$s);%11$s
       ELSIF TG_OP = 'UPDATE' THEN
         %10$s
       ELSE
         INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data)
-        VALUES (%2$L, %3$L, 'delete', %4$L, %6$s, %8$s);
+        VALUES (%2$L, %3$L, 'delete', %4$L, %6$s, %8$s);%12$s
       END IF;
       -- Constant payload: Postgres folds identical notifications of one transaction into one.
       IF (SELECT waiting FROM pgbridge.listener_state) THEN
@@ -223,7 +290,8 @@ BEGIN
       RETURN NULL;
     END
     $capture$
-  $f$, function_name, schema_name, table_name, label, key_new, key_old, row_new, row_old, truncate_branch, update_branch);
+  $f$, function_name, schema_name, table_name, label, key_new, key_old, row_new, row_old, truncate_branch, update_branch,
+     insert_end_window, delete_end_window);
   EXECUTE format('REVOKE ALL ON FUNCTION pgbridge.%I() FROM PUBLIC', function_name);
 
   update_of := CASE WHEN cardinality(columns) > 0
@@ -257,6 +325,7 @@ DECLARE
   function_name text;
 BEGIN
   DELETE FROM pgbridge.watch WHERE name = watch_name RETURNING watch.function_name INTO function_name;
+  DELETE FROM pgbridge.coalescing WHERE left(coalesce_key, length(watch_name) + 1) = watch_name || ':';
   -- CASCADE removes the function's triggers wherever they are, even if the table was renamed.
   EXECUTE format('DROP FUNCTION IF EXISTS pgbridge.%I() CASCADE', function_name);
 END $$;

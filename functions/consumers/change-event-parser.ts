@@ -22,6 +22,7 @@ const changeEventSchema = z.looseObject({
   at: z.string(),
   truncated: z.literal(true).optional(),
   key_change: z.object({ old: z.record(z.string(), z.unknown()), new: z.record(z.string(), z.unknown()) }).optional(),
+  coalesced: z.number().int().min(2).optional(),
 } satisfies Record<ChangeEventField, z.ZodType>);
 
 /** Parses an SQS message body into a change event; a body that is not one will never become one. */

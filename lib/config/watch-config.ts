@@ -13,6 +13,18 @@ const columnList = (what: string) =>
     .array(z.string().min(1, `${what}: a column name cannot be empty`), `${what} must be a list of column names`)
     .refine((names) => new Set(names).size === names.length, `${what} lists a column twice`);
 
+const COALESCE_WINDOW = /^(\d+)(ms|s|m)$/;
+// Past a few minutes a held update is a delayed one rather than a merged one.
+const MAX_COALESCE_MS = 5 * 60_000;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
+
+function windowMs(window: string): number {
+  const [, amount, unit] = COALESCE_WINDOW.exec(window) ?? [];
+  return Number(amount) * (UNIT_MS[unit as keyof typeof UNIT_MS] ?? NaN);
+}
+
+const between = (value: number, min: number, max: number) => value >= min && value <= max;
+
 /** One entry of `watches` in pgbridge.config.json, as users write it. */
 export const watchSchema = z
   .object({
@@ -31,12 +43,21 @@ export const watchSchema = z
         if (problem) context.addIssue({ code: 'custom', message: `${problem} (in ${JSON.stringify(condition)})` });
       })
       .optional(),
+    coalesce: z
+      .string('coalesce must be a duration such as "2s" or "500ms"')
+      .regex(COALESCE_WINDOW, 'coalesce must be a duration such as "2s" or "500ms"')
+      .refine((window) => between(windowMs(window), 10, MAX_COALESCE_MS), 'coalesce must be between 10ms and 5m')
+      .optional(),
     label: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'label: 1-64 letters, digits or _ . : - (it becomes a message attribute)')
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((watch) => watch.coalesce === undefined || (watch.actions ?? ROW_ACTIONS).includes('update'), {
+    message: 'coalesce merges updates: actions must include "update"',
+    path: ['coalesce'],
+  });
 
 export const configSchema = z
   .object({ watches: z.array(watchSchema, 'watches must be a list').min(1, 'watches: declare at least one watch') })
@@ -58,6 +79,8 @@ export interface Watch {
   exclude?: string[];
   /** SQL condition on NEW/OLD: the trigger's WHEN clause. */
   when?: string;
+  /** Window in milliseconds within which updates of one row are merged into one event. */
+  coalesce?: number;
 }
 
 /** Validates a parsed config object; throws ConfigError naming every problem found. */
@@ -96,6 +119,7 @@ function normaliseWatch(entry: z.output<typeof watchSchema>): Watch {
   if (entry.payload) watch.payload = entry.payload;
   if (entry.exclude?.length) watch.exclude = entry.exclude;
   if (entry.when !== undefined) watch.when = entry.when;
+  if (entry.coalesce !== undefined) watch.coalesce = windowMs(entry.coalesce);
   return watch;
 }
 

@@ -48,6 +48,8 @@ function truncatedBody(event: OutboxEvent): string {
     `"table":${JSON.stringify(event.table_name)},"action":${JSON.stringify(event.action)},` +
     `"label":${JSON.stringify(event.label)},"key":${event.key ?? 'null'},"truncated":true,` +
     `"txid":${JSON.stringify(event.txid)},"at":${event.at}` +
-    (event.key_change === null ? '}' : `,"key_change":${event.key_change}}`)
+    (event.key_change === null ? '' : `,"key_change":${event.key_change}`) +
+    (event.coalesced === null ? '' : `,"coalesced":${event.coalesced}`) +
+    '}'
   );
 }

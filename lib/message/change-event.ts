@@ -31,6 +31,11 @@ export interface ChangeEvent<Row = Record<string, unknown>> {
    * the old key and the `insert` of the new one (same `txid`, consecutive ids).
    */
   key_change?: { old: Partial<Row>; new: Partial<Row> };
+  /**
+   * Present only on an update a `coalesce` watch merged from several updates of the row: how
+   * many. `row` is the newest, `old` the first one's, `changed` every column any of them changed.
+   */
+  coalesced?: number;
 }
 
 /** Message attributes, all of type String: what SNS filter policies match on. */

@@ -16,6 +16,7 @@ function event(body: string, overrides: Partial<OutboxEvent> = {}): OutboxEvent 
     txid: '900',
     at: '"2026-01-02T03:04:05.123456+00:00"',
     key_change: null,
+    coalesced: null,
     body,
     ...overrides,
   };
