@@ -21,12 +21,13 @@ beforeAll(async () => {
 beforeEach(async () => {
   await client.query(`
     DROP SCHEMA IF EXISTS pgbridge CASCADE;
-    DROP TABLE IF EXISTS orders, ledger, ledger_lines, accounts, no_key CASCADE;
+    DROP TABLE IF EXISTS orders, ledger, ledger_lines, accounts, no_key, hot CASCADE;
     CREATE TABLE orders (id int PRIMARY KEY, status text NOT NULL, total numeric NOT NULL, note text);
     CREATE TABLE ledger (id int PRIMARY KEY, amount int);
     CREATE TABLE ledger_lines (id int PRIMARY KEY, ledger_id int);
     CREATE TABLE accounts (region text, id int, n int, PRIMARY KEY (region, id));
     CREATE TABLE no_key (a int, b text);
+    CREATE TABLE hot (id int PRIMARY KEY, n int NOT NULL, note text);
   `);
 });
 
@@ -245,6 +246,116 @@ describe('primary-key changes', () => {
       ['no_key', 'update', null],
     ]);
     expect(messages[2]!.event).toMatchObject({ row: { a: 2, b: 'a' }, old: { a: 1, b: 'a' }, changed: ['a'] });
+  });
+});
+
+/**
+ * The messages of one row, in id order, must tell its whole story: each update's `old` is the
+ * previous message's `row`, and the `coalesced` counts add up to the updates made.
+ */
+function expectUnbrokenHistory(messages: ReceivedMessage[], updates: number) {
+  let represented = 0;
+  let previousRow: unknown;
+  for (const { event } of messages) {
+    if (event.action === 'update') {
+      expect(event.old).toEqual(previousRow);
+      represented += event.coalesced ?? 1;
+    }
+    previousRow = event.action === 'delete' ? null : event.row;
+  }
+  expect(represented).toBe(updates);
+}
+
+describe('coalesce', () => {
+  it('updates of a hot row within the window arrive as one event: newest row, first old, changed united, a count', async () => {
+    const { queueUrl } = await bridge({ watches: [{ table: 'hot', coalesce: '1s' }] });
+    await db.query(`INSERT INTO hot SELECT g, 0 FROM generate_series(1, 10) AS g`);
+    const rounds = 300;
+    const started = Date.now();
+    for (let round = 1; round <= rounds; round++) await db.query(`UPDATE hot SET n = $1`, [round]);
+    await db.query(`UPDATE hot SET note = 'last' WHERE id = 1`);
+    const writingSeconds = (Date.now() - started) / 1000;
+
+    const messages = byId(
+      await receiveMessages(aws, queueUrl, {
+        count: 10,
+        timeoutMs: 20_000,
+        settleMs: 2500,
+        distinct: (message) => (message.event.row?.n === rounds && (message.event.key.id !== 1 || message.event.row.note === 'last') ? message.event.key.id : undefined),
+      }),
+    );
+    const updates = messages.filter((message) => message.event.action === 'update');
+    // One message per row per window (plus one for a window cut by the listener taking the event),
+    // instead of one per update.
+    expect(updates.length).toBeLessThanOrEqual(10 * (Math.ceil(writingSeconds) + 2));
+    for (let id = 1; id <= 10; id++) {
+      const history = messages.filter((message) => message.event.key.id === id);
+      expect(history[0]!.event.action).toBe('insert');
+      expectUnbrokenHistory(history, id === 1 ? rounds + 1 : rounds);
+    }
+    const merged = updates.find((message) => message.event.coalesced)!;
+    expect(merged.event.coalesced).toBeGreaterThan(1);
+    expect(merged.event.changed).toEqual(['n']);
+    const lastOfFirst = messages.filter((message) => message.event.key.id === 1).at(-1)!.event;
+    expect(lastOfFirst.row).toEqual({ id: 1, n: rounds, note: 'last' });
+    if (lastOfFirst.coalesced) expect(lastOfFirst.changed).toEqual(['n', 'note']);
+    console.log(`coalesce 1s: ${updates.length} update messages for ${rounds * 10 + 1} updates of 10 rows written in ${writingSeconds.toFixed(1)} s`);
+  });
+
+  it('on FIFO a row\'s inserts and deletes are never merged away and keep their place among its merged updates', async () => {
+    const { queueUrl } = await bridge({ watches: [{ table: 'hot', coalesce: '500ms' }] }, 'coalesce.fifo');
+    await db.query(`INSERT INTO hot SELECT g, 0 FROM generate_series(1, 5) AS g`);
+    for (let round = 1; round <= 60; round++) {
+      await db.query(`UPDATE hot SET n = $1`, [round]);
+      if (round % 20 === 0) {
+        await db.query(`DELETE FROM hot WHERE id = 3`);
+        await db.query(`INSERT INTO hot VALUES (3, $1)`, [round]);
+      }
+    }
+    const messages = byId(
+      await receiveMessages(aws, queueUrl, { count: 5, timeoutMs: 20_000, settleMs: 1500, distinct: (message) => (message.event.row?.n === 60 ? message.event.key.id : undefined) }),
+    );
+    const groups = new Map<string, ReceivedMessage[]>();
+    for (const message of messages) groups.set(message.groupId!, [...(groups.get(message.groupId!) ?? []), message]);
+    expect([...groups.keys()].sort()).toEqual([1, 2, 3, 4, 5].map((id) => `public.hot:${id}`));
+    for (const [group, history] of groups) {
+      // Arrival order within the group is commit order.
+      expect(history.map((message) => message.event.id)).toEqual(byId(history).map((message) => message.event.id));
+      if (group !== 'public.hot:3') {
+        expectUnbrokenHistory(history, 60);
+        continue;
+      }
+      const actions = history.map((message) => message.event.action).filter((action, i, all) => action !== 'update' || all[i - 1] !== 'update');
+      expect(actions).toEqual(['insert', 'update', 'delete', 'insert', 'update', 'delete', 'insert', 'update', 'delete', 'insert']);
+      let incarnation: ReceivedMessage[] = [];
+      for (const message of history) {
+        if (message.event.action === 'delete') {
+          expectUnbrokenHistory(incarnation, 20);
+          expect(message.event.row).toEqual(incarnation.at(-1)!.event.row);
+          incarnation = [];
+        } else incarnation.push(message);
+      }
+    }
+  });
+
+  it.each([
+    [{ table: 'no_key', coalesce: '1s' }, 'watch "public.no_key": coalesce needs a primary key to tell rows apart, and public.no_key has none'],
+  ])('a watch that cannot coalesce (%j) fails the install, naming why', async (watch, message) => {
+    await expect(install(client, parseConfig({ watches: [watch] }))).rejects.toThrow(message);
+    expect(await triggers()).toEqual([]);
+  });
+
+  it('the listener removes what it kept for merging once the events are published', async () => {
+    const { queueUrl } = await bridge({ watches: [{ table: 'hot', coalesce: '100ms' }] });
+    await db.query(`INSERT INTO hot VALUES (1, 0)`);
+    await db.query(`UPDATE hot SET n = 1`);
+    await db.query(`UPDATE hot SET n = 2`);
+    const messages = byId(await receiveMessages(aws, queueUrl, { count: 2, settleMs: 500 }));
+    expect(messages.map((message) => [message.event.action, message.event.row.n, message.event.coalesced ?? 1])).toEqual([
+      ['insert', 0, 1],
+      ['update', 2, 2],
+    ]);
+    expect((await db.query(`SELECT count(*)::int AS n FROM pgbridge.coalescing`)).rows[0].n).toBe(0);
   });
 });
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lib/config/watch-config.ts';
 import { rowConditionProblem } from '../../lib/config/row-condition.ts';
 
-describe('a watch condition (when)', () => {
+describe('watch options: when, truncate, coalesce', () => {
   it.each([
     "NEW.status = 'paid' AND NEW.total > 100",
     "NEW.note = 'a; b -- c /* d */ (e'",
@@ -29,15 +29,17 @@ describe('a watch condition (when)', () => {
     expect(rowConditionProblem(condition)).toBe(problem);
   });
 
-  it('is carried into the validated watch; truncate is an action, not one of the defaults', () => {
-    const [filtered, truncating] = parseConfig({
+  it('is carried into the validated watch; truncate is an action, not one of the defaults; coalesce becomes milliseconds', () => {
+    const [filtered, truncating, coalescing] = parseConfig({
       watches: [
         { table: 'orders', when: "  NEW.status = 'paid'  " },
         { table: 'ledger', actions: ['truncate', 'insert'] },
+        { table: 'hot', coalesce: '2s' },
       ],
     });
     expect(filtered).toMatchObject({ actions: ['insert', 'update', 'delete'], when: "NEW.status = 'paid'" });
     expect(truncating!.actions).toEqual(['insert', 'truncate']);
+    expect(coalescing!.coalesce).toBe(2000);
   });
 
   it.each([
@@ -45,6 +47,9 @@ describe('a watch condition (when)', () => {
     [{ table: 'orders', when: 42 }, /watches\[0\] \(orders\)\.when: when must be an SQL condition/],
     [{ table: 'orders', when: 'NEW.a = 1; DROP TABLE orders' }, /watches\[0\] \(orders\)\.when: a condition is one expression: ";" is not allowed outside quotes \(in "NEW.a = 1; DROP TABLE orders"\)/],
     [{ table: 'orders', actions: ['upsert'] }, /actions\.0: actions: each one is "insert", "update", "delete" or "truncate"/],
+    [{ table: 'orders', coalesce: '2 seconds' }, /watches\[0\] \(orders\)\.coalesce: coalesce must be a duration such as "2s" or "500ms"/],
+    [{ table: 'orders', coalesce: '10m' }, /coalesce must be between 10ms and 5m/],
+    [{ table: 'orders', actions: ['insert'], coalesce: '2s' }, /watches\[0\] \(orders\)\.coalesce: coalesce merges updates: actions must include "update"/],
   ])('a bad when or action (%j) is refused naming the watch, the field and the value', (watch, message) => {
     expect(() => parseConfig({ watches: [watch] })).toThrow(message);
   });
