@@ -81,11 +81,29 @@ $upgrade$;
 
 -- For coalescing watches: per row (`coalesce_key`), the outbox event that later updates may
 -- still be merged into. A separate table rather than an index on the outbox, so that watches
--- without `coalesce` pay nothing for it. The listener removes an entry with the event it points to.
-CREATE TABLE IF NOT EXISTS pgbridge.coalescing (
-  coalesce_key text PRIMARY KEY,
-  event_id     bigint NOT NULL
-);
+-- without `coalesce` pay nothing for it. The listener removes an entry with the event it points
+-- to, so a listener role granted on an install from before this table gets the same rights on it
+-- (what `pgbridge grant-listener` grants today).
+DO $coalescing$
+DECLARE
+  listener_role text;
+BEGIN
+  IF to_regclass('pgbridge.coalescing') IS NULL THEN
+    CREATE TABLE pgbridge.coalescing (
+      coalesce_key text PRIMARY KEY,
+      event_id     bigint NOT NULL
+    );
+    FOR listener_role IN
+      SELECT DISTINCT a.grantee::regrole::text
+      FROM pg_class AS c CROSS JOIN LATERAL aclexplode(c.relacl) AS a
+      WHERE c.oid = 'pgbridge.outbox'::regclass AND a.privilege_type = 'DELETE' AND a.grantee <> c.relowner AND a.grantee <> 0
+    LOOP
+      EXECUTE format('GRANT SELECT, DELETE ON pgbridge.coalescing TO %s', listener_role);
+      EXECUTE format('GRANT UPDATE (event_id) ON pgbridge.coalescing TO %s', listener_role);
+    END LOOP;
+  END IF;
+END
+$coalescing$;
 
 -- The listener sets `waiting` just before it blocks on LISTEN and clears it when it wakes.
 -- Triggers only NOTIFY while it is set: a pending NOTIFY makes the commit take a database-wide
