@@ -80,7 +80,7 @@ describe('least privilege on a managed database', () => {
     await owner.connect();
     // What an install from before coalescing had: no pgbridge.coalescing, so no grant on it.
     await owner.query(`DROP TABLE pgbridge.coalescing`);
-    await install(owner, parseConfig({ watches: [{ table: 'accounts', coalesce: '100ms' }] }));
+    await install(owner, parseConfig({ watches: [{ table: 'accounts', coalesce: '1s' }] }));
     await owner.end();
     const topicArn = await aws.resources.createTopic(aws.name('upgraded'));
     const queue = await aws.resources.subscribeQueue(topicArn, aws.name('upgraded'));

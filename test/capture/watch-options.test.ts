@@ -345,8 +345,27 @@ describe('coalesce', () => {
     expect(await triggers()).toEqual([]);
   });
 
+  it('a primary-key change closes the row\'s window: the waiting update, then the delete and the insert, then a new window', async () => {
+    const { queueUrl } = await bridge({ watches: [{ table: 'hot', coalesce: '1s' }] }, 'rekey.fifo');
+    await db.query(`INSERT INTO hot VALUES (1, 0)`);
+    await db.query(`UPDATE hot SET n = 1`);
+    await db.query(`UPDATE hot SET n = 2`);
+    await db.query(`UPDATE hot SET id = 2`);
+    await db.query(`UPDATE hot SET n = 3`);
+    await db.query(`UPDATE hot SET n = 4`);
+    const messages = byId(await receiveMessages(aws, queueUrl, { count: 5, settleMs: 1000 }));
+    expect(messages.map((message) => [message.groupId, message.event.action, message.event.row.n, message.event.coalesced ?? 1])).toEqual([
+      ['public.hot:1', 'insert', 0, 1],
+      ['public.hot:1', 'update', 2, 2],
+      ['public.hot:1', 'delete', 2, 1],
+      ['public.hot:2', 'insert', 2, 1],
+      ['public.hot:2', 'update', 4, 2],
+    ]);
+    expect(messages[4]!.event.old).toEqual({ id: 2, n: 2, note: null });
+  });
+
   it('the listener removes what it kept for merging once the events are published', async () => {
-    const { queueUrl } = await bridge({ watches: [{ table: 'hot', coalesce: '100ms' }] });
+    const { queueUrl } = await bridge({ watches: [{ table: 'hot', coalesce: '1s' }] });
     await db.query(`INSERT INTO hot VALUES (1, 0)`);
     await db.query(`UPDATE hot SET n = 1`);
     await db.query(`UPDATE hot SET n = 2`);
