@@ -61,13 +61,13 @@ $$;
 -- Two lists of column names as one, each name once, in order of first appearance.
 CREATE OR REPLACE FUNCTION pgbridge.changed_union(earlier json, later json)
 RETURNS json LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT coalesce(json_agg(name ORDER BY position), '[]')
+  SELECT coalesce(json_agg(name ORDER BY list, position), '[]')
   FROM (
-    SELECT name, min(position) AS position
-    FROM (SELECT name, position FROM json_array_elements_text(earlier) WITH ORDINALITY AS e(name, position)
+    SELECT DISTINCT ON (name) name, list, position
+    FROM (SELECT name, 1 AS list, position FROM json_array_elements_text(earlier) WITH ORDINALITY AS e(name, position)
           UNION ALL
-          SELECT name, position + 100000 FROM json_array_elements_text(later) WITH ORDINALITY AS l(name, position)) AS names
-    GROUP BY name
+          SELECT name, 2 AS list, position FROM json_array_elements_text(later) WITH ORDINALITY AS l(name, position)) AS names
+    ORDER BY name, list, position
   ) AS first_seen
 $$;
 
