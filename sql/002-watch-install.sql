@@ -262,10 +262,15 @@ BEGIN
         key_new, key_old, row_new, row_old, replace(update_branch, E'\n', E'\n  '), replace(delete_end_window, E'\n', E'\n  '));
   END IF;
   IF 'truncate' = ANY (actions) THEN
+    -- With coalesce, a truncate also ends every window of the watch: a waiting update must go
+    -- out before the truncate, as with a delete.
     truncate_branch := format($t$IF TG_OP = 'TRUNCATE' THEN
         INSERT INTO pgbridge.outbox (schema_name, table_name, action, label)
-        VALUES (%L, %L, 'truncate', %L);
-      ELS$t$, schema_name, table_name, label);
+        VALUES (%L, %L, 'truncate', %L);%s
+      ELS$t$, schema_name, table_name, label,
+      CASE WHEN coalesce_ms IS NULL THEN ''
+           ELSE format(E'\n        DELETE FROM pgbridge.coalescing WHERE left(coalesce_key, %s) = %L;',
+                       length(watch_name) + 1, watch_name || ':') END);
   END IF;
 
   -- With no option that needs them, %9$s to %12$s produce the function as it always was: the

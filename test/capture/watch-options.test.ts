@@ -364,6 +364,22 @@ describe('coalesce', () => {
     expect(messages[4]!.event.old).toEqual({ id: 2, n: 2, note: null });
   });
 
+  it('a TRUNCATE ends every window of the watch: waiting updates come before the truncate', async () => {
+    const { queueUrl } = await bridge({ watches: [{ table: 'hot', actions: ['insert', 'update', 'truncate'], coalesce: '5m' }] });
+    await db.query(`INSERT INTO hot VALUES (1, 0), (2, 0)`);
+    await db.query(`UPDATE hot SET n = n + 1`);
+    await db.query(`UPDATE hot SET n = n + 1`);
+    await db.query(`TRUNCATE hot`);
+    const messages = byId(await receiveMessages(aws, queueUrl, { count: 5, settleMs: 500 }));
+    expect(messages.map((message) => [message.event.action, message.event.key?.id ?? null, message.event.coalesced ?? 1])).toEqual([
+      ['insert', 1, 1],
+      ['insert', 2, 1],
+      ['update', 1, 2],
+      ['update', 2, 2],
+      ['truncate', null, 1],
+    ]);
+  });
+
   it('the listener removes what it kept for merging once the events are published', async () => {
     const { queueUrl } = await bridge({ watches: [{ table: 'hot', coalesce: '1s' }] });
     await db.query(`INSERT INTO hot VALUES (1, 0)`);
