@@ -53,6 +53,58 @@ CREATE TABLE IF NOT EXISTS pgbridge.parked (
   parked_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
 
+-- Columns added after the first release, added in place to an existing outbox and parked table
+-- with events in flight: nullable and without a default, so only the catalog changes. Looked up
+-- first, because ALTER TABLE would lock the outbox against every writer on each install.
+--   key_change: on the delete + insert that stand for a primary-key change, {"old": key, "new": key}.
+--   coalesced, changed_columns: on an update merged from several (a watch's `coalesce`), how
+--     many, and the union of the columns they changed.
+--   coalesce_key, coalesce_until (outbox only): the watch and row of a coalescing watch's
+--     event, and until when later updates of the row may still be merged into it.
+DO $upgrade$
+DECLARE
+  added record;
+BEGIN
+  FOR added IN
+    SELECT * FROM (VALUES ('pgbridge.outbox', 'key_change', 'json'), ('pgbridge.parked', 'key_change', 'json'),
+                          ('pgbridge.outbox', 'coalesced', 'integer'), ('pgbridge.parked', 'coalesced', 'integer'),
+                          ('pgbridge.outbox', 'changed_columns', 'json'), ('pgbridge.parked', 'changed_columns', 'json'),
+                          ('pgbridge.outbox', 'coalesce_key', 'text'), ('pgbridge.outbox', 'coalesce_until', 'timestamptz'))
+                  AS c(table_name, column_name, column_type)
+    WHERE NOT EXISTS (SELECT FROM pg_attribute
+                      WHERE attrelid = c.table_name::regclass AND attname = c.column_name AND NOT attisdropped)
+  LOOP
+    EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', added.table_name, added.column_name, added.column_type);
+  END LOOP;
+END
+$upgrade$;
+
+-- For coalescing watches: per row (`coalesce_key`), the outbox event that later updates may
+-- still be merged into. A separate table rather than an index on the outbox, so that watches
+-- without `coalesce` pay nothing for it. The listener removes an entry with the event it points
+-- to, so a listener role granted on an install from before this table gets the same rights on it
+-- (what `pgbridge grant-listener` grants today).
+DO $coalescing$
+DECLARE
+  listener_role text;
+BEGIN
+  IF to_regclass('pgbridge.coalescing') IS NULL THEN
+    CREATE TABLE pgbridge.coalescing (
+      coalesce_key text PRIMARY KEY,
+      event_id     bigint NOT NULL
+    );
+    FOR listener_role IN
+      SELECT DISTINCT a.grantee::regrole::text
+      FROM pg_class AS c CROSS JOIN LATERAL aclexplode(c.relacl) AS a
+      WHERE c.oid = 'pgbridge.outbox'::regclass AND a.privilege_type = 'DELETE' AND a.grantee <> c.relowner AND a.grantee <> 0
+    LOOP
+      EXECUTE format('GRANT SELECT, DELETE ON pgbridge.coalescing TO %s', listener_role);
+      EXECUTE format('GRANT UPDATE (event_id) ON pgbridge.coalescing TO %s', listener_role);
+    END LOOP;
+  END IF;
+END
+$coalescing$;
+
 -- The listener sets `waiting` just before it blocks on LISTEN and clears it when it wakes.
 -- Triggers only NOTIFY while it is set: a pending NOTIFY makes the commit take a database-wide
 -- lock, so a busy writer must not pay for wake-ups nobody is waiting for.

@@ -41,6 +41,85 @@ BEGIN
   END IF;
 END $$;
 
+-- What the registry keeps of a watch: its definition plus the generation of the capture code, so
+-- that a pgbridge release that generates different triggers (generation 2: a primary-key change
+-- is sent as a delete and an insert) re-creates the watches installed by an older one.
+CREATE OR REPLACE FUNCTION pgbridge.stored_definition(spec jsonb)
+RETURNS jsonb LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT spec || '{"generation": 2}'::jsonb
+$$;
+
+-- The names of the columns whose value differs between two row images (json objects).
+CREATE OR REPLACE FUNCTION pgbridge.changed_between(new_row json, old_row json)
+RETURNS json LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce(json_agg(n.key), '[]')
+  FROM json_each_text(new_row) AS n
+  LEFT JOIN json_each_text(old_row) AS p ON p.key = n.key
+  WHERE p.key IS NULL OR n.value IS DISTINCT FROM p.value
+$$;
+
+-- Two lists of column names as one, each name once, in order of first appearance.
+CREATE OR REPLACE FUNCTION pgbridge.changed_union(earlier json, later json)
+RETURNS json LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT coalesce(json_agg(name ORDER BY list, position), '[]')
+  FROM (
+    SELECT DISTINCT ON (name) name, list, position
+    FROM (SELECT name, 1 AS list, position FROM json_array_elements_text(earlier) WITH ORDINALITY AS e(name, position)
+          UNION ALL
+          SELECT name, 2 AS list, position FROM json_array_elements_text(later) WITH ORDINALITY AS l(name, position)) AS names
+    ORDER BY name, list, position
+  ) AS first_seen
+$$;
+
+-- A watch's `when` becomes the WHEN clause of its insert and delete triggers (the update
+-- trigger adds it to its own). Postgres checks it there: syntax, column names, OLD in an insert
+-- or NEW in a delete, subqueries (refused in WHEN). Its own message is kept, with the watch's name.
+CREATE OR REPLACE FUNCTION pgbridge.create_conditional_triggers(
+  watch_name text, target regclass, trigger_prefix text, function_name text, actions text[],
+  row_condition text, update_of text, update_condition text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  action text;
+BEGIN
+  FOREACH action IN ARRAY ARRAY(SELECT a FROM unnest(actions) AS a WHERE a IN ('insert', 'update', 'delete')) LOOP
+    BEGIN
+      -- The newline ends the condition's last line, whatever it holds, before the rest of the statement.
+      EXECUTE format(E'CREATE TRIGGER %I AFTER %s %s ON %s FOR EACH ROW WHEN (%s(%s\n)) EXECUTE FUNCTION pgbridge.%I()',
+                     trigger_prefix || '_' || action, upper(action),
+                     CASE WHEN action = 'update' THEN update_of ELSE '' END, target,
+                     CASE WHEN action = 'update' THEN update_condition || ' AND ' ELSE '' END,
+                     row_condition, function_name);
+    EXCEPTION WHEN OTHERS THEN
+      RAISE EXCEPTION 'watch "%": when: %', watch_name, SQLERRM ||
+        CASE WHEN SQLSTATE = '42P17' THEN ' (an insert has NEW, an update NEW and OLD, a delete OLD: set the actions the condition fits)' ELSE '' END
+        USING ERRCODE = SQLSTATE;
+    END;
+  END LOOP;
+  PERFORM pgbridge.assert_condition_not_volatile(watch_name, target, trigger_prefix);
+END $$;
+
+-- The condition runs in every writer's transaction for every row, as the writing role. A
+-- volatile function there could write, sleep or call out on every change, and would be
+-- evaluated anew for each row; only immutable and stable functions (and operators) are allowed.
+-- Postgres stores the parsed condition as a node tree in pg_trigger.tgqual: every function it
+-- calls appears there as :funcid or :opfuncid.
+CREATE OR REPLACE FUNCTION pgbridge.assert_condition_not_volatile(watch_name text, target regclass, trigger_prefix text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  volatile_function text;
+BEGIN
+  SELECT p.oid::regprocedure::text INTO volatile_function
+  FROM pg_trigger AS t
+  CROSS JOIN LATERAL regexp_matches(t.tgqual::text, ':(?:funcid|opfuncid) (\d+)', 'g') AS m(found)
+  JOIN pg_proc AS p ON p.oid = m.found[1]::oid
+  WHERE t.tgrelid = target AND t.tgname LIKE trigger_prefix || '\_%' AND p.provolatile = 'v'
+  LIMIT 1;
+  IF volatile_function IS NOT NULL THEN
+    RAISE EXCEPTION 'watch "%": when: % is a volatile function; a condition may call only immutable or stable ones (it runs in every writer''s transaction, for every row)',
+      watch_name, volatile_function USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+END $$;
+
 CREATE OR REPLACE FUNCTION pgbridge.create_watch(spec jsonb)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -62,6 +141,13 @@ DECLARE
   sent_columns text[];
   key_new text; key_old text; row_new text; row_old text; update_condition text;
   row_events   text[];
+  row_condition text := spec->>'when';
+  truncate_branch text := '';
+  update_branch text;
+  update_of    text;
+  coalesce_ms  numeric := (spec->>'coalesce')::numeric;
+  coalesce_key_new text; coalesce_key_old text;
+  insert_end_window text := ''; delete_end_window text := '';
 BEGIN
   target := to_regclass(table_sql);
   IF target IS NULL THEN
@@ -116,19 +202,91 @@ BEGIN
     update_condition := '(OLD *<> NEW)';
   END IF;
 
+  update_branch := format($u$INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, old_data)
+        VALUES (%1$L, %2$L, 'update', %3$L, %4$s, %5$s, %6$s);$u$, schema_name, table_name, label, key_new, row_new, row_old);
+
+  -- coalesce: an update of a row whose latest event is an update of this watch, younger than the
+  -- window, replaces that event (unless the listener holds it): newest row, first old, changed
+  -- columns united, count kept. pgbridge.coalescing points to that latest update; an insert or
+  -- delete of the row removes the pointer, so nothing is merged across it. The listener leaves
+  -- a pointed-to event alone until its window has passed (drain/fetch-events), so no NOTIFY.
+  IF coalesce_ms IS NOT NULL THEN
+    IF key_columns IS NULL THEN
+      RAISE EXCEPTION 'watch "%": coalesce needs a primary key to tell rows apart, and % has none', watch_name, table_sql
+        USING ERRCODE = 'invalid_table_definition';
+    END IF;
+    coalesce_key_new := format('(%L || (%s)::text)', watch_name || ':', key_new);
+    coalesce_key_old := format('(%L || (%s)::text)', watch_name || ':', key_old);
+    insert_end_window := format(E'\n        DELETE FROM pgbridge.coalescing WHERE coalesce_key = %s;', coalesce_key_new);
+    delete_end_window := format(E'\n        DELETE FROM pgbridge.coalescing WHERE coalesce_key = %s;', coalesce_key_old);
+    update_branch := format($u$DECLARE
+          previous pgbridge.outbox;
+        BEGIN
+          SELECT o.* INTO previous FROM pgbridge.coalescing AS c JOIN pgbridge.outbox AS o ON o.id = c.event_id
+          WHERE c.coalesce_key = %5$s AND o.coalesce_until > clock_timestamp();
+          IF FOUND THEN
+            DELETE FROM pgbridge.outbox WHERE id IN (SELECT id FROM pgbridge.outbox WHERE id = previous.id FOR UPDATE SKIP LOCKED);
+            IF FOUND THEN
+              INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, old_data,
+                                           coalesce_key, coalesce_until, coalesced, changed_columns)
+              VALUES (%1$L, %2$L, 'update', %3$L, %4$s, %6$s, previous.old_data, %5$s, previous.coalesce_until,
+                      coalesce(previous.coalesced, 1) + 1,
+                      pgbridge.changed_union(coalesce(previous.changed_columns, pgbridge.changed_between(previous.row_data, previous.old_data)),
+                                             pgbridge.changed_between(%6$s, %7$s)))
+              RETURNING id INTO previous.id;
+              UPDATE pgbridge.coalescing SET event_id = previous.id WHERE coalesce_key = %5$s;
+              RETURN NULL;
+            END IF;
+          END IF;
+          INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, old_data, coalesce_key, coalesce_until)
+          VALUES (%1$L, %2$L, 'update', %3$L, %4$s, %6$s, %7$s, %5$s, clock_timestamp() + %8$L::interval)
+          RETURNING id INTO previous.id;
+          INSERT INTO pgbridge.coalescing (coalesce_key, event_id) VALUES (%5$s, previous.id)
+          ON CONFLICT (coalesce_key) DO UPDATE SET event_id = excluded.event_id;
+          RETURN NULL;
+        END;$u$, schema_name, table_name, label, key_new, coalesce_key_new, row_new, row_old, coalesce_ms || ' milliseconds');
+  END IF;
+  -- A new primary key is a new FIFO message group: sent as an update it would leave the old
+  -- key's group, and could overtake that row's earlier events. A delete of the old key and an
+  -- insert of the new one each stay in order within their own group; `key_change` links them.
+  -- Compared by image, like the group id, which is built from the key's text.
+  IF key_columns IS NOT NULL THEN
+    update_branch := format($u$IF %1$s THEN
+          INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, key_change)
+          VALUES (%2$L, %3$L, 'delete', %4$L, %6$s, %8$s, json_build_object('old', %6$s, 'new', %5$s));
+          INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, key_change)
+          VALUES (%2$L, %3$L, 'insert', %4$L, %5$s, %7$s, json_build_object('old', %6$s, 'new', %5$s));%10$s
+        ELSE
+          %9$s
+        END IF;$u$, pgbridge.columns_changed_sql(key_columns), schema_name, table_name, label,
+        key_new, key_old, row_new, row_old, replace(update_branch, E'\n', E'\n  '), replace(delete_end_window, E'\n', E'\n  '));
+  END IF;
+  IF 'truncate' = ANY (actions) THEN
+    -- With coalesce, a truncate also ends every window of the watch: a waiting update must go
+    -- out before the truncate, as with a delete.
+    truncate_branch := format($t$IF TG_OP = 'TRUNCATE' THEN
+        INSERT INTO pgbridge.outbox (schema_name, table_name, action, label)
+        VALUES (%L, %L, 'truncate', %L);%s
+      ELS$t$, schema_name, table_name, label,
+      CASE WHEN coalesce_ms IS NULL THEN ''
+           ELSE format(E'\n        DELETE FROM pgbridge.coalescing WHERE left(coalesce_key, %s) = %L;',
+                       length(watch_name) + 1, watch_name || ':') END);
+  END IF;
+
+  -- With no option that needs them, %9$s to %12$s produce the function as it always was: the
+  -- writers' cost of a plain watch does not change.
   EXECUTE format($f$
     CREATE OR REPLACE FUNCTION pgbridge.%1$I() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $capture$
     BEGIN
-      IF TG_OP = 'INSERT' THEN
+      %9$sIF TG_OP = 'INSERT' THEN
         INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data)
-        VALUES (%2$L, %3$L, 'insert', %4$L, %5$s, %7$s);
+        VALUES (%2$L, %3$L, 'insert', %4$L, %5$s, %7$s);%11$s
       ELSIF TG_OP = 'UPDATE' THEN
-        INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, old_data)
-        VALUES (%2$L, %3$L, 'update', %4$L, %5$s, %7$s, %8$s);
+        %10$s
       ELSE
         INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data)
-        VALUES (%2$L, %3$L, 'delete', %4$L, %6$s, %8$s);
+        VALUES (%2$L, %3$L, 'delete', %4$L, %6$s, %8$s);%12$s
       END IF;
       -- Constant payload: Postgres folds identical notifications of one transaction into one.
       IF (SELECT waiting FROM pgbridge.listener_state) THEN
@@ -137,24 +295,33 @@ BEGIN
       RETURN NULL;
     END
     $capture$
-  $f$, function_name, schema_name, table_name, label, key_new, key_old, row_new, row_old);
+  $f$, function_name, schema_name, table_name, label, key_new, key_old, row_new, row_old, truncate_branch, update_branch,
+     insert_end_window, delete_end_window);
   EXECUTE format('REVOKE ALL ON FUNCTION pgbridge.%I() FROM PUBLIC', function_name);
 
-  row_events := ARRAY(SELECT upper(a) FROM unnest(actions) AS a WHERE a IN ('insert', 'delete'));
-  IF cardinality(row_events) > 0 THEN
-    EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s FOR EACH ROW EXECUTE FUNCTION pgbridge.%I()',
-                   trigger_prefix || '_row', array_to_string(row_events, ' OR '), table_sql, function_name);
+  update_of := CASE WHEN cardinality(columns) > 0
+                    THEN 'OF ' || (SELECT string_agg(format('%I', c), ', ') FROM unnest(columns) AS c) ELSE '' END;
+  IF row_condition IS NULL THEN
+    row_events := ARRAY(SELECT upper(a) FROM unnest(actions) AS a WHERE a IN ('insert', 'delete'));
+    IF cardinality(row_events) > 0 THEN
+      EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s FOR EACH ROW EXECUTE FUNCTION pgbridge.%I()',
+                     trigger_prefix || '_row', array_to_string(row_events, ' OR '), table_sql, function_name);
+    END IF;
+    IF 'update' = ANY (actions) THEN
+      EXECUTE format('CREATE TRIGGER %I AFTER UPDATE %s ON %s FOR EACH ROW WHEN %s EXECUTE FUNCTION pgbridge.%I()',
+                     trigger_prefix || '_update', update_of, table_sql, update_condition, function_name);
+    END IF;
+  ELSE
+    PERFORM pgbridge.create_conditional_triggers(watch_name, target, trigger_prefix, function_name, actions,
+                                                 row_condition, update_of, update_condition);
   END IF;
-  IF 'update' = ANY (actions) THEN
-    EXECUTE format('CREATE TRIGGER %I AFTER UPDATE %s ON %s FOR EACH ROW WHEN %s EXECUTE FUNCTION pgbridge.%I()',
-                   trigger_prefix || '_update',
-                   CASE WHEN cardinality(columns) > 0
-                        THEN 'OF ' || (SELECT string_agg(format('%I', c), ', ') FROM unnest(columns) AS c) ELSE '' END,
-                   table_sql, update_condition, function_name);
+  IF 'truncate' = ANY (actions) THEN
+    EXECUTE format('CREATE TRIGGER %I AFTER TRUNCATE ON %s FOR EACH STATEMENT EXECUTE FUNCTION pgbridge.%I()',
+                   trigger_prefix || '_truncate', table_sql, function_name);
   END IF;
 
   INSERT INTO pgbridge.watch (name, table_oid, schema_name, table_name, label, function_name, definition)
-  VALUES (watch_name, target, schema_name, table_name, label, function_name, spec);
+  VALUES (watch_name, target, schema_name, table_name, label, function_name, pgbridge.stored_definition(spec));
 END $$;
 
 CREATE OR REPLACE FUNCTION pgbridge.drop_watch(watch_name text)
@@ -163,6 +330,7 @@ DECLARE
   function_name text;
 BEGIN
   DELETE FROM pgbridge.watch WHERE name = watch_name RETURNING watch.function_name INTO function_name;
+  DELETE FROM pgbridge.coalescing WHERE left(coalesce_key, length(watch_name) + 1) = watch_name || ':';
   -- CASCADE removes the function's triggers wherever they are, even if the table was renamed.
   EXECUTE format('DROP FUNCTION IF EXISTS pgbridge.%I() CASCADE', function_name);
 END $$;
@@ -177,7 +345,7 @@ DECLARE
   spec jsonb;
 BEGIN
   FOR installed IN SELECT * FROM pgbridge.watch LOOP
-    IF NOT (EXISTS (SELECT 1 FROM jsonb_array_elements(watches) AS w WHERE w = installed.definition)
+    IF NOT (EXISTS (SELECT 1 FROM jsonb_array_elements(watches) AS w WHERE pgbridge.stored_definition(w) = installed.definition)
             AND coalesce(to_regclass(format('%I.%I', installed.schema_name, installed.table_name)) = installed.table_oid, false)
             AND EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
                         JOIN pg_namespace n ON n.oid = p.pronamespace

@@ -13,6 +13,10 @@ BEGIN
   EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pgbridge.parked TO %I', role_name);
   EXECUTE format('GRANT SELECT, UPDATE ON pgbridge.listener_state TO %I', role_name);
   EXECUTE format('GRANT SELECT ON pgbridge.watch TO %I', role_name);
+  -- Entries of coalescing watches go with the events they point to; UPDATE (of one column) only
+  -- for FOR UPDATE, as on the outbox.
+  EXECUTE format('GRANT SELECT, DELETE ON pgbridge.coalescing TO %I', role_name);
+  EXECUTE format('GRANT UPDATE (event_id) ON pgbridge.coalescing TO %I', role_name);
 END $$;
 
 -- Undoes grant_listener. Revoking a table privilege revokes the column privileges too.

@@ -2,8 +2,11 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { pathText, validate, valueText } from '../validation-problems.ts';
+import { rowConditionProblem } from './row-condition.ts';
 
-export const ACTIONS = ['insert', 'update', 'delete'] as const;
+/** What a watch captures when `actions` is left out: every row change. */
+export const ROW_ACTIONS = ['insert', 'update', 'delete'] as const;
+export const ACTIONS = [...ROW_ACTIONS, 'truncate'] as const;
 export type Action = (typeof ACTIONS)[number];
 
 const columnList = (what: string) =>
@@ -15,6 +18,18 @@ const columnList = (what: string) =>
       const twice = context.value.find((name, index) => context.value.indexOf(name) !== index);
       if (twice !== undefined) context.issues.push({ code: 'custom', input: context.value, message: `${what} lists ${JSON.stringify(twice)} twice` });
     });
+
+const COALESCE_WINDOW = /^(\d+)(ms|s|m)$/;
+// Past a few minutes a held update is a delayed one rather than a merged one.
+const MAX_COALESCE_MS = 5 * 60_000;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000 } as const;
+
+function windowMs(window: string): number {
+  const [, amount, unit] = COALESCE_WINDOW.exec(window) ?? [];
+  return Number(amount) * (UNIT_MS[unit as keyof typeof UNIT_MS] ?? NaN);
+}
+
+const between = (value: number, min: number, max: number) => value >= min && value <= max;
 
 const watchFields = {
   table: z
@@ -32,6 +47,20 @@ const watchFields = {
   columns: columnList('columns').min(1, 'columns cannot be empty (leave it out to react to any change)').optional(),
   payload: columnList('payload').min(1, 'payload cannot be empty (leave it out to send every column)').optional(),
   exclude: columnList('exclude').optional(),
+  when: z
+    .string({ error: (issue) => `when must be an SQL condition on NEW and OLD, as a string (got ${valueText(issue.input) ?? 'a list or object'})` })
+    .trim()
+    .min(1, 'when cannot be empty (leave it out to capture every row)')
+    .superRefine((condition, context) => {
+      const problem = rowConditionProblem(condition);
+      if (problem) context.addIssue({ code: 'custom', message: `${problem} (in ${JSON.stringify(condition)})` });
+    })
+    .optional(),
+  coalesce: z
+    .string({ error: (issue) => `coalesce must be a duration such as "2s" or "500ms" (got ${valueText(issue.input) ?? 'a list or object'})` })
+    .regex(COALESCE_WINDOW, { error: (issue) => `coalesce must be a duration such as "2s" or "500ms" (got ${valueText(issue.input)})` })
+    .refine((window) => between(windowMs(window), 10, MAX_COALESCE_MS), { error: (issue) => `coalesce must be between 10ms and 5m (got ${valueText(issue.input)})` })
+    .optional(),
   label: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: (issue) => `${valueText(issue.input)} is not a label: use 1-64 letters, digits or _ . : - (it becomes a message attribute)` })
@@ -39,13 +68,18 @@ const watchFields = {
 };
 
 /** One entry of `watches` in pgbridge.config.json, as users write it. */
-export const watchSchema = z.strictObject(watchFields, {
-  error: (issue) => {
-    if (issue.code === 'unrecognized_keys') return `unknown field ${quotedList(issue.keys)} (a watch has ${Object.keys(watchFields).join(', ')})`;
-    if (issue.code === 'invalid_type') return `a watch is an object such as { "table": "users" } (got ${valueText(issue.input) ?? 'a list'})`;
-    return undefined;
-  },
-});
+export const watchSchema = z
+  .strictObject(watchFields, {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown field ${quotedList(issue.keys)} (a watch has ${Object.keys(watchFields).join(', ')})`;
+      if (issue.code === 'invalid_type') return `a watch is an object such as { "table": "users" } (got ${valueText(issue.input) ?? 'a list'})`;
+      return undefined;
+    },
+  })
+  .refine((watch) => watch.coalesce === undefined || (watch.actions ?? ROW_ACTIONS).includes('update'), {
+    message: 'coalesce merges updates: actions must include "update"',
+    path: ['coalesce'],
+  });
 
 export const configSchema = z.strictObject(
   {
@@ -80,6 +114,10 @@ export interface Watch {
   columns?: string[];
   payload?: string[];
   exclude?: string[];
+  /** SQL condition on NEW/OLD: the trigger's WHEN clause. */
+  when?: string;
+  /** Window in milliseconds within which updates of one row are merged into one event. */
+  coalesce?: number;
 }
 
 /** Validates a parsed config object; throws ConfigError naming every problem found. */
@@ -106,11 +144,13 @@ function normaliseWatch(entry: z.output<typeof watchSchema>): Watch {
     table,
     label,
     // Canonical order, so that reordering the list in the config is not a change to re-install.
-    actions: ACTIONS.filter((action) => (entry.actions ?? ACTIONS).includes(action)),
+    actions: ACTIONS.filter((action) => (entry.actions ?? (ROW_ACTIONS as readonly Action[])).includes(action)),
   };
   if (entry.columns) watch.columns = entry.columns;
   if (entry.payload) watch.payload = entry.payload;
   if (entry.exclude?.length) watch.exclude = entry.exclude;
+  if (entry.when !== undefined) watch.when = entry.when;
+  if (entry.coalesce !== undefined) watch.coalesce = windowMs(entry.coalesce);
   return watch;
 }
 

@@ -16,12 +16,14 @@ const changeEventSchema = z.looseObject({
   action: z.enum(ACTIONS),
   label: z.string().nullable(),
   key: z.record(z.string(), z.unknown()).nullable(),
-  row: z.record(z.string(), z.unknown()).optional(),
+  row: z.record(z.string(), z.unknown()).nullable().optional(),
   old: z.record(z.string(), z.unknown()).nullable().optional(),
   changed: z.array(z.string()).nullable().optional(),
   txid: z.string(),
   at: z.string(),
   truncated: z.literal(true).optional(),
+  key_change: z.object({ old: z.record(z.string(), z.unknown()), new: z.record(z.string(), z.unknown()) }).optional(),
+  coalesced: z.number().int().min(2).optional(),
 } satisfies Record<ChangeEventField, z.ZodType>);
 
 // Row values may be personal data: an error that ends up in logs names their field only.

@@ -56,7 +56,7 @@ const oneOrMore = <T extends z.ZodType>(item: T, expected: string) =>
 const changeFilterSchema = z.strictObject(
   {
     table: oneOrMore(z.string().regex(/^[^.]+(\.[^.]+)?$/), 'a table is "name" or "schema.name" (or a list of them)').optional(),
-    action: oneOrMore(z.enum(ACTIONS), 'an action is "insert", "update" or "delete" (or a list of them)').optional(),
+    action: oneOrMore(z.enum(ACTIONS), 'an action is "insert", "update", "delete" or "truncate" (or a list of them)').optional(),
     label: oneOrMore(z.string().min(1), 'a label is a non-empty string (or a list of them)').optional(),
     body: z.record(z.string(), z.unknown()).optional(),
   },

@@ -47,6 +47,9 @@ function truncatedBody(event: OutboxEvent): string {
     `{"id":${JSON.stringify(event.id)},"schema":${JSON.stringify(event.schema_name)},` +
     `"table":${JSON.stringify(event.table_name)},"action":${JSON.stringify(event.action)},` +
     `"label":${JSON.stringify(event.label)},"key":${event.key ?? 'null'},"truncated":true,` +
-    `"txid":${JSON.stringify(event.txid)},"at":${event.at}}`
+    `"txid":${JSON.stringify(event.txid)},"at":${event.at}` +
+    (event.key_change === null ? '' : `,"key_change":${event.key_change}`) +
+    (event.coalesced === null ? '' : `,"coalesced":${event.coalesced}`) +
+    '}'
   );
 }

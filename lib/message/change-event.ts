@@ -12,10 +12,10 @@ export interface ChangeEvent<Row = Record<string, unknown>> {
   table: string;
   action: Action;
   label: string | null;
-  /** Primary-key columns of the row; null for a table without a primary key. */
+  /** Primary-key columns of the row; null for a table without a primary key, and for a truncate. */
   key: Partial<Row> | null;
-  /** The new row (the old row for a delete), limited to the watch's payload columns. Absent when truncated. */
-  row?: Row;
+  /** The new row (the old row for a delete), limited to the watch's payload columns; null for a truncate. Absent when truncated. */
+  row?: Row | null;
   /** Updates: the previous values of the sent columns. */
   old?: Row | null;
   /** Updates: names of the sent columns whose value changed. */
@@ -26,6 +26,16 @@ export interface ChangeEvent<Row = Record<string, unknown>> {
   at: string;
   /** Present and true when the row was too large for the sink: fetch it by `key` instead. */
   truncated?: true;
+  /**
+   * Present only on the two events that stand for an UPDATE of the primary key: the `delete` of
+   * the old key and the `insert` of the new one (same `txid`, consecutive ids).
+   */
+  key_change?: { old: Partial<Row>; new: Partial<Row> };
+  /**
+   * Present only on an update a `coalesce` watch merged from several updates of the row: how
+   * many. `row` is the newest, `old` the first one's, `changed` every column any of them changed.
+   */
+  coalesced?: number;
 }
 
 /** Message attributes, all of type String: what SNS filter policies match on. */

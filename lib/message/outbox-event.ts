@@ -10,6 +10,10 @@ export interface OutboxEvent {
   /** Key values comma-joined, for the FIFO group id. */
   key_values: string | null;
   txid: string;
+  /** JSON text of `{"old": key, "new": key}` on the two events of a primary-key change, else null. */
+  key_change: string | null;
+  /** How many updates a coalescing watch merged into this one, else null. */
+  coalesced: number | null;
   /** JSON text (a quoted ISO timestamp). */
   at: string;
   /** The complete message body, JSON text. */

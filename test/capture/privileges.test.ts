@@ -74,4 +74,27 @@ describe('least privilege on a managed database', () => {
     const [message] = await receiveMessages(aws, queue.url, { count: 1 });
     expect(message!.event).toMatchObject({ table: 'accounts', action: 'insert', row: { id: 1, name: 'acme' } });
   });
+
+  it('a listener role granted before an upgrade keeps draining, coalesced updates of a writer with no pgbridge rights included', async () => {
+    const owner = new pg.Client(asRole('app_owner'));
+    await owner.connect();
+    // What an install from before coalescing had: no pgbridge.coalescing, so no grant on it.
+    await owner.query(`DROP TABLE pgbridge.coalescing`);
+    await install(owner, parseConfig({ watches: [{ table: 'accounts', coalesce: '1s' }] }));
+    await owner.end();
+    const topicArn = await aws.resources.createTopic(aws.name('upgraded'));
+    const queue = await aws.resources.subscribeQueue(topicArn, aws.name('upgraded'));
+    await listener?.stop();
+    listener = await startTestListener({ databaseUrl: asRole('bridge_listener'), endpoint: aws.endpoint, topicArn });
+
+    const writer = new pg.Client(asRole('app_writer'));
+    await writer.connect();
+    await writer.query(`UPDATE accounts SET name = 'acme 2'`);
+    await writer.query(`UPDATE accounts SET name = 'acme 3'`);
+    await writer.end();
+    const messages = await receiveMessages(aws, queue.url, { count: 1, settleMs: 500 });
+    expect(messages.map((message) => message.event)).toMatchObject([
+      { action: 'update', row: { id: 1, name: 'acme 3' }, old: { id: 1, name: 'acme' }, coalesced: 2 },
+    ]);
+  });
 });

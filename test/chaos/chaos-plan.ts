@@ -7,6 +7,7 @@ import { poisonEvents } from './scenarios/poison-events.ts';
 import { postgresRestart } from './scenarios/postgres-restart.ts';
 import { sinkOutage } from './scenarios/sink-outage.ts';
 import { throttling } from './scenarios/throttling.ts';
+import { watchOptionsKillStorm } from './scenarios/watch-options-kill-storm.ts';
 
 export type ChaosSize = 'full' | 'quick';
 
@@ -17,6 +18,7 @@ export function chaosPlan(size: ChaosSize): Scenario[] {
   const full = size === 'full';
   return [
     (env) => killStorm(env, { events: full ? 50_000 : 3_000, writers: 16, kills: full ? 10 : 4 }),
+    (env) => watchOptionsKillStorm(env, { events: full ? 20_000 : 3_000, writers: 16, kills: full ? 10 : 4 }),
     (env) => leaderTakeover(env, { kills: full ? 5 : 2, events: full ? 5_000 : 1_000 }),
     (env) => postgresRestart(env, { events: full ? 10_000 : 2_000 }),
     (env) => sinkOutage(env, { outageSeconds: full ? 30 : 3, events: full ? 10_000 : 1_000 }),

@@ -5,6 +5,10 @@ export interface CollectedEvent {
   key: number;
   action: string;
   value: number | undefined;
+  label: string | null;
+  /** Updates: the value before; with `coalesced`, before the first of the merged updates. */
+  oldValue: number | undefined;
+  coalesced: number | undefined;
 }
 
 /** Drains a queue continuously with a few concurrent receivers, recording every event. */
@@ -43,7 +47,15 @@ export class MessageCollector {
         for (const message of Messages) {
           const event = JSON.parse(message.Body!);
           this.counts.set(event.id, (this.counts.get(event.id) ?? 0) + 1);
-          this.events.push({ id: event.id, key: event.key?.id, action: event.action, value: event.row?.value });
+          this.events.push({
+            id: event.id,
+            key: event.key?.id,
+            action: event.action,
+            value: event.row?.value,
+            label: event.label,
+            oldValue: event.old?.value,
+            coalesced: event.coalesced,
+          });
         }
         if (Messages.length === 0) {
           await new Promise((resolve) => setTimeout(resolve, 20));

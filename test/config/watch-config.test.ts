@@ -32,7 +32,7 @@ describe('pgbridge.config.json', () => {
     [{}, /watches/],
     [{ watches: [] }, /at least one watch/],
     [{ watches: [{}] }, /watches\[0\]\.table: table is required/],
-    [{ watches: [{ table: 'users', actions: ['upsert'] }] }, /watches\[0\] \(users\)\.actions\[0\]: "upsert" is not an action \(insert, update, delete\)/],
+    [{ watches: [{ table: 'users', actions: ['upsert'] }] }, /watches\[0\] \(users\)\.actions\[0\]: "upsert" is not an action \(insert, update, delete, truncate\)/],
     [{ watches: [{ table: 'users', columns: [] }] }, /columns cannot be empty/],
     [{ watches: [{ table: 'users', payload: ['id', 'id'] }] }, /payload lists "id" twice/],
     [{ watches: [{ table: 'users', label: 'has space' }] }, /watches\[0\] \(users\)\.label/],
@@ -54,13 +54,13 @@ describe('pgbridge.config.json', () => {
     expect(() => parseConfig(config, 'pgbridge.config.json')).toThrow(
       [
         'invalid pgbridge.config.json:',
-        '  - watches[0] (users).actions[1]: "upsert" is not an action (insert, update, delete)',
+        '  - watches[0] (users).actions[1]: "upsert" is not an action (insert, update, delete, truncate)',
         '  - watches[0] (users).label: "plan changed" is not a label: use 1-64 letters, digits or _ . : - (it becomes a message attribute)',
         '  - watches[1].table: table must be a string "name" or "schema.name" (got 42)',
         '  - watches[2]: a watch is an object such as { "table": "users" } (got "orders")',
         '  - watches[3] (orders).schema: Invalid input: expected string, received number (got 7)',
         '  - watches[3] (orders).columns[1]: a column name is a string (got 3)',
-        '  - watches[3] (orders): unknown field "tabel" (a watch has table, schema, actions, columns, payload, exclude, label)',
+        '  - watches[3] (orders): unknown field "tabel" (a watch has table, schema, actions, columns, payload, exclude, when, coalesce, label)',
       ].join('\n'),
     );
   });

@@ -15,6 +15,8 @@ function event(body: string, overrides: Partial<OutboxEvent> = {}): OutboxEvent 
     key_values: '7',
     txid: '900',
     at: '"2026-01-02T03:04:05.123456+00:00"',
+    key_change: null,
+    coalesced: null,
     body,
     ...overrides,
   };
