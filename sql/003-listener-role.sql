@@ -23,6 +23,7 @@ END $$;
 CREATE OR REPLACE FUNCTION pgbridge.revoke_listener(role_name text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  EXECUTE format('REVOKE ALL ON pgbridge.outbox, pgbridge.parked, pgbridge.listener_state, pgbridge.watch FROM %I', role_name);
+  -- Every table of the schema, not a list: a table a later version grants on is revoked too.
+  EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA pgbridge FROM %I', role_name);
   EXECUTE format('REVOKE USAGE ON SCHEMA pgbridge FROM %I', role_name);
 END $$;

@@ -150,6 +150,8 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
     await handler(event('Update'));
     const grants = await db.query(`SELECT table_name, privilege_type FROM information_schema.role_table_grants WHERE grantee = 'pgbridge_listener' ORDER BY 1, 2`);
     expect(grants.rows).toEqual([
+      { table_name: 'coalescing', privilege_type: 'DELETE' },
+      { table_name: 'coalescing', privilege_type: 'SELECT' },
       { table_name: 'listener_state', privilege_type: 'SELECT' },
       { table_name: 'listener_state', privilege_type: 'UPDATE' },
       { table_name: 'outbox', privilege_type: 'DELETE' },
