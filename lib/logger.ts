@@ -1,6 +1,15 @@
 import { pino, type Logger } from 'pino';
+import { ConfigError } from './errors.ts';
 
 export type { Logger };
+
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(requested: string | undefined): string {
+  const level = requested ?? process.env.PGBRIDGE_LOG_LEVEL ?? 'info';
+  if (!LEVELS.includes(level)) throw new ConfigError(`PGBRIDGE_LOG_LEVEL: "${level}" is not a log level (${LEVELS.join(', ')})`);
+  return level;
+}
 
 /**
  * One JSON object per line. Connection strings, passwords and secrets are redacted by pino wherever
@@ -10,7 +19,7 @@ export function createLogger(name: string, options: { level?: string; destinatio
   return pino(
     {
       name,
-      level: options.level ?? process.env.PGBRIDGE_LOG_LEVEL ?? 'info',
+      level: logLevel(options.level),
       base: undefined,
       redact: {
         paths: [

@@ -28,6 +28,7 @@ const settingsSchema = z.object({
   PGBRIDGE_NAME: z.string().min(1).default('pgbridge'),
   PGBRIDGE_SNS_CLIENT: z.enum(['query', 'sdk']).default('query'),
   PGBRIDGE_INSTALL_RETRY: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  PGBRIDGE_NO_INSTALL: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
 });
 
 export type ListenerSettings = z.output<typeof settingsSchema>;

@@ -11,7 +11,7 @@ import { exitOnSignals } from './signals.ts';
 export interface ListenCommand {
   /** `--config` path; otherwise PGBRIDGE_CONFIG_JSON / PGBRIDGE_CONFIG / ./pgbridge.config.json. */
   configPath?: string;
-  /** `--no-install`: drain what is installed, do not touch triggers. */
+  /** `--no-install` (or PGBRIDGE_NO_INSTALL=true) turns this off: drain what is installed, do not touch triggers. */
   install: boolean;
   env?: NodeJS.ProcessEnv;
   log?: Logger;
@@ -22,6 +22,7 @@ export interface ListenCommand {
 /** `pgbridge listen`, and the container's entry point. Resolves once connected and installed. */
 export async function startListener({ configPath, install, env = process.env, log = createLogger('pgbridge-listener'), onCreated }: ListenCommand): Promise<Listener> {
   const settings = readListenerSettings(env);
+  install &&= !settings.PGBRIDGE_NO_INSTALL;
   const watches: Watch[] | undefined = install ? loadConfig({ path: configPath, env }) : undefined;
   const sink = createSink({
     topicArn: settings.PGBRIDGE_TOPIC_ARN,
@@ -50,17 +51,15 @@ export async function startListener({ configPath, install, env = process.env, lo
  * fix is logged and exits with code 2, the CLI's code for configuration errors.
  */
 export async function runListener({ configPath, install }: Pick<ListenCommand, 'configPath' | 'install'>): Promise<void> {
-  const log = createLogger('pgbridge-listener');
+  let log: Logger | undefined;
   try {
-    await startListener({
-      configPath,
-      install: install && process.env.PGBRIDGE_NO_INSTALL !== 'true',
-      log,
-      onCreated: (listener) => exitOnSignals(() => listener.stop()),
-    });
+    log = createLogger('pgbridge-listener');
+    await startListener({ configPath, install, log, onCreated: (listener) => exitOnSignals(() => listener.stop()) });
   } catch (error) {
     if (error instanceof ConfigError || error instanceof InstallError) {
-      log.fatal({ msg: error.message });
+      // Without a logger (its own setting was wrong) the message goes to stderr as the CLI's do.
+      if (log) log.fatal({ msg: error.message });
+      else console.error(`pgbridge: ${error.message}`);
       process.exit(2);
     }
     throw error;

@@ -71,6 +71,19 @@ describe('pgbridge commands against a database', () => {
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ level: PINO_FATAL, msg: expect.stringContaining('set PGBRIDGE_TOPIC_ARN (an SNS topic) or PGBRIDGE_QUEUE_URL (an SQS queue)') });
   });
 
+  it('a listener setting that is not true/false is refused, not read as "install": PGBRIDGE_NO_INSTALL=1 exits 2 naming it and leaves the triggers alone', async () => {
+    const { code, stdout } = await runCli(['listen'], { DATABASE_URL: db.url, PGBRIDGE_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:t', PGBRIDGE_NO_INSTALL: '1' });
+    expect(code).toBe(2);
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ level: PINO_FATAL, msg: expect.stringContaining('PGBRIDGE_NO_INSTALL') });
+    expect(stdout).not.toContain('watches installed');
+  });
+
+  it('an unknown PGBRIDGE_LOG_LEVEL is a configuration error that names the variable and the levels', async () => {
+    const { code, stderr } = await runCli(['listen', '--no-install'], { DATABASE_URL: db.url, PGBRIDGE_LOG_LEVEL: 'verbose' });
+    expect(code).toBe(2);
+    expect(stderr).toBe('pgbridge: PGBRIDGE_LOG_LEVEL: "verbose" is not a log level (fatal, error, warn, info, debug, trace, silent)\n');
+  });
+
   it('a database that cannot be reached is a failure (exit 1), not a configuration error', async () => {
     const { code, stderr } = await runCli(['status'], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
     expect(code).toBe(1);
