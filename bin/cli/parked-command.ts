@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { statement } from '../../lib/capture/sql-files.ts';
-import { withDatabase } from './database.ts';
+import { withInstalledDatabase } from './database.ts';
 import { eventIds, positiveInteger } from './options.ts';
 
 export function addParkedCommand(program: Command): void {
@@ -10,7 +10,7 @@ export function addParkedCommand(program: Command): void {
     .description('print parked events, oldest first, one JSON object a line, with the reason')
     .option('--limit <n>', 'at most this many', positiveInteger, 100)
     .action(async ({ limit }: { limit: number }) => {
-      const { rows } = await withDatabase((client) => client.query(statement('admin/parked-list'), [limit]));
+      const { rows } = await withInstalledDatabase((client) => client.query(statement('admin/parked-list'), [limit]));
       for (const row of rows) console.log(JSON.stringify(row));
       if (rows.length === 0) console.log('no parked events');
     });
@@ -19,7 +19,10 @@ export function addParkedCommand(program: Command): void {
     .description('put parked events back into the outbox after fixing the cause (all of them without --id)')
     .option('--id <id...>', 'only these events', eventIds)
     .action(async ({ id }: { id?: string[] }) => {
-      const { rowCount } = await withDatabase((client) => client.query(statement('admin/parked-resend'), [id ?? null]));
-      console.log(`${rowCount} parked event(s) back in the outbox`);
+      const { rows } = await withInstalledDatabase((client) => client.query<{ id: string }>(statement('admin/parked-resend'), [id ?? null]));
+      console.log(`${rows.length} parked event(s) back in the outbox`);
+      const resent = new Set(rows.map((row) => row.id));
+      const notParked = (id ?? []).filter((wanted) => !resent.has(wanted));
+      if (notParked.length > 0) console.log(`not parked (nothing done for them): ${notParked.join(', ')}`);
     });
 }

@@ -28,6 +28,13 @@ function configFile(config: unknown): string {
 }
 
 describe('pgbridge commands against a database', () => {
+  it('commands that need the schema say to install first (exit 2) instead of a Postgres error', async () => {
+    const notInstalled = 'pgbridge: pgbridge is not installed in this database: run `pgbridge install` first (or apply `pgbridge sql` with your migration tool)\n';
+    for (const args of [['grant-listener', 'someone'], ['parked', 'list'], ['parked', 'resend']]) {
+      expect(await pgbridge(...args), args.join(' ')).toEqual({ code: 2, stdout: '', stderr: notInstalled });
+    }
+  });
+
   it('status says when pgbridge is not installed, then counts undelivered and parked events', async () => {
     expect(await pgbridge('status')).toEqual({ code: 0, stdout: 'pgbridge is not installed in this database\n', stderr: '' });
 
@@ -47,7 +54,10 @@ describe('pgbridge commands against a database', () => {
     const lines = listed.stdout.trim().split('\n').map((line) => JSON.parse(line));
     expect(lines).toEqual([expect.objectContaining({ id: ids[0], table_name: 'accounts', reason: `too large (event ${ids[0]})` })]);
 
-    expect(await pgbridge('parked', 'resend', '--id', ids[1]!)).toMatchObject({ code: 0, stdout: '1 parked event(s) back in the outbox\n' });
+    expect(await pgbridge('parked', 'resend', '--id', ids[1]!, '--id', '12')).toMatchObject({
+      code: 0,
+      stdout: '1 parked event(s) back in the outbox\nnot parked (nothing done for them): 12\n',
+    });
     expect((await pgbridge('status')).stdout).toBe('{"outbox":1,"parked":1}\n');
     expect((await pgbridge('parked', 'resend')).stdout).toBe('1 parked event(s) back in the outbox\n');
     expect((await pgbridge('parked', 'list')).stdout).toBe('no parked events\n');
@@ -82,6 +92,15 @@ describe('pgbridge commands against a database', () => {
     const { code, stderr } = await runCli(['listen', '--no-install'], { DATABASE_URL: db.url, PGBRIDGE_LOG_LEVEL: 'verbose' });
     expect(code).toBe(2);
     expect(stderr).toBe('pgbridge: PGBRIDGE_LOG_LEVEL: "verbose" is not a log level (fatal, error, warn, info, debug, trace, silent)\n');
+  });
+
+  it('grant-listener names a role that does not exist (exit 2) and grants nothing', async () => {
+    expect((await pgbridge('install', '--config', configFile({ watches: [{ table: 'accounts' }] }))).code).toBe(0);
+    expect(await pgbridge('grant-listener', 'nosuchrole')).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'pgbridge: role "nosuchrole" does not exist: create it first (CREATE ROLE ... LOGIN), then grant it\n',
+    });
   });
 
   it('a database that cannot be reached is a failure (exit 1), not a configuration error', async () => {
