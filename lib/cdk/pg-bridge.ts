@@ -1,17 +1,20 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { parseConfig, type WatchConfig } from '../config/watch-config.ts';
+import type { ConsumerFilter } from '../consumers/filter-policy.ts';
 import { ChangeConsumer, PROJECT_ROOT, type CustomConsumerOptions } from './change-consumer.ts';
 import { EmailConsumer, type EmailConsumerOptions } from './email-consumer.ts';
+import { PayloadBucket, type PayloadBucketProps } from './payload-bucket.ts';
 import { PropsCheck } from './props-validation.ts';
 import { WebhookConsumer, type WebhookConsumerOptions } from './webhook-consumer.ts';
 
@@ -108,6 +111,13 @@ export interface PgBridgeProps {
    * @default `<stack name>-<construct id>`
    */
   readonly bridgeName?: string;
+  /**
+   * Rows too large for SNS (256 KiB) are stored in this bucket and their messages carry a pointer
+   * (AWS's extended client format); every consumer of the bridge may read it. `false` sends such
+   * rows truncated (key only) instead.
+   * @default a new PayloadBucket (objects expire after 30 days)
+   */
+  readonly payloadBucket?: PayloadBucketProps | false;
 }
 
 /**
@@ -123,6 +133,8 @@ export class PgBridge extends Construct {
   readonly logGroup: logs.LogGroup;
   readonly securityGroup: ec2.SecurityGroup;
   readonly bridgeName: string;
+  /** Where rows too large for SNS go; undefined with `payloadBucket: false`. */
+  readonly payloadBucket?: PayloadBucket;
   readonly listenerNotRunningAlarm: cloudwatch.Alarm;
   readonly outboxBacklogAlarm: cloudwatch.Alarm;
   readonly parkedEventsAlarm: cloudwatch.Alarm;
@@ -149,6 +161,8 @@ export class PgBridge extends Construct {
       masterKey: this.topicKey,
       enforceSSL: true,
     });
+
+    if (props.payloadBucket !== false) this.payloadBucket = new PayloadBucket(this, 'PayloadBucket', props.payloadBucket);
 
     const cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', { vpc: props.vpc });
     this.logGroup = new logs.LogGroup(this, 'Logs', {
@@ -184,6 +198,7 @@ export class PgBridge extends Construct {
         PGBRIDGE_HEALTH_PORT: String(healthPort),
         PGBRIDGE_NAME: this.bridgeName,
         AWS_REGION: Stack.of(this).region,
+        ...(this.payloadBucket ? { PGBRIDGE_PAYLOAD_BUCKET: this.payloadBucket.bucket.bucketName } : {}),
         ...props.listenerEnvironment,
       },
       // ECS reads these fields of the secret with the execution role and injects them; the
@@ -203,6 +218,7 @@ export class PgBridge extends Construct {
       stopTimeout: Duration.seconds(30),
     });
     this.topic.grantPublish(this.taskDefinition.taskRole);
+    this.payloadBucket?.grantPutPayloads(this.taskDefinition.taskRole);
 
     this.securityGroup = new ec2.SecurityGroup(this, 'ListenerSecurityGroup', {
       vpc: props.vpc,
@@ -267,6 +283,7 @@ export class PgBridge extends Construct {
   addConsumer(id: string, options: CustomConsumerOptions): ChangeConsumer {
     const consumer = new ChangeConsumer(this, id, { ...options, topic: this.topic, alarmActions: this.alarmActions });
     this.alarms.push(consumer.deadLetterAlarm);
+    this.readPayloads(id, consumer.function, options.filter);
     return consumer;
   }
 
@@ -274,6 +291,7 @@ export class PgBridge extends Construct {
   addEmailConsumer(id: string, options: EmailConsumerOptions): EmailConsumer {
     const consumer = new EmailConsumer(this, id, { ...options, topic: this.topic, alarmActions: this.alarmActions });
     this.alarms.push(consumer.consumer.deadLetterAlarm);
+    this.readPayloads(id, consumer.consumer.function, options.filter);
     return consumer;
   }
 
@@ -281,7 +299,25 @@ export class PgBridge extends Construct {
   addWebhookConsumer(id: string, options: WebhookConsumerOptions): WebhookConsumer {
     const consumer = new WebhookConsumer(this, id, { ...options, topic: this.topic, alarmActions: this.alarmActions });
     this.alarms.push(consumer.consumer.deadLetterAlarm);
+    this.readPayloads(id, consumer.consumer.function, options.filter);
     return consumer;
+  }
+
+  /**
+   * Lets a consumer read rows stored in the payload bucket. A body-scope filter sees the pointer,
+   * not the row, so it never matches a stored row: warned at synth, since the consumer would miss
+   * those events without an error.
+   */
+  private readPayloads(id: string, consumerFunction: lambda.IFunction, filter: ConsumerFilter | undefined): void {
+    if (!this.payloadBucket) return;
+    this.payloadBucket.grantReadPayloads(consumerFunction);
+    const bodyScope = filter !== undefined && ('raw' in filter ? filter.scope === 'MessageBody' : filter.body !== undefined);
+    if (bodyScope) {
+      Annotations.of(this).addWarningV2(
+        'pgbridge:body-filter-misses-large-rows',
+        `consumer ${id}: its filter matches the message body, which for rows over 256 KiB is an S3 pointer: such rows never reach it. Filter on table, action or label to receive them.`,
+      );
+    }
   }
 
   private listenerMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
