@@ -1,9 +1,11 @@
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { publishAll, type PublishOutcome } from '../../lib/sinks/batch-publisher.ts';
 import { PayloadOffloadingSink } from '../../lib/sinks/payload-offloading-sink.ts';
 import type { OutgoingMessage } from '../../lib/sinks/sink.ts';
 import { SnsSink } from '../../lib/sinks/sns-sink.ts';
+import { SqsSink } from '../../lib/sinks/sqs-sink.ts';
 import { ScriptedSnsServer } from '../support/scripted-sns-server.ts';
 import { startTestAws, type TestAws } from '../support/test-aws.ts';
 
@@ -29,12 +31,15 @@ beforeEach(() => {
 
 const topic = 'arn:aws:sns:us-east-1:123456789012:events.fifo';
 const plain = (id: number, group: string): OutgoingMessage => ({ id: String(id), body: `{"id":"${id}"}`, attributes: { table: 'items' }, groupId: group });
-const offloaded = (id: number, group: string, into: string): OutgoingMessage => ({
-  ...plain(id, group),
-  body: `["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"${into}","s3Key":"${id}.json"}]`,
-  numberAttributes: { ExtendedPayloadSize: '17' },
-  offloaded: { bucket: into, key: `${id}.json`, body: `{"id":"${id}","big":1}` },
-});
+const offloaded = (id: number, group: string, into: string): OutgoingMessage => {
+  const body = `{"id":"${id}","big":1}`;
+  return {
+    ...plain(id, group),
+    body: `["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"${into}","s3Key":"${id}.json"}]`,
+    numberAttributes: { ExtendedPayloadSize: String(Buffer.byteLength(body)) },
+    offloaded: { bucket: into, key: `${id}.json`, body },
+  };
+};
 const byId = (outcomes: PublishOutcome[]) => new Map(outcomes.map((outcome) => [outcome.id, outcome]));
 
 describe('publishing with a payload bucket', () => {
@@ -46,6 +51,19 @@ describe('publishing with a payload bucket', () => {
     expect(sns.calls.flatMap((call) => call.ids).sort()).toEqual(['1', '2', '3']);
     const object = await aws.resources.s3.send(new GetObjectCommand({ Bucket: bucket, Key: '2.json' }));
     expect(await object.Body!.transformToString()).toBe('{"id":"2","big":1}');
+  });
+
+  it('straight to SQS, the pointer arrives with ExtendedPayloadSize as a Number attribute', async () => {
+    const queue = await aws.resources.createQueue(aws.name('direct'));
+    const sink = new PayloadOffloadingSink(new SqsSink(aws.resources.sqs, queue.url), aws.resources.s3, bucket);
+    const report = await publishAll(sink, [offloaded(7, 'a', bucket)], 1);
+
+    expect(report.outcomes).toEqual([{ id: '7', ok: true }]);
+    const { Messages = [] } = await aws.resources.sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }));
+    expect(Messages.map((message) => message.MessageAttributes)).toEqual([
+      { table: { DataType: 'String', StringValue: 'items' }, ExtendedPayloadSize: { DataType: 'Number', StringValue: '18' } },
+    ]);
+    expect(JSON.parse(Messages[0]!.Body!)[1]).toEqual({ s3BucketName: bucket, s3Key: '7.json' });
   });
 
   it('on FIFO, an event whose body cannot be stored is not published and holds back the later events of its row', async () => {
