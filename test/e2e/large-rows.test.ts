@@ -7,13 +7,14 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
 import { handleChanges } from '../../functions/consumers/handle-changes.ts';
 import { createWebhookConsumer } from '../../functions/consumers/webhook-consumer.ts';
 import { withOffloadedBody } from '../../lib/consumers/offloaded-payload.ts';
+import { ConsumerRunner } from '../../lib/local/consumer-runner.ts';
 import type { ChangeEvent } from '../../lib/message/change-event.ts';
 import { toSqsEvent } from '../../lib/local/sqs-lambda-event.ts';
 import { WebhookReceiver } from '../../lib/local/webhook-receiver.ts';
@@ -156,21 +157,53 @@ describe.skipIf(skipReason)('rows too large for SNS', () => {
     expect(JSON.parse(delivered[0]!.body)).toMatchObject({ table: 'documents', action: 'insert', row: { id: 3, title: 'for the webhook', content: BIG_TEXT } });
   });
 
-  it('a pointer whose object is gone fails the record with bucket and key named, so it is retried and then dead-lettered', async () => {
+  it('a pointer whose object is gone fails the record with bucket and key named, and the redrive policy dead-letters it intact', async () => {
     const queue = await documentsQueue();
+    const deadLetter = await aws.resources.createQueue(aws.name('documents-dlq'));
+    await aws.resources.sqs.send(
+      new SetQueueAttributesCommand({
+        QueueUrl: queue.url,
+        Attributes: { VisibilityTimeout: '1', RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount: 2 }) },
+      }),
+    );
+    const before = new Set(await objectKeys());
     await db.query(`INSERT INTO documents VALUES (4, 'expires', $1)`, [BIG_TEXT]);
-    const messages = await receiveRaw(queue.url, 1);
-    const { s3Key } = JSON.parse(messages[0]!.Body!)[1];
-    await aws.resources.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: s3Key }] } }));
-    const record = lambdaEvent(messages, queue.arn).Records[0]!;
+    await waitFor(async () => (await objectKeys()).some((key) => !before.has(key)), 10_000, 'the body to be stored');
+    const key = (await objectKeys()).find((candidate) => !before.has(candidate))!;
+    await waitFor(async () => (await db.query(`SELECT count(*)::int AS waiting FROM pgbridge.outbox`)).rows[0].waiting === 0, 10_000, 'the pointer to be published');
+    await aws.resources.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: key }] } }));
+
+    const pointer: Message = {
+      MessageId: 'm-1',
+      Body: JSON.stringify(['software.amazon.payloadoffloading.PayloadS3Pointer', { s3BucketName: bucket, s3Key: key }]),
+      MessageAttributes: { ExtendedPayloadSize: { DataType: 'Number', StringValue: '2000000' } },
+    };
+    await expect(withOffloadedBody(lambdaEvent([pointer], queue.arn).Records[0]!, () => aws.resources.s3)).rejects.toThrow(
+      `message m-1: its body s3://${bucket}/${key} could not be read: NoSuchKey`,
+    );
+
     let handled = 0;
-    const handler = handleChanges(() => void handled++, { s3: aws.resources.s3, sqs: aws.resources.sqs, logger: quiet });
-
-    await expect(withOffloadedBody(record, () => aws.resources.s3)).rejects.toThrow(`s3://${bucket}/${s3Key} could not be read: NoSuchKey`);
-    const response = await handler({ Records: [record] });
-
-    expect(response.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    const failures: number[] = [];
+    const runner = new ConsumerRunner({
+      name: 'expired-bodies',
+      sqs: aws.resources.sqs,
+      queueUrl: queue.url,
+      queueArn: queue.arn,
+      handler: handleChanges(() => void handled++, { s3: aws.resources.s3, sqs: aws.resources.sqs, logger: quiet }),
+    });
+    runner.on('batch', ({ failed }) => failures.push(failed.length));
+    runner.start();
+    try {
+      const dead = await receiveRaw(deadLetter.url, 1, 20_000);
+      expect(dead).toHaveLength(1);
+      expect(JSON.parse(dead[0]!.Body!)[1]).toEqual({ s3BucketName: bucket, s3Key: key });
+      expect(dead[0]!.MessageAttributes!.ExtendedPayloadSize).toMatchObject({ DataType: 'Number' });
+    } finally {
+      await runner.stop();
+    }
     expect(handled).toBe(0);
+    expect(failures.length).toBeGreaterThanOrEqual(2);
+    expect(failures.every((count) => count === 1)).toBe(true);
   });
 
   it('while the object cannot be stored the event stays in the outbox, and it arrives whole once S3 takes it', async () => {
@@ -196,6 +229,11 @@ describe.skipIf(skipReason)('rows too large for SNS', () => {
     await waitFor(async () => (await db.query(`SELECT count(*)::int AS waiting FROM pgbridge.outbox`)).rows[0].waiting === 0, 5000, 'the outbox to drain');
   });
 });
+
+async function objectKeys(): Promise<string[]> {
+  const { Contents = [] } = await aws.resources.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
+  return Contents.map(({ Key }) => Key!);
+}
 
 async function emptyAndDeleteBucket(): Promise<void> {
   const { Contents = [] } = await aws.resources.s3.send(new ListObjectsV2Command({ Bucket: bucket }));
