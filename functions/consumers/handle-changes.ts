@@ -46,7 +46,7 @@ export function handleChanges<Row = Record<string, unknown>>(handler: ChangeHand
   const deadLetterQueueUrl = options.deadLetterQueueUrl ?? process.env.PGBRIDGE_DEAD_LETTER_QUEUE_URL;
   let sqs = options.sqs;
   let s3 = options.s3;
-  const s3Client = () => (s3 ??= new S3Client({}));
+  const s3Client = () => (s3 ??= new S3Client({ followRegionRedirects: true }));
 
   const processRecord = async (record: SQSRecord): Promise<void> => {
     try {

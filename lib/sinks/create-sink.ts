@@ -32,6 +32,8 @@ export function createSink(settings: SinkSettings): Sink {
     ...clientConfig(settings),
     // Emulators and LocalStack answer path-style requests; bucket subdomains need DNS they lack.
     forcePathStyle: settings.endpoint !== undefined,
+    // A bucket in another region than the topic answers with a redirect the client then follows.
+    followRegionRedirects: true,
   });
   return new PayloadOffloadingSink(sink, s3, settings.payloadBucket);
 }
