@@ -12,6 +12,8 @@ export const PAYLOAD_SIZE_ATTRIBUTE = 'ExtendedPayloadSize';
 export const LEGACY_PAYLOAD_SIZE_ATTRIBUTE = 'SQSLargePayloadSize';
 
 const POINTER_CLASS = 'software.amazon.payloadoffloading.PayloadS3Pointer';
+/** The class name version 1 of the Java SQS library wrote (the Python one still can). */
+const LEGACY_POINTER_CLASS = 'com.amazon.sqs.javamessaging.MessageS3Pointer';
 
 export interface PayloadPointer {
   bucket: string;
@@ -24,8 +26,8 @@ export function payloadPointerBody(pointer: PayloadPointer): string {
 }
 
 /**
- * Reads a pointer body: the type-wrapped array, or the plain object that version 1 of the Java
- * libraries wrote. Throws an Error that quotes the body when it is neither.
+ * Reads a pointer body: the type-wrapped array (either class name), or the plain object that
+ * version 1 of the Java libraries wrote. Throws an Error that quotes the body when it is neither.
  */
 export function parsePayloadPointer(body: string): PayloadPointer {
   let json: unknown;
@@ -34,7 +36,8 @@ export function parsePayloadPointer(body: string): PayloadPointer {
   } catch {
     json = undefined;
   }
-  const fields = Array.isArray(json) && json.length === 2 && json[0] === POINTER_CLASS ? json[1] : json;
+  const wrapped = Array.isArray(json) && json.length === 2 && (json[0] === POINTER_CLASS || json[0] === LEGACY_POINTER_CLASS);
+  const fields = wrapped ? json[1] : json;
   const { s3BucketName, s3Key } = (fields ?? {}) as { s3BucketName?: unknown; s3Key?: unknown };
   if (typeof s3BucketName !== 'string' || typeof s3Key !== 'string' || !s3BucketName || !s3Key) {
     throw new Error(`message has the ${PAYLOAD_SIZE_ATTRIBUTE} attribute but its body is not an S3 payload pointer: ${body.slice(0, 200)}`);

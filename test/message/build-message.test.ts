@@ -66,11 +66,12 @@ describe('the message built for an event', () => {
     expect(small).toEqual({ ok: true, truncated: false, message: { id: '42', body: '{"id":"42"}', attributes: { table: 'users', schema: 'public', action: 'update' } } });
   });
 
-  it('pointers written by the AWS libraries are read: Java 2.x, Java 1.x and Python', () => {
+  it('pointers written by the AWS libraries are read: Java 2.x, Java 1.x and Python (also in its legacy mode)', () => {
     const expected = { bucket: 'my-bucket', key: 'prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90' };
     expect(parsePayloadPointer('["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"my-bucket","s3Key":"prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90"}]')).toEqual(expected);
     expect(parsePayloadPointer('{"s3BucketName":"my-bucket","s3Key":"prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90"}')).toEqual(expected);
     expect(parsePayloadPointer('["software.amazon.payloadoffloading.PayloadS3Pointer", {"s3BucketName": "my-bucket", "s3Key": "prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90"}]')).toEqual(expected);
+    expect(parsePayloadPointer('["com.amazon.sqs.javamessaging.MessageS3Pointer", {"s3BucketName": "my-bucket", "s3Key": "prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90"}]')).toEqual(expected);
     expect(() => parsePayloadPointer('{"id":"42","row":{}}')).toThrow('its body is not an S3 payload pointer: {"id":"42","row":{}}');
   });
 
