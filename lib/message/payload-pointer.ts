@@ -36,8 +36,8 @@ export function parsePayloadPointer(body: string): PayloadPointer {
   } catch {
     json = undefined;
   }
-  const wrapped = Array.isArray(json) && json.length === 2 && (json[0] === POINTER_CLASS || json[0] === LEGACY_POINTER_CLASS);
-  const fields = wrapped ? json[1] : json;
+  const wrapped = Array.isArray(json) && json.length === 2 && [POINTER_CLASS, LEGACY_POINTER_CLASS].includes(json[0]);
+  const fields: unknown = wrapped ? (json as unknown[])[1] : json;
   const { s3BucketName, s3Key } = (fields ?? {}) as { s3BucketName?: unknown; s3Key?: unknown };
   if (typeof s3BucketName !== 'string' || typeof s3Key !== 'string' || !s3BucketName || !s3Key) {
     throw new Error(`message has the ${PAYLOAD_SIZE_ATTRIBUTE} attribute but its body is not an S3 payload pointer: ${body.slice(0, 200)}`);
