@@ -1,20 +1,23 @@
 /**
  * Rows too large for SNS (256 KiB), delivered whole through S3: the real listener stores the
  * body in the emulator's S3 and publishes a pointer in the format of AWS's extended client
- * libraries; handleChanges and the webhook consumer read it back, and a real HTTP receiver gets
+ * libraries; handleChanges, the webhook and the email consumer read it back, and a real HTTP receiver gets
  * the whole row. Runs against the npm emulator (fauxqs: SNS, SQS and S3 on one endpoint), or
  * LocalStack with `npm run test:localstack`.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { SESClient } from '@aws-sdk/client-ses';
 import { DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
 import { handleChanges } from '../../functions/consumers/handle-changes.ts';
+import { createEmailConsumer } from '../../functions/consumers/email-consumer.ts';
 import { createWebhookConsumer } from '../../functions/consumers/webhook-consumer.ts';
 import { withOffloadedBody } from '../../lib/consumers/offloaded-payload.ts';
 import { ConsumerRunner } from '../../lib/local/consumer-runner.ts';
+import { sentEmails, startLocalSes, type LocalSes } from '../../lib/local/local-ses.ts';
 import type { ChangeEvent } from '../../lib/message/change-event.ts';
 import { toSqsEvent } from '../../lib/local/sqs-lambda-event.ts';
 import { WebhookReceiver } from '../../lib/local/webhook-receiver.ts';
@@ -37,6 +40,8 @@ let bucket: string;
 let topicArn: string;
 let listener: Listener;
 let receiver: WebhookReceiver;
+let ses: LocalSes | undefined;
+let sesEndpoint: string;
 
 interface Document {
   id: number;
@@ -50,6 +55,12 @@ beforeAll(async () => {
   bucket = await aws.resources.createBucket(aws.name('payloads'));
   topicArn = await aws.resources.createTopic(aws.name('large-rows'));
   receiver = await new WebhookReceiver({ secret: SECRET }).start();
+  if (process.env.AWS_ENDPOINT_URL) {
+    sesEndpoint = process.env.AWS_ENDPOINT_URL;
+  } else {
+    ses = await startLocalSes();
+    sesEndpoint = ses.endpoint;
+  }
   await db.query(`CREATE TABLE documents (id int PRIMARY KEY, title text NOT NULL, content text NOT NULL)`);
   listener = await startTestListener({
     databaseUrl: db.url,
@@ -63,7 +74,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await listener?.stop();
   await receiver?.stop();
-  await Promise.all([db?.stop(), aws?.stop()]);
+  await Promise.all([db?.stop(), aws?.stop(), ses?.stop()]);
 });
 
 /** Receives raw messages (not deleted: each test uses its own queue) with every attribute and its type. */
@@ -155,6 +166,25 @@ describe.skipIf(skipReason)('rows too large for SNS', () => {
     expect(delivered).toHaveLength(1);
     expect(delivered[0]!.signature).toMatchObject({ valid: true });
     expect(JSON.parse(delivered[0]!.body)).toMatchObject({ table: 'documents', action: 'insert', row: { id: 3, title: 'for the webhook', content: BIG_TEXT } });
+  });
+
+  it('the email consumer renders its templates from the whole row', async () => {
+    const queue = await documentsQueue();
+    await db.query(`INSERT INTO documents VALUES (6, 'for the email', $1)`, [BIG_TEXT]);
+    const messages = await receiveRaw(queue.url, 1);
+    const client = new SESClient({ endpoint: sesEndpoint, region: 'us-east-1' });
+    const consumer = createEmailConsumer(
+      { from: 'docs@example.com', to: ['readers@example.com'], subject: 'New: {{row.title}}', text: 'Document {{row.id}}: {{row.title}}' },
+      { ses: client, s3: aws.resources.s3, logger: quiet },
+    );
+
+    const response = await consumer(lambdaEvent(messages, queue.arn));
+
+    expect(response.batchItemFailures).toEqual([]);
+    const emails = (await sentEmails(sesEndpoint)).filter((email) => email.subject === 'New: for the email');
+    expect(emails).toHaveLength(1);
+    expect(emails[0]).toMatchObject({ to: ['readers@example.com'], text: 'Document 6: for the email' });
+    client.destroy();
   });
 
   it('a pointer whose object is gone fails the record with bucket and key named, and the redrive policy dead-letters it intact', async () => {
