@@ -1,9 +1,9 @@
 /**
  * Rows too large for SNS (256 KiB), delivered whole through S3: the real listener stores the
  * body in the emulator's S3 and publishes a pointer in the format of AWS's extended client
- * libraries; handleChanges, the webhook and the email consumer read it back, and a real HTTP receiver gets
- * the whole row. Runs against the npm emulator (fauxqs: SNS, SQS and S3 on one endpoint), or
- * LocalStack with `npm run test:localstack`.
+ * libraries; handleChanges, the webhook and the email consumer read it back, and a real HTTP
+ * receiver gets the whole row. Runs against the npm emulator (fauxqs: SNS, SQS and S3 on one
+ * endpoint), or LocalStack with `npm run test:localstack`.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SESClient } from '@aws-sdk/client-ses';
