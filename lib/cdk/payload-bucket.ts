@@ -73,7 +73,7 @@ export class PayloadBucket extends Construct {
     const bucketId = Stack.of(this.bucket).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
     Validations.of(principal).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
-      reason: 'Object keys are generated per event (<event id>-<uuid>.json), so no narrower resource exists; the grant covers the objects of this bucket only.',
+      reason: 'Object keys are generated per event (<event id>-<sha256 of the body>.json), so no narrower resource exists; the grant covers the objects of this bucket only.',
     });
   }
 }

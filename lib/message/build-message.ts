@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { OutgoingMessage } from '../sinks/sink.ts';
 import { messageSize } from '../sinks/sink.ts';
 import { escapeJsonForAws, isValidAwsText } from './aws-text.ts';
@@ -48,13 +48,14 @@ export function buildMessage(event: OutboxEvent, limits: MessageLimits): BuiltMe
 
 /**
  * The message for a body stored in S3: a pointer plus the size attribute, with pgbridge's own
- * attributes kept so filter policies still match. The key is new on every attempt (a retry after
- * a failed publish writes a second object rather than overwriting one a delivered message may
- * point to, and event ids can repeat after a point-in-time restore); the object of an attempt
+ * attributes kept so filter policies still match. The key is the event id and the SHA-256 of
+ * the body: a retry of the event writes the same bytes to the same key (an outage of the sink
+ * does not pile up copies), while another event can never overwrite an object a delivered message
+ * points to, even when event ids repeat after a point-in-time restore. The object of an attempt
  * that was never published is an orphan that the bucket's expiry removes.
  */
 function offloadedMessage(event: OutboxEvent, body: string, attributes: Record<string, string>, limits: MessageLimits, bucket: string): OutgoingMessage {
-  const key = `${event.id}-${randomUUID()}.json`;
+  const key = `${event.id}-${createHash('sha256').update(body).digest('hex')}.json`;
   const message: OutgoingMessage = {
     id: event.id,
     body: payloadPointerBody({ bucket, key }),

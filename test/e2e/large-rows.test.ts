@@ -111,7 +111,7 @@ describe.skipIf(skipReason)('rows too large for SNS', () => {
     expect(JSON.parse(small.Body!).row).toEqual({ id: 2, title: 'small', content: 'tiny' });
     const [pointerClass, pointer] = JSON.parse(big.Body!);
     expect(pointerClass).toBe('software.amazon.payloadoffloading.PayloadS3Pointer');
-    expect(pointer).toEqual({ s3BucketName: bucket, s3Key: expect.stringMatching(/^\d+-[0-9a-f-]{36}\.json$/) });
+    expect(pointer).toEqual({ s3BucketName: bucket, s3Key: expect.stringMatching(/^\d+-[0-9a-f]{64}\.json$/) });
     expect(big.MessageAttributes).toMatchObject({
       table: { DataType: 'String', StringValue: 'documents' },
       schema: { DataType: 'String', StringValue: 'public' },

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { escapeJsonForAws, isValidAwsText } from '../../lib/message/aws-text.ts';
 import { buildMessage } from '../../lib/message/build-message.ts';
@@ -59,9 +60,13 @@ describe('the message built for an event', () => {
     expect(message.body).toBe(
       `["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"pgbridge-payloads","s3Key":"${message.offloaded!.key}"}]`,
     );
-    expect(message.offloaded!.key).toMatch(/^42-[0-9a-f-]{36}\.json$/);
-    const again = buildMessage(event(body), { fifo: false, maxMessageBytes: 262_144, payloadBucket: 'pgbridge-payloads' });
-    expect(again.ok && again.message.offloaded!.key).not.toBe(message.offloaded!.key);
+    expect(message.offloaded!.key).toBe(`42-${createHash('sha256').update(message.offloaded!.body).digest('hex')}.json`);
+    // A retry stores the same bytes under the same key; an event reusing the id (after a
+    // point-in-time restore) with another body gets a key of its own.
+    const retried = buildMessage(event(body, { label: 'big' }), { fifo: true, maxMessageBytes: 262_144, payloadBucket: 'pgbridge-payloads' });
+    expect(retried.ok && retried.message.offloaded!.key).toBe(message.offloaded!.key);
+    const reused = buildMessage(event(body.replace('é', 'e')), { fifo: false, maxMessageBytes: 262_144, payloadBucket: 'pgbridge-payloads' });
+    expect(reused.ok && reused.message.offloaded!.key).not.toBe(message.offloaded!.key);
     const small = buildMessage(event('{"id":"42"}'), { fifo: false, maxMessageBytes: 262_144, payloadBucket: 'pgbridge-payloads' });
     expect(small).toEqual({ ok: true, truncated: false, message: { id: '42', body: '{"id":"42"}', attributes: { table: 'users', schema: 'public', action: 'update' } } });
   });
