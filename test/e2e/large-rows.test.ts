@@ -8,7 +8,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SESClient } from '@aws-sdk/client-ses';
 import { DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { ReceiveMessageCommand, SetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, ReceiveMessageCommand, SetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
@@ -257,6 +257,58 @@ describe.skipIf(skipReason)('rows too large for SNS', () => {
     const whole = JSON.parse((await withOffloadedBody(record!, () => aws.resources.s3)).body);
     expect(whole.row).toEqual({ id: 5, title: 'waits for S3', content: BIG_TEXT });
     await waitFor(async () => (await db.query(`SELECT count(*)::int AS waiting FROM pgbridge.outbox`)).rows[0].waiting === 0, 5000, 'the outbox to drain');
+  });
+});
+
+describe.skipIf(skipReason)('rows too large for a FIFO topic', () => {
+  let fifoDb: TestDatabase;
+  let fifoListener: Listener;
+  let fifoTopicArn: string;
+
+  beforeAll(async () => {
+    fifoDb = await startTestDatabase();
+    fifoTopicArn = await aws.resources.createTopic(aws.name('large-rows.fifo'));
+    await fifoDb.query(`CREATE TABLE documents (id int PRIMARY KEY, title text NOT NULL, content text NOT NULL)`);
+    fifoListener = await startTestListener({
+      databaseUrl: fifoDb.url,
+      endpoint: aws.endpoint,
+      topicArn: fifoTopicArn,
+      payloadBucket: bucket,
+      config: { watches: [{ table: 'documents' }] },
+    });
+  });
+
+  afterAll(async () => {
+    await fifoListener?.stop();
+    await fifoDb?.stop();
+  });
+
+  it('a row stored in S3 keeps its message group and its place among the events of its row', async () => {
+    const queue = await aws.resources.subscribeQueue(fifoTopicArn, aws.name('documents.fifo'));
+    await fifoDb.query(`INSERT INTO documents VALUES (1, 'v1', 'small')`);
+    await fifoDb.query(`UPDATE documents SET title = 'v2', content = $1 WHERE id = 1`, [BIG_TEXT]);
+    await fifoDb.query(`UPDATE documents SET title = 'v3', content = 'small again' WHERE id = 1`);
+    const messages: Message[] = [];
+    const deadline = Date.now() + 15_000;
+    // One message of a group at a time: each is deleted before the next one becomes visible.
+    while (messages.length < 3 && Date.now() < deadline) {
+      const { Messages = [] } = await aws.resources.sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['MessageGroupId'] }),
+      );
+      for (const message of Messages) {
+        messages.push(message);
+        await aws.resources.sqs.send(new DeleteMessageCommand({ QueueUrl: queue.url, ReceiptHandle: message.ReceiptHandle! }));
+      }
+    }
+    const records = lambdaEvent(messages, queue.arn).Records;
+    const events = await Promise.all(records.map(async (record) => JSON.parse((await withOffloadedBody(record, () => aws.resources.s3)).body)));
+
+    expect(events.map((event) => event.row.title)).toEqual(['v1', 'v2', 'v3']);
+    expect(events[1].row.content).toBe(BIG_TEXT);
+    // The last update is large too: its `old` holds the big content.
+    expect(events[2].old.content).toBe(BIG_TEXT);
+    expect(messages.map((message) => Boolean(message.MessageAttributes?.ExtendedPayloadSize))).toEqual([false, true, true]);
+    expect(new Set(messages.map((message) => message.Attributes?.MessageGroupId))).toEqual(new Set(['public.documents:1']));
   });
 });
 
