@@ -1,7 +1,8 @@
-import { Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import type { ConsumerFilter } from '../consumers/filter-policy.ts';
 import { PropsCheck } from './props-validation.ts';
 
 export interface PayloadBucketProps {
@@ -64,6 +65,22 @@ export class PayloadBucket extends Construct {
     return iam.Grant.addToPrincipal({ grantee, actions: ['s3:GetObject'], resourceArns: [this.bucket.arnForObjects('*')] }).combine(
       iam.Grant.addToPrincipal({ grantee, actions: ['s3:ListBucket'], resourceArns: [this.bucket.bucketArn] }),
     );
+  }
+
+  /**
+   * A consumer of the bridge: its function may read the stored rows. A body-scope filter sees the
+   * pointer, not the row, so it never matches a stored row: warned at synth on the consumer,
+   * since it would miss those events without an error.
+   */
+  addReader(consumer: Construct, grantee: iam.IGrantable, filter: ConsumerFilter | undefined): iam.Grant {
+    const bodyScope = filter !== undefined && ('raw' in filter ? filter.scope === 'MessageBody' : filter.body !== undefined);
+    if (bodyScope) {
+      Annotations.of(consumer).addWarningV2(
+        'pgbridge:body-filter-misses-large-rows',
+        'its filter matches the message body, which for rows over 256 KiB is an S3 pointer: such rows never reach this consumer. Filter on table, action or label to receive them.',
+      );
+    }
+    return this.grantReadPayloads(grantee);
   }
 
   /** cdk-nag's AwsSolutions-IAM5 finding for `<bucket>/*`, acknowledged on the grantee's policy. */

@@ -1,17 +1,15 @@
-import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { parseConfig, type WatchConfig } from '../config/watch-config.ts';
-import type { ConsumerFilter } from '../consumers/filter-policy.ts';
 import { ChangeConsumer, PROJECT_ROOT, type CustomConsumerOptions } from './change-consumer.ts';
 import { EmailConsumer, type EmailConsumerOptions } from './email-consumer.ts';
 import { PayloadBucket, type PayloadBucketProps } from './payload-bucket.ts';
@@ -283,7 +281,7 @@ export class PgBridge extends Construct {
   addConsumer(id: string, options: CustomConsumerOptions): ChangeConsumer {
     const consumer = new ChangeConsumer(this, id, { ...options, topic: this.topic, alarmActions: this.alarmActions });
     this.alarms.push(consumer.deadLetterAlarm);
-    this.readPayloads(id, consumer.function, options.filter);
+    this.payloadBucket?.addReader(consumer, consumer.function, options.filter);
     return consumer;
   }
 
@@ -291,7 +289,7 @@ export class PgBridge extends Construct {
   addEmailConsumer(id: string, options: EmailConsumerOptions): EmailConsumer {
     const consumer = new EmailConsumer(this, id, { ...options, topic: this.topic, alarmActions: this.alarmActions });
     this.alarms.push(consumer.consumer.deadLetterAlarm);
-    this.readPayloads(id, consumer.consumer.function, options.filter);
+    this.payloadBucket?.addReader(consumer, consumer.consumer.function, options.filter);
     return consumer;
   }
 
@@ -299,25 +297,8 @@ export class PgBridge extends Construct {
   addWebhookConsumer(id: string, options: WebhookConsumerOptions): WebhookConsumer {
     const consumer = new WebhookConsumer(this, id, { ...options, topic: this.topic, alarmActions: this.alarmActions });
     this.alarms.push(consumer.consumer.deadLetterAlarm);
-    this.readPayloads(id, consumer.consumer.function, options.filter);
+    this.payloadBucket?.addReader(consumer, consumer.consumer.function, options.filter);
     return consumer;
-  }
-
-  /**
-   * Lets a consumer read rows stored in the payload bucket. A body-scope filter sees the pointer,
-   * not the row, so it never matches a stored row: warned at synth, since the consumer would miss
-   * those events without an error.
-   */
-  private readPayloads(id: string, consumerFunction: lambda.IFunction, filter: ConsumerFilter | undefined): void {
-    if (!this.payloadBucket) return;
-    this.payloadBucket.grantReadPayloads(consumerFunction);
-    const bodyScope = filter !== undefined && ('raw' in filter ? filter.scope === 'MessageBody' : filter.body !== undefined);
-    if (bodyScope) {
-      Annotations.of(this).addWarningV2(
-        'pgbridge:body-filter-misses-large-rows',
-        `consumer ${id}: its filter matches the message body, which for rows over 256 KiB is an S3 pointer: such rows never reach it. Filter on table, action or label to receive them.`,
-      );
-    }
   }
 
   private listenerMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
