@@ -83,14 +83,35 @@ export class PayloadBucket extends Construct {
     return this.grantReadPayloads(grantee);
   }
 
-  /** cdk-nag's AwsSolutions-IAM5 finding for `<bucket>/*`, acknowledged on the grantee's policy. */
+  /**
+   * cdk-nag's AwsSolutions-IAM5 finding for `<bucket>/*`, acknowledged on the grantee. The
+   * finding names the ARN as it reads in the grantee's stack (the bucket's attribute, a
+   * nested-stack parameter or an import), known only once CDK has wired references between
+   * stacks: so the acknowledgement is made in the validation step, which runs after that.
+   */
   private acknowledgeObjectWildcard(grantee: iam.IGrantable): void {
     const principal = grantee.grantPrincipal;
     if (!Construct.isConstruct(principal)) return;
-    const bucketId = Stack.of(this.bucket).getLogicalId(this.bucket.node.defaultChild as s3.CfnBucket);
-    Validations.of(principal).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`,
-      reason: 'Object keys are generated per event (<event id>-<sha256 of the body>.json), so no narrower resource exists; the grant covers the objects of this bucket only.',
+    principal.node.addValidation({
+      validate: () => {
+        const objects = flattenedReference(Stack.of(principal).resolve(this.bucket.arnForObjects('*')));
+        Validations.of(principal).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::${objects}]`,
+          reason: 'Object keys are generated per event (<event id>-<sha256 of the body>.json), so no narrower resource exists; the grant covers the objects of this bucket only.',
+        });
+        return [];
+      },
     });
   }
+}
+
+/** A resolved CloudFormation value as cdk-nag writes it into a finding (`<Id.Arn>`, `<Param>`, an import's name). */
+function flattenedReference(value: unknown): string {
+  if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
+  const intrinsic = value as Record<string, any>;
+  if (intrinsic['Fn::Join']) return (intrinsic['Fn::Join'][1] as unknown[]).map(flattenedReference).join(intrinsic['Fn::Join'][0]);
+  if (intrinsic['Fn::GetAtt']) return `<${intrinsic['Fn::GetAtt'][0]}.${intrinsic['Fn::GetAtt'][1]}>`;
+  if (intrinsic['Fn::ImportValue']) return flattenedReference(intrinsic['Fn::ImportValue']);
+  if (intrinsic.Ref) return `<${intrinsic.Ref}>`;
+  return JSON.stringify(value);
 }

@@ -1,20 +1,26 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ChangeConsumer } from '../../lib/cdk/change-consumer.ts';
 import { PgBridge, type PgBridgeProps } from '../../lib/cdk/pg-bridge.ts';
 
 const AUDIT_HANDLER = fileURLToPath(new URL('./fixtures/audit-handler.ts', import.meta.url));
 
 function synth(props: Partial<PgBridgeProps> = {}, addConsumers?: (bridge: PgBridge) => void) {
-  const stack = new Stack(new App(), 'Test');
+  return synthIn(new App(), props, addConsumers);
+}
+
+function synthIn(app: App, props: Partial<PgBridgeProps> = {}, addConsumers?: (bridge: PgBridge) => void) {
+  const stack = new Stack(app, 'Test');
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
   const database = { host: 'db.internal.example', secret: new secretsmanager.Secret(stack, 'DbSecret') };
   const bridge = new PgBridge(stack, 'Bridge', { vpc, database, watches: [{ table: 'documents' }], ...props });
   addConsumers?.(bridge);
-  return { stack, bridge, template: Template.fromStack(stack) };
+  return { stack, bridge, get template() { return Template.fromStack(stack); } };
 }
 
 let template: Template;
@@ -93,9 +99,22 @@ describe('the payload bucket of a bridge', () => {
     const acknowledged = (node: { metadata: { type: string }[] }) => JSON.stringify(node.metadata.filter((entry) => entry.type === 'aws:cdk:acknowledged-rules'));
     expect(acknowledged(bridge.payloadBucket!.bucket.node)).toMatch(/AwsSolutions-S1.*expire on their own/);
     const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0]!;
-    for (const role of [bridge.taskDefinition.taskRole, bridge.node.findChild('Audit').node.findChild('Function').node.findChild('ServiceRole')]) {
+    for (const role of [bridge.taskDefinition.taskRole, (bridge.node.findChild('Audit') as ChangeConsumer).function.role!]) {
       expect(acknowledged(role.node)).toContain(`AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/*]`);
     }
+  });
+
+  it('the wildcard acknowledgement names the objects as the grantee\'s template does, also from another stack', () => {
+    const app = new App();
+    const { bridge } = synthIn(app);
+    const other = new Stack(app, 'Reactions');
+    const role = new iam.Role(other, 'Reader', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    bridge.payloadBucket!.grantReadPayloads(role);
+    const policy = Object.values(Template.fromStack(other).findResources('AWS::IAM::Policy'))[0]!;
+    const objects = policy.Properties.PolicyDocument.Statement[0].Resource;
+    expect(objects).toEqual({ 'Fn::Join': ['', [{ 'Fn::ImportValue': expect.stringMatching(/^Test:ExportsOutputFnGetAttBridgePayloadBucket/) }, '/*']] });
+    const acknowledged = JSON.stringify(role.node.metadata.filter((entry) => entry.type === 'aws:cdk:acknowledged-rules'));
+    expect(acknowledged).toContain(`AwsSolutions-IAM5[Resource::${objects['Fn::Join'][1][0]['Fn::ImportValue']}/*]`);
   });
 
   it('a consumer with a body filter is warned at synth that rows stored in S3 never match it', () => {
