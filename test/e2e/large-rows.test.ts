@@ -10,6 +10,7 @@ import { SESClient } from '@aws-sdk/client-ses';
 import { DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { DeleteMessageCommand, ReceiveMessageCommand, SetQueueAttributesCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
 import { handleChanges } from '../../functions/consumers/handle-changes.ts';
@@ -29,7 +30,8 @@ import { capturedLogs, startTestListener, waitFor } from '../support/test-listen
 const skipReason = await e2eSkipReason();
 if (skipReason) console.warn(`test/e2e skipped: ${skipReason}`);
 
-const SECRET = 'whsec_large_rows_7c1d';
+// A Standard Webhooks style key (whsec_ + base64): what the receiver verifies with.
+const SECRET = `whsec_${randomBytes(24).toString('base64')}`;
 /** About 2 MB of text with characters of 1, 2, 3 and 4 UTF-8 bytes, so sizes and escapes are exercised. */
 const BIG_TEXT = 'a é € 😀 '.repeat(150_000);
 const quiet = new Logger({ logLevel: 'CRITICAL' });
