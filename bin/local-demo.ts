@@ -121,6 +121,8 @@ async function main(): Promise<void> {
   cleanups.unshift(async () => aws.destroy());
   const topicArn = process.env.PGBRIDGE_TOPIC_ARN ?? (await aws.createTopic('pgbridge-demo'));
   const printed = await aws.subscribeQueue(topicArn, 'pgbridge-demo-printout');
+  // Rows over 256 KiB go to the emulator's S3, as they would to the PgBridge's bucket in AWS.
+  const payloadBucket = process.env.PGBRIDGE_PAYLOAD_BUCKET ?? (await aws.createBucket('pgbridge-demo-payloads'));
 
   const sesEndpoint = await startSes();
   const webhookUrl = webhook.url ?? (await startWebhookReceiver(webhook.secrets[0]!));
@@ -146,7 +148,7 @@ async function main(): Promise<void> {
   const listener = await startListener({
     configPath,
     install: true,
-    env: { ...process.env, DATABASE_URL: databaseUrl, AWS_ENDPOINT_URL: endpoint, PGBRIDGE_TOPIC_ARN: topicArn },
+    env: { ...process.env, DATABASE_URL: databaseUrl, AWS_ENDPOINT_URL: endpoint, PGBRIDGE_TOPIC_ARN: topicArn, PGBRIDGE_PAYLOAD_BUCKET: payloadBucket },
     log,
   });
   cleanups.unshift(() => listener.stop());
@@ -156,6 +158,7 @@ async function main(): Promise<void> {
 pgbridge is running.
   Postgres   ${psqlUrl}${database.dataDir ? `   (data in ${database.dataDir})` : ''}
   SNS/SQS    ${endpoint}   topic ${topicArn}
+  S3         ${endpoint}   bucket ${payloadBucket} (rows too large for a message)
   Watches    ${configPath ?? 'PGBRIDGE_CONFIG_JSON'}
   Reactions  ${reactions.consumers.map((consumer) => consumer.id).join(', ')} (lib/demo/demo-reactions.ts)
   SES        ${sesEndpoint}   (emails to ${TEAM_EMAIL}; open it in a browser to read them)

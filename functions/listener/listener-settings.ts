@@ -27,6 +27,11 @@ const settingsSchema = z.object({
   PGBRIDGE_METRICS_INTERVAL_MS: z.coerce.number().int().min(0).default(60_000),
   PGBRIDGE_NAME: z.string().min(1).default('pgbridge'),
   PGBRIDGE_SNS_CLIENT: z.enum(['query', 'sdk']).default('query'),
+  // S3's bucket naming rules, so a typo fails at start instead of on the first large row.
+  PGBRIDGE_PAYLOAD_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: (issue) => `"${String(issue.input)}" is not an S3 bucket name (3-63 characters: a-z, 0-9, dots and hyphens)` })
+    .optional(),
   PGBRIDGE_INSTALL_RETRY: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   PGBRIDGE_NO_INSTALL: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
 });

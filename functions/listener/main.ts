@@ -31,6 +31,7 @@ export async function startListener({ configPath, install, env = process.env, lo
     endpoint: settings.AWS_ENDPOINT_URL,
     maxMessageBytes: settings.PGBRIDGE_MAX_MESSAGE_BYTES,
     snsClient: settings.PGBRIDGE_SNS_CLIENT,
+    payloadBucket: settings.PGBRIDGE_PAYLOAD_BUCKET,
   });
   const listener = new Listener({ ...listenerOptionsFrom(settings), sink, watches, log });
   if (settings.PGBRIDGE_HEALTH_PORT !== undefined) {

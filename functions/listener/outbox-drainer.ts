@@ -71,7 +71,7 @@ export async function drainOnce(
         result.held++;
         continue;
       }
-      if (built.truncated) log.warn({ msg: 'row too large for the sink, sent truncated', eventId: event.id, table: `${event.schema_name}.${event.table_name}` });
+      if (built.truncated) log.warn({ msg: 'row too large for the sink, sent truncated (PGBRIDGE_PAYLOAD_BUCKET sends it whole)', eventId: event.id, table: `${event.schema_name}.${event.table_name}` });
       messages.push(built.message);
     }
 

@@ -250,6 +250,7 @@ export class ChangeConsumer extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     props.bridge.registerAlarm(this.deadLetterAlarm);
+    props.bridge.payloadBucket?.addReader(this, this.function, props.filter);
     guardStackResourceLimit(this);
     acknowledgeAwsSolutionsFindings(this.function, {
       L1: 'Node.js 22 is the runtime the handlers are bundled for (esbuild target node22) and tested on; a newer one is a tested upgrade of pgbridge, not a setting.',

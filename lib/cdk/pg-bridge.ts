@@ -14,6 +14,7 @@ import { parseConfig, type WatchConfig } from '../config/watch-config.ts';
 import { ChangeConsumer, type ConsumerPlacement, type CustomConsumerOptions } from './change-consumer.ts';
 import { DatabaseInstaller, type DatabaseInstallerOptions } from './database-installer.ts';
 import { EmailConsumer, type EmailConsumerOptions } from './email-consumer.ts';
+import { PayloadBucket, type PayloadBucketProps } from './payload-bucket.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import { listenerImageDirectory } from './package-assets.ts';
 import { PropsCheck } from './props-validation.ts';
@@ -128,6 +129,13 @@ export interface PgBridgeProps {
    * @default `<stack name>-<construct id>`
    */
   readonly bridgeName?: string;
+  /**
+   * Rows too large for SNS (256 KiB) are stored in this bucket and their messages carry a pointer
+   * (AWS's extended client format); every consumer of the bridge may read it. `false` sends such
+   * rows truncated (key only) instead.
+   * @default a new PayloadBucket (objects expire after 30 days)
+   */
+  readonly payloadBucket?: PayloadBucketProps | false;
 }
 
 /**
@@ -144,6 +152,8 @@ export class PgBridge extends Construct {
   readonly logGroup: logs.LogGroup;
   readonly securityGroup: ec2.SecurityGroup;
   readonly bridgeName: string;
+  /** Where rows too large for SNS go; undefined with `payloadBucket: false`. */
+  readonly payloadBucket?: PayloadBucket;
   /** The deploy-time installer, when `installer` is set. */
   readonly installer?: DatabaseInstaller;
   readonly listenerNotRunningAlarm: cloudwatch.Alarm;
@@ -174,6 +184,7 @@ export class PgBridge extends Construct {
       enforceSSL: true,
     });
 
+    if (props.payloadBucket !== false) this.payloadBucket = new PayloadBucket(this, 'PayloadBucket', props.payloadBucket);
     if (props.installer) {
       this.installer = new DatabaseInstaller(this, 'Installer', { ...props.installer, vpc: props.vpc, vpcSubnets: props.vpcSubnets, database: props.database, watches: props.watches });
     }
@@ -212,6 +223,7 @@ export class PgBridge extends Construct {
         PGBRIDGE_HEALTH_PORT: String(healthPort),
         PGBRIDGE_NAME: this.bridgeName,
         AWS_REGION: Stack.of(this).region,
+        ...(this.payloadBucket ? { PGBRIDGE_PAYLOAD_BUCKET: this.payloadBucket.bucket.bucketName } : {}),
         ...props.listenerEnvironment,
       },
       // ECS reads these fields of the secret with the execution role and injects them; the
@@ -231,6 +243,7 @@ export class PgBridge extends Construct {
       stopTimeout: Duration.seconds(30),
     });
     this.topic.grantPublish(this.taskDefinition.taskRole);
+    this.payloadBucket?.grantPutPayloads(this.taskDefinition.taskRole);
     this.denyPublishingExceptBy([this.taskDefinition.taskRole, ...(props.publishers ?? [])]);
     this.acknowledgeListenerFindings(props.cluster === undefined ? cluster : undefined);
 

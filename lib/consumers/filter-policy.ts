@@ -18,7 +18,8 @@ export interface ChangeFilter {
   label?: string | string[];
   /**
    * Conditions on the event body in SNS filter syntax, e.g. `{ key: { id: [42] } }` or
-   * `{ row: { plan: ['pro'] } }`.
+   * `{ row: { plan: ['pro'] } }`. Rows too large for SNS are sent as an S3 pointer, which a body
+   * filter never matches.
    */
   body?: Record<string, unknown>;
 }

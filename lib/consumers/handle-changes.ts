@@ -1,7 +1,9 @@
 import { BatchProcessor, EventType, processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { withOffloadedBody } from './offloaded-payload.ts';
 import type { ChangeEvent } from '../message/change-event.ts';
 import { parseChangeEvent } from './change-event-parser.ts';
 import { sendToDeadLetterQueue } from './dead-letter-queue.ts';
@@ -21,6 +23,8 @@ export interface HandleChangesOptions {
   deadLetterQueueUrl?: string;
   /** @default an SQSClient for the function's region */
   sqs?: SQSClient;
+  /** Reads the bodies of rows offloaded to S3. @default an S3Client for the function's region */
+  s3?: S3Client;
 }
 
 /**
@@ -28,7 +32,9 @@ export interface HandleChangesOptions {
  * `ChangeEvent<Row>` and given to `handler`; records whose handler throws are reported as batch
  * item failures, so only they are retried, not their batch mates (the event source mapping must
  * have `reportBatchItemFailures`, which the constructs set). On a FIFO queue, processing stops at
- * the first failure and the rest of the batch is retried, keeping each group's order.
+ * the first failure and the rest of the batch is retried, keeping each group's order. A row the
+ * listener offloaded to S3 (too large for SNS) is read from there first: `handler` gets the whole
+ * event, and `record.body` is the whole body, as if it had fit in the message.
  *
  * @example
  * export const handler = handleChanges<User>(async (event) => {
@@ -39,10 +45,14 @@ export function handleChanges<Row = Record<string, unknown>>(handler: ChangeHand
   const logger = options.logger ?? new Logger();
   const deadLetterQueueUrl = options.deadLetterQueueUrl ?? process.env.PGBRIDGE_DEAD_LETTER_QUEUE_URL;
   let sqs = options.sqs;
+  let s3 = options.s3;
+  const s3Client = () => (s3 ??= new S3Client({ followRegionRedirects: true }));
 
   const processRecord = async (record: SQSRecord): Promise<void> => {
     try {
-      await handler(parseChangeEvent<Row>(record.body), record);
+      // A row offloaded to S3 reaches the handler whole, as if it had fit in the message.
+      const whole = await withOffloadedBody(record, s3Client);
+      await handler(parseChangeEvent<Row>(whole.body), whole);
     } catch (error) {
       if (!(error instanceof PermanentFailure) || !deadLetterQueueUrl) {
         logger.warn('change failed; it will be retried', { messageId: record.messageId, error: (error as Error).message });

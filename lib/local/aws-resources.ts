@@ -1,3 +1,4 @@
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, GetQueueAttributesCommand, SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { FilterPolicyScope } from '../consumers/filter-policy.ts';
@@ -10,6 +11,7 @@ import type { FilterPolicyScope } from '../consumers/filter-policy.ts';
 export class AwsResources {
   readonly sns: SNSClient;
   readonly sqs: SQSClient;
+  readonly s3: S3Client;
 
   constructor(endpoint: string | undefined, region = process.env.AWS_REGION ?? 'us-east-1') {
     const config = {
@@ -20,6 +22,14 @@ export class AwsResources {
     };
     this.sns = new SNSClient(config);
     this.sqs = new SQSClient(config);
+    // Emulators answer path-style S3 requests; bucket subdomains would need DNS they lack.
+    this.s3 = new S3Client({ ...config, forcePathStyle: endpoint !== undefined });
+  }
+
+  /** A bucket for rows too large for a message (the CDK PayloadBucket in production). */
+  async createBucket(name: string): Promise<string> {
+    await this.s3.send(new CreateBucketCommand({ Bucket: name }));
+    return name;
   }
 
   async createTopic(name: string): Promise<string> {
@@ -84,5 +94,6 @@ export class AwsResources {
   destroy(): void {
     this.sns.destroy();
     this.sqs.destroy();
+    this.s3.destroy();
   }
 }

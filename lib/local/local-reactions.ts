@@ -63,7 +63,7 @@ export async function startLocalReactions(options: LocalReactionsOptions): Promi
       handler: (deadLetterQueueUrl: string, logger: Logger) =>
         createEmailConsumer(
           { from: team, to: [team], subject: email.subject, text: email.text, html: email.html },
-          { ses, sqs: aws.sqs, deadLetterQueueUrl, logger },
+          { ses, sqs: aws.sqs, s3: aws.s3, deadLetterQueueUrl, logger },
         ),
     })),
     {
@@ -73,7 +73,7 @@ export async function startLocalReactions(options: LocalReactionsOptions): Promi
         createWebhookConsumer(
           // Loopback is refused by default; the local receiver is on 127.0.0.1, so allow it here.
           { url: options.webhookUrl, secret: async () => options.webhookSecret, timeoutMs: 5000, allowPrivateTargets: true },
-          { sqs: aws.sqs, deadLetterQueueUrl, logger },
+          { sqs: aws.sqs, s3: aws.s3, deadLetterQueueUrl, logger },
         ),
     },
   ];

@@ -1,12 +1,16 @@
+import { createHash } from 'node:crypto';
 import type { OutgoingMessage } from '../sinks/sink.ts';
 import { messageSize } from '../sinks/sink.ts';
 import { escapeJsonForAws, isValidAwsText } from './aws-text.ts';
 import { fifoGroupId } from './fifo-group-id.ts';
 import type { OutboxEvent } from './outbox-event.ts';
+import { PAYLOAD_SIZE_ATTRIBUTE, payloadPointerBody } from './payload-pointer.ts';
 
 export interface MessageLimits {
   fifo: boolean;
   maxMessageBytes: number;
+  /** Where a body over the limit goes; without it, the message is sent truncated. */
+  payloadBucket?: string;
 }
 
 export type BuiltMessage =
@@ -29,6 +33,7 @@ export function buildMessage(event: OutboxEvent, limits: MessageLimits): BuiltMe
   let body = escapeJsonForAws(event.body);
   let truncated = false;
   if (messageSize(body, attributes) > limits.maxMessageBytes) {
+    if (limits.payloadBucket) return { ok: true, message: offloadedMessage(event, body, attributes, limits, limits.payloadBucket), truncated: false };
     body = escapeJsonForAws(truncatedBody(event));
     truncated = true;
     if (messageSize(body, attributes) > limits.maxMessageBytes) {
@@ -39,6 +44,27 @@ export function buildMessage(event: OutboxEvent, limits: MessageLimits): BuiltMe
   const message: OutgoingMessage = { id: event.id, body, attributes };
   if (limits.fifo) message.groupId = fifoGroupId(event.schema_name, event.table_name, event.key_values);
   return { ok: true, message, truncated };
+}
+
+/**
+ * The message for a body stored in S3: a pointer plus the size attribute, with pgbridge's own
+ * attributes kept so filter policies still match. The key is the event id and the SHA-256 of
+ * the body: a retry of the event writes the same bytes to the same key (an outage of the sink
+ * does not pile up copies), while another event can never overwrite an object a delivered message
+ * points to, even when event ids repeat after a point-in-time restore. The object of an attempt
+ * that was never published is an orphan that the bucket's expiry removes.
+ */
+function offloadedMessage(event: OutboxEvent, body: string, attributes: Record<string, string>, limits: MessageLimits, bucket: string): OutgoingMessage {
+  const key = `${event.id}-${createHash('sha256').update(body).digest('hex')}.json`;
+  const message: OutgoingMessage = {
+    id: event.id,
+    body: payloadPointerBody({ bucket, key }),
+    attributes,
+    numberAttributes: { [PAYLOAD_SIZE_ATTRIBUTE]: String(Buffer.byteLength(body, 'utf8')) },
+    offloaded: { bucket, key, body },
+  };
+  if (limits.fifo) message.groupId = fifoGroupId(event.schema_name, event.table_name, event.key_values);
+  return message;
 }
 
 /** The event without `row`/`old`/`changed`: consumers fetch the row by `key`. */

@@ -24,7 +24,7 @@ export interface ChangeEvent<Row = Record<string, unknown>> {
   txid: string;
   /** When the transaction that made the change started (ISO 8601). */
   at: string;
-  /** Present and true when the row was too large for the sink: fetch it by `key` instead. */
+  /** Present and true when the row was too large for the sink and no payload bucket is configured: fetch it by `key` instead. */
   truncated?: true;
   /**
    * Present only on the two events that stand for an UPDATE of the primary key: the `delete` of

@@ -40,7 +40,7 @@ export async function publishAll(sink: Sink, messages: OutgoingMessage[], maxInF
 async function publishFifo(sink: Sink, messages: OutgoingMessage[], maxInFlight: number, report: PublishReport): Promise<void> {
   let pending = messages;
   // Each message is looked at once per call formed until it goes out: size it once.
-  const sizes = new Map(messages.map((message) => [message, messageSize(message.body, message.attributes)]));
+  const sizes = new Map(messages.map((message) => [message, messageSize(message.body, message.attributes, message.numberAttributes)]));
   const groupsInFlight = new Set<string>();
   const failedGroups = new Set<string>();
   const calls = new Set<Promise<void>>();
@@ -140,7 +140,7 @@ export function packBatches(sink: Sink, messages: OutgoingMessage[]): OutgoingMe
   let batch: OutgoingMessage[] = [];
   let bytes = 0;
   for (const message of messages) {
-    const size = messageSize(message.body, message.attributes);
+    const size = messageSize(message.body, message.attributes, message.numberAttributes);
     if (batch.length > 0 && (batch.length === sink.maxBatchEntries || bytes + size > sink.maxBatchBytes)) {
       batches.push(batch);
       batch = [];

@@ -1,6 +1,8 @@
+import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../errors.ts';
+import { PayloadOffloadingSink } from './payload-offloading-sink.ts';
 import type { Sink } from './sink.ts';
 import { SdkSnsSink } from './sdk-sns-sink.ts';
 import { SnsSink } from './sns-sink.ts';
@@ -15,14 +17,41 @@ export interface SinkSettings {
   maxMessageBytes?: number;
   /** `query` (default): pgbridge's lean SNS client; `sdk`: the AWS SDK's PublishBatchCommand. */
   snsClient?: 'query' | 'sdk';
+  /** S3 bucket for rows too large for a message; without it they are sent truncated. */
+  payloadBucket?: string;
 }
 
-/** `PGBRIDGE_TOPIC_ARN` publishes to SNS, `PGBRIDGE_QUEUE_URL` sends straight to one SQS queue. */
+/**
+ * `PGBRIDGE_TOPIC_ARN` publishes to SNS, `PGBRIDGE_QUEUE_URL` sends straight to one SQS queue;
+ * with `PGBRIDGE_PAYLOAD_BUCKET`, rows too large for either go to S3 behind a pointer.
+ */
 export function createSink(settings: SinkSettings): Sink {
+  const sink = createMessageSink(settings);
+  if (!settings.payloadBucket) return sink;
+  const s3 = new S3Client({
+    ...clientConfig(settings),
+    // Emulators and LocalStack answer path-style requests; bucket subdomains need DNS they lack.
+    forcePathStyle: settings.endpoint !== undefined,
+    // A bucket in another region than the topic answers with a redirect the client then follows.
+    followRegionRedirects: true,
+  });
+  return new PayloadOffloadingSink(sink, s3, settings.payloadBucket);
+}
+
+function createMessageSink(settings: SinkSettings): Sink {
   if (settings.topicArn && settings.queueUrl) {
     throw new ConfigError('set either PGBRIDGE_TOPIC_ARN (SNS) or PGBRIDGE_QUEUE_URL (SQS), not both');
   }
-  const clientConfig = {
+  if (settings.topicArn) {
+    const client = new SNSClient(clientConfig(settings));
+    return settings.snsClient === 'sdk' ? new SdkSnsSink(client, settings.topicArn, settings.maxMessageBytes) : new SnsSink(client, settings.topicArn, settings.maxMessageBytes);
+  }
+  if (settings.queueUrl) return new SqsSink(new SQSClient(clientConfig(settings)), settings.queueUrl, settings.maxMessageBytes);
+  throw new ConfigError('no sink: set PGBRIDGE_TOPIC_ARN (an SNS topic) or PGBRIDGE_QUEUE_URL (an SQS queue)');
+}
+
+function clientConfig(settings: SinkSettings) {
+  return {
     region: settings.region ?? regionFromArn(settings.topicArn) ?? regionFromQueueUrl(settings.queueUrl) ?? 'us-east-1',
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     // The listener does its own backoff per event; the SDK's own retries would hide a down sink.
@@ -31,12 +60,6 @@ export function createSink(settings: SinkSettings): Sink {
     // its row locks; the session's idle-in-transaction limit (5 min) leaves room for several.
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 10_000, throwOnRequestTimeout: true },
   };
-  if (settings.topicArn) {
-    const client = new SNSClient(clientConfig);
-    return settings.snsClient === 'sdk' ? new SdkSnsSink(client, settings.topicArn, settings.maxMessageBytes) : new SnsSink(client, settings.topicArn, settings.maxMessageBytes);
-  }
-  if (settings.queueUrl) return new SqsSink(new SQSClient(clientConfig), settings.queueUrl, settings.maxMessageBytes);
-  throw new ConfigError('no sink: set PGBRIDGE_TOPIC_ARN (an SNS topic) or PGBRIDGE_QUEUE_URL (an SQS queue)');
 }
 
 function regionFromArn(arn: string | undefined): string | undefined {

@@ -1,6 +1,6 @@
 import { PublishBatchCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { SNS_MAX_BATCH_ENTRIES, SNS_MAX_BYTES } from './sns-sink.ts';
-import { batchOutcomes, stringAttributes, type EntryOutcome, type OutgoingMessage, type Sink } from './sink.ts';
+import { batchOutcomes, sdkMessageAttributes, type EntryOutcome, type OutgoingMessage, type Sink } from './sink.ts';
 
 /**
  * The same PublishBatch calls as SnsSink, through the AWS SDK's `PublishBatchCommand`: about
@@ -32,7 +32,7 @@ export class SdkSnsSink implements Sink {
         PublishBatchRequestEntries: messages.map((message) => ({
           Id: message.id,
           Message: message.body,
-          MessageAttributes: stringAttributes(message.attributes),
+          MessageAttributes: sdkMessageAttributes(message),
           ...(this.fifo ? { MessageGroupId: message.groupId, MessageDeduplicationId: message.id } : {}),
         })),
       }),

@@ -4,8 +4,18 @@ export interface OutgoingMessage {
   id: string;
   body: string;
   attributes: Record<string, string>;
+  /** Attributes of type Number; only offloaded messages have one (their payload size). */
+  numberAttributes?: Record<string, string>;
   /** FIFO only. */
   groupId?: string;
+  /** The whole body, to be stored in S3 before this message (a pointer to it) is sent. */
+  offloaded?: OffloadedBody;
+}
+
+export interface OffloadedBody {
+  bucket: string;
+  key: string;
+  body: string;
 }
 
 export type EntryOutcome =
@@ -28,14 +38,22 @@ export interface Sink {
   /** Largest sum of message sizes in one batch call. */
   readonly maxBatchBytes: number;
   readonly maxBatchEntries: number;
+  /**
+   * With a bucket, a message over `maxMessageBytes` is stored there and sent as a pointer (the
+   * format of AWS's extended client libraries) instead of truncated.
+   */
+  readonly payloadBucket?: string;
   publishBatch(messages: OutgoingMessage[]): Promise<EntryOutcome[]>;
 }
 
 /** Size as AWS counts it: body plus, per attribute, name, data type and value, all UTF-8. */
-export function messageSize(body: string, attributes: Record<string, string>): number {
+export function messageSize(body: string, attributes: Record<string, string>, numberAttributes?: Record<string, string>): number {
   let size = Buffer.byteLength(body, 'utf8');
   for (const [name, value] of Object.entries(attributes)) {
     size += Buffer.byteLength(name, 'utf8') + 'String'.length + Buffer.byteLength(value, 'utf8');
+  }
+  if (numberAttributes) {
+    for (const [name, value] of Object.entries(numberAttributes)) size += Buffer.byteLength(name, 'utf8') + 'Number'.length + value.length;
   }
   return size;
 }
@@ -55,9 +73,13 @@ export function isRetryableEntryFailure(code: string | undefined, senderFault: b
   return !senderFault || TRANSIENT_SENDER_CODES.has(code ?? '');
 }
 
-export function stringAttributes(attributes: Record<string, string>): Record<string, { DataType: 'String'; StringValue: string }> {
-  const result: Record<string, { DataType: 'String'; StringValue: string }> = {};
-  for (const [name, value] of Object.entries(attributes)) result[name] = { DataType: 'String', StringValue: value };
+/** A message's attributes in the SDK's shape (SNS and SQS share it). */
+export function sdkMessageAttributes(message: OutgoingMessage): Record<string, { DataType: 'String' | 'Number'; StringValue: string }> {
+  const result: Record<string, { DataType: 'String' | 'Number'; StringValue: string }> = {};
+  for (const [name, value] of Object.entries(message.attributes)) result[name] = { DataType: 'String', StringValue: value };
+  if (message.numberAttributes) {
+    for (const [name, value] of Object.entries(message.numberAttributes)) result[name] = { DataType: 'Number', StringValue: value };
+  }
   return result;
 }
 

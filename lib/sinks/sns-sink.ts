@@ -48,6 +48,12 @@ export function publishBatchForm(topicArn: string, messages: OutgoingMessage[], 
       const attribute = `${entry}.MessageAttributes.entry.${++attributeIndex}`;
       params.push([`${attribute}.Name`, name], [`${attribute}.Value.DataType`, 'String'], [`${attribute}.Value.StringValue`, value]);
     }
+    if (message.numberAttributes) {
+      for (const [name, value] of Object.entries(message.numberAttributes)) {
+        const attribute = `${entry}.MessageAttributes.entry.${++attributeIndex}`;
+        params.push([`${attribute}.Name`, name], [`${attribute}.Value.DataType`, 'Number'], [`${attribute}.Value.StringValue`, value]);
+      }
+    }
     if (fifo) params.push([`${entry}.MessageDeduplicationId`, message.id], [`${entry}.MessageGroupId`, message.groupId!]);
   });
   return queryForm(params);

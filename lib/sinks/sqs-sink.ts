@@ -1,5 +1,5 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { batchOutcomes, stringAttributes, type EntryOutcome, type OutgoingMessage, type Sink } from './sink.ts';
+import { batchOutcomes, sdkMessageAttributes, type EntryOutcome, type OutgoingMessage, type Sink } from './sink.ts';
 
 /** SQS has accepted messages (and batches) up to 1 MiB since August 2025. */
 const SQS_MAX_BYTES = 1_048_576;
@@ -29,7 +29,7 @@ export class SqsSink implements Sink {
         Entries: messages.map((message) => ({
           Id: message.id,
           MessageBody: message.body,
-          MessageAttributes: stringAttributes(message.attributes),
+          MessageAttributes: sdkMessageAttributes(message),
           ...(this.fifo ? { MessageGroupId: message.groupId, MessageDeduplicationId: message.id } : {}),
         })),
       }),

@@ -2,7 +2,7 @@ import { PublishBatchCommand, SNSClient, type PublishBatchCommandInput } from '@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { batchOutcomes, stringAttributes, type OutgoingMessage } from '../../lib/sinks/sink.ts';
+import { batchOutcomes, sdkMessageAttributes, type OutgoingMessage } from '../../lib/sinks/sink.ts';
 import { SnsSink } from '../../lib/sinks/sns-sink.ts';
 import { ScriptedSnsServer } from '../support/scripted-sns-server.ts';
 import { verifySigV4 } from '../support/sigv4-verifier.ts';
@@ -56,10 +56,17 @@ const MESSAGES: OutgoingMessage[] = [
   { id: '1001', body: '{"row":{"note":"a&b=c+d e!\'()*~"}}', attributes: { table: 'orders', schema: 'shop', action: 'insert' }, groupId: 'shop.orders:1' },
   { id: '1002', body: 'line\nbreak, tab\t, ünïcödé, 𝄞 astral, <xml> & "quotes"', attributes: { table: 'orders', schema: 'shop', action: 'update', label: 'vip;orders' }, groupId: 'shop.orders:2' },
 ];
-// A full batch, so that two-digit entry numbers (member.10) are compared too.
+// A full batch, so that two-digit entry numbers (member.10) are compared too; one entry is an
+// offloaded large row, with the Number attribute the extended client libraries read.
 const FULL_BATCH: OutgoingMessage[] = [
   ...MESSAGES,
-  ...Array.from({ length: 8 }, (_, index) => ({ id: String(2001 + index), body: `{"n":${index},"text":"%20+%2B"}`, attributes: { table: 't', action: 'delete' }, groupId: `g:${index}` })),
+  ...Array.from({ length: 8 }, (_, index) => ({
+    id: String(2001 + index),
+    body: `{"n":${index},"text":"%20+%2B"}`,
+    attributes: { table: 't', action: 'delete' },
+    ...(index === 0 ? { numberAttributes: { ExtendedPayloadSize: '2097152' } } : {}),
+    groupId: `g:${index}`,
+  })),
 ];
 
 function sdkInput(messages: OutgoingMessage[], fifo: boolean): PublishBatchCommandInput {
@@ -68,7 +75,7 @@ function sdkInput(messages: OutgoingMessage[], fifo: boolean): PublishBatchComma
     PublishBatchRequestEntries: messages.map((message) => ({
       Id: message.id,
       Message: message.body,
-      MessageAttributes: stringAttributes(message.attributes),
+      MessageAttributes: sdkMessageAttributes(message),
       ...(fifo ? { MessageGroupId: message.groupId, MessageDeduplicationId: message.id } : {}),
     })),
   };

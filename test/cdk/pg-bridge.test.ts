@@ -83,16 +83,18 @@ describe('PgBridge construct', () => {
     expect(queuePolicies.some((statement: any) => statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toBe(true);
   });
 
-  it('the listener may publish to its topic only, and only ECS reads the database secret', () => {
+  it('the listener may publish to its topic and store large rows only, and only ECS reads the database secret', () => {
     const policies = resourcesOf('AWS::IAM::Policy').map(([, policy]) => policy.Properties);
     const [[, taskDefinition]] = resourcesOf('AWS::ECS::TaskDefinition') as [[string, any]];
     const taskRoleId = taskDefinition.Properties.TaskRoleArn['Fn::GetAtt'][0];
     const taskPolicy = policies.find((policy) => policy.Roles.some((role: any) => role.Ref === taskRoleId));
     const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0]!;
     const keyId = Object.keys(template.findResources('AWS::KMS::Key'))[0]!;
+    const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0]!;
     expect(taskPolicy.PolicyDocument.Statement).toEqual([
       { Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: topicId } },
       { Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Effect: 'Allow', Resource: ref(keyId) },
+      { Action: 's3:PutObject', Effect: 'Allow', Resource: { 'Fn::Join': ['', [ref(bucketId), '/*']] } },
     ]);
 
     const secretId = Object.keys(template.findResources('AWS::SecretsManager::Secret')).find((id) => id.startsWith('DbSecret'))!;

@@ -25,14 +25,15 @@ export interface TestListenerOptions extends Partial<ListenerOptions> {
   config?: PgBridgeConfig;
   maxMessageBytes?: number;
   snsClient?: 'query' | 'sdk';
+  payloadBucket?: string;
 }
 
 /** A listener in this process with short timers, so failure tests run in seconds. */
 export async function startTestListener(options: TestListenerOptions): Promise<Listener> {
-  const { databaseUrl, endpoint, topicArn, queueUrl, config, maxMessageBytes, snsClient, ...overrides } = options;
+  const { databaseUrl, endpoint, topicArn, queueUrl, config, maxMessageBytes, snsClient, payloadBucket, ...overrides } = options;
   const listener = new Listener({
     connection: { connectionString: databaseUrl },
-    sink: createSink({ topicArn, queueUrl, endpoint, maxMessageBytes, snsClient }),
+    sink: createSink({ topicArn, queueUrl, endpoint, maxMessageBytes, snsClient, payloadBucket }),
     watches: config ? parseConfig(config) : undefined,
     batchSize: 200,
     maxInFlight: 8,
