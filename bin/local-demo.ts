@@ -154,6 +154,8 @@ async function main(): Promise<void> {
   cleanups.unshift(() => listener.stop());
 
   const psqlUrl = databaseUrl.replace(/:[^:@/]+@/, ':***@');
+  // The demo database is kept between runs and emails are unique: a fresh address each run.
+  const graceEmail = `grace+${Date.now()}@example.com`;
   console.log(`
 pgbridge is running.
   Postgres   ${psqlUrl}${database.dataDir ? `   (data in ${database.dataDir})` : ''}
@@ -166,8 +168,8 @@ pgbridge is running.
              Standard Webhooks, signed with ${webhook.generated ? `${webhook.secrets[0]} (made up for this run; set PGBRIDGE_WEBHOOK_SECRET to choose it)` : 'PGBRIDGE_WEBHOOK_SECRET'}
 
 Change a row from another terminal and watch the messages, emails and webhooks arrive here:
-  psql "${psqlUrl}" -c "INSERT INTO users (name, email) VALUES ('Grace', 'grace@example.com')"
-  psql "${psqlUrl}" -c "UPDATE users SET plan = 'pro' WHERE email = 'grace@example.com'"
+  psql "${psqlUrl}" -c "INSERT INTO users (name, email) VALUES ('Grace', '${graceEmail}')"
+  psql "${psqlUrl}" -c "UPDATE users SET plan = 'pro' WHERE email = '${graceEmail}'"
   psql "${psqlUrl}" -c "INSERT INTO orders (total) VALUES (42.50)"
 Ctrl-C stops everything (the demo database is kept for the next run).
 `);

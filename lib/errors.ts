@@ -1,6 +1,12 @@
 /** A configuration the user must fix: the message names the bad field, table or column. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
+  /** Each problem on its own, when there are several (the message lists them under one heading). */
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[] = [message]) {
+    super(message);
+    this.problems = problems;
+  }
 }
 
 /** `install` refused the watches (unknown table or column, ...); nothing was installed. */

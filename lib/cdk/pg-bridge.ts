@@ -289,7 +289,7 @@ export class PgBridge extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     this.parkedEventsAlarm = this.addAlarm('ParkedEventsAlarm', {
-      alarmDescription: `${this.node.path}: changes were parked because the topic refused them on every attempt. List them with "pgbridge parked" and resend after fixing the cause.`,
+      alarmDescription: `${this.node.path}: changes were parked because the topic refused them on every attempt. List them with "pgbridge parked list" and, after fixing the cause, put them back with "pgbridge parked resend".`,
       metric: this.metricParkedEvents(),
       threshold: 1,
       evaluationPeriods: 1,

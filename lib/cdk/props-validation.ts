@@ -20,7 +20,9 @@ export class PropsCheck {
     try {
       return check();
     } catch (error) {
-      this.problems.push((error as Error).message);
+      // A ConfigError listing several problems adds each one, not its heading as a problem.
+      if (error instanceof ConfigError) this.problems.push(...error.problems);
+      else this.problems.push((error as Error).message);
       return undefined;
     }
   }

@@ -85,7 +85,7 @@ export const configSchema = z.strictObject(
   {
     watches: z
       .array(watchSchema, { error: (issue) => (issue.input === undefined ? 'watches is required: a list of watches' : `watches must be a list (got ${valueText(issue.input) ?? 'an object'})`) })
-      .min(1, 'watches: declare at least one watch'),
+      .min(1, 'declare at least one watch'),
   },
   {
     error: (issue) => {
@@ -123,7 +123,7 @@ export interface Watch {
 /** Validates a parsed config object; throws ConfigError naming every problem found. */
 export function parseConfig(input: unknown, source = 'config'): Watch[] {
   const result = validate(configSchema, input, { where: (path) => describePath(input, path) });
-  if (!result.ok) throw new ConfigError(`invalid ${source}:\n  - ${result.problems.join('\n  - ')}`);
+  if (!result.ok) throw new ConfigError(`invalid ${source}:\n  - ${result.problems.join('\n  - ')}`, result.problems);
   const watches = result.data.watches.map(normaliseWatch);
   assertUniqueNames(watches, source);
   return watches;
@@ -161,7 +161,8 @@ function assertUniqueNames(watches: Watch[], source: string): void {
       const fix = watch.label
         ? `label "${watch.label}" is used twice on this table`
         : 'several watches on one table need distinct labels';
-      throw new ConfigError(`invalid ${source}: watch "${watch.name}" is declared twice (${fix})`);
+      const problem = `watch "${watch.name}" is declared twice (${fix})`;
+      throw new ConfigError(`invalid ${source}: ${problem}`, [problem]);
     }
     seen.add(watch.name);
   }

@@ -312,7 +312,7 @@ describe('invalid props fail at synth with a message saying what to fix', () => 
 
   it('invalid watches: the same message as pgbridge.config.json', () => {
     expect(build(() => undefined, { watches: [{ table: 'users', actions: ['upsert' as 'insert'] }] })).toThrow(
-      /Bridge watches:\n\s+- watches\[0\] \(users\)\.actions\[0\]: "upsert" is not an action \(insert, update, delete, truncate\)/,
+      /Bridge: invalid props:\n {2}- watches\[0\] \(users\)\.actions\[0\]: "upsert" is not an action \(insert, update, delete, truncate\)$/,
     );
     expect(build(() => undefined, { watches: [] })).toThrow(/declare at least one watch/);
     expect(build(() => undefined, { watches: [{ table: 'users', when: 'NEW.plan = 1; DROP TABLE users' }] })).toThrow(
