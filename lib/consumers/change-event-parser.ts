@@ -37,7 +37,17 @@ export function parseChangeEvent<Row>(body: string): ChangeEvent<Row> {
   } catch (error) {
     throw new PermanentFailure(`message body is not JSON: ${(error as Error).message}`);
   }
+  if (isSnsEnvelope(json)) {
+    throw new PermanentFailure(
+      'message body is an SNS notification envelope, not a change event: subscribe the queue with raw message delivery (RawMessageDelivery: true), as the pgbridge constructs do',
+    );
+  }
   const result = validate(changeEventSchema, json, { where: (path) => pathText(path) || 'body', conceal: isRowData });
   if (!result.ok) throw new PermanentFailure(`message body is not a pgbridge change event (${result.problems.join('; ')})`);
   return result.data as unknown as ChangeEvent<Row>;
+}
+
+/** What SNS delivers to a queue subscribed without raw message delivery: the event is inside `Message`. */
+function isSnsEnvelope(json: unknown): boolean {
+  return typeof json === 'object' && json !== null && (json as { Type?: unknown }).Type === 'Notification' && 'TopicArn' in json && 'Message' in json;
 }

@@ -53,6 +53,17 @@ describe('handleChanges', () => {
     for (const message of Messages) expect(message.MessageAttributes?.pgbridge_failure?.StringValue).toMatch(/not JSON|not a pgbridge change event/);
   });
 
+  it('a body in the SNS envelope (a subscription without raw delivery) goes to the dead-letter queue with a hint to turn raw delivery on', async () => {
+    const handler = handleChanges(async () => undefined, { logger: quiet(), deadLetterQueueUrl, sqs: aws.resources.sqs });
+    const envelope = JSON.stringify({ Type: 'Notification', MessageId: 'm-1', TopicArn: 'arn:aws:sns:us-east-1:000000000000:changes', Message: changeEvent() });
+    expect((await handler(sqsEvent([envelope]))).batchItemFailures).toEqual([]);
+    const { Messages = [] } = await aws.resources.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: deadLetterQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+    );
+    expect(Messages.map((message) => message.Body)).toEqual([envelope]);
+    expect(Messages[0]!.MessageAttributes?.pgbridge_failure?.StringValue).toContain('raw message delivery (RawMessageDelivery: true)');
+  });
+
   it('a PermanentFailure without a dead-letter queue URL is retried like any failure', async () => {
     const handler = handleChanges(
       () => {
