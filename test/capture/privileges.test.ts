@@ -69,6 +69,10 @@ describe('least privilege on a managed database', () => {
     await listenerRole.connect();
     await expect(listenerRole.query(`UPDATE pgbridge.outbox SET id = DEFAULT`)).rejects.toThrow(/events cannot be changed/);
     await expect(listenerRole.query(`UPDATE pgbridge.outbox SET row_data = '{}'`)).rejects.toThrow(/permission denied/);
+    // Started without --no-install by mistake: the error says which role installs and which listens.
+    await expect(install(listenerRole, parseConfig({ watches: [{ table: 'accounts' }] }))).rejects.toThrow(
+      /^install failed, nothing was changed: permission denied .*\(install as the tables' owner .*a role given `pgbridge grant-listener` runs `pgbridge listen --no-install`\)$/,
+    );
     await listenerRole.end();
     listener = await startTestListener({ databaseUrl: asRole('bridge_listener'), endpoint: aws.endpoint, topicArn });
     const [message] = await receiveMessages(aws, queue.url, { count: 1 });
