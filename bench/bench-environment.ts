@@ -1,4 +1,4 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
 import { readFileSync } from 'node:fs';
 import pg from 'pg';
 import { install } from '../lib/capture/installer.ts';

@@ -35,7 +35,7 @@ try {
   };
   results.durationSeconds = (Date.now() - startedAt) / 1000;
   const resultsPath = new URL('./results.json', import.meta.url);
-  writeFileSync(resultsPath, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
   const chartPath = new URL('./results.png', import.meta.url);
   writeFileSync(chartPath, renderChart(results));
   const report = renderMarkdown(results);

@@ -14,5 +14,6 @@ export function packageRoot(): string {
   const start = dirname(fileURLToPath(import.meta.url));
   const packageJson = findUp(['package.json'], start);
   if (packageJson === undefined) throw new Error(`pgbridge: no package.json found above ${start}; reinstall the pgbridge package`);
-  return (root = dirname(packageJson));
+  root = dirname(packageJson);
+  return root;
 }

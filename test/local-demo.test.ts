@@ -37,11 +37,11 @@ describe('npm start', () => {
     let postgresPid: number | undefined;
     try {
       await waitFor(
-        () => demo.exitCode !== null || /message  \{"table":"users"/.test(output) && /email    to .*"New signup: Ada"/.test(output) && /webhook  POST .* signature ok/.test(output),
+        () => demo.exitCode !== null || /message {2}\{"table":"users"/.test(output) && /email {4}to .*"New signup: Ada"/.test(output) && /webhook {2}POST .* signature ok/.test(output),
         60_000,
         'message, email and webhook in the npm start output',
       );
-      const dataDir = /Postgres   \S+   \(data in (\S+)\)/.exec(output)?.[1];
+      const dataDir = /Postgres {3}\S+ {3}\(data in (\S+)\)/.exec(output)?.[1];
       if (dataDir) postgresPid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
     } finally {
       // Ctrl-C in a terminal: SIGINT to every process of the foreground group.
@@ -52,8 +52,8 @@ describe('npm start', () => {
     expect(output).not.toMatch(/Unhandled|\n\s+at /);
     expect(postgresPid).toBeGreaterThan(0);
     expect(isRunning(postgresPid!)).toBe(false);
-    expect(output).toMatch(/email    to .*"New signup: Ada"/);
-    expect(output).toMatch(/webhook  POST .* signature ok/);
+    expect(output).toMatch(/email {4}to .*"New signup: Ada"/);
+    expect(output).toMatch(/webhook {2}POST .* signature ok/);
     expect(output).toContain('pgbridge is running.');
     expect(output).toMatch(/psql "postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres" -c "INSERT INTO users/);
     expect(output).not.toContain('tok_demo');

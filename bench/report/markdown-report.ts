@@ -9,7 +9,7 @@ const n = (value: number | undefined) => (value === undefined || !Number.isFinit
 const x = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '' : ` (${value.toFixed(2)}×)`);
 
 function table(header: string[], rows: string[][]): string {
-  return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n') + '\n';
+  return `${[`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')}\n`;
 }
 
 /** The report printed at the end of `npm run bench` (and pasted into the README). */

@@ -6,7 +6,7 @@ import type { Listener } from './listener.ts';
  * exist), 503 when disconnected or stuck: what the container health check probes.
  */
 export function startHealthServer(port: number, listener: Pick<Listener, 'health'>): Promise<Server> {
-  const server = createServer((request, response) => {
+  const server = createServer((_request, response) => {
     const { healthy, role, stalled } = listener.health();
     response.writeHead(healthy ? 200 : 503, { 'content-type': 'application/json' });
     response.end(JSON.stringify({ status: healthy ? 'ok' : stalled ? 'stalled' : 'unavailable', role }));

@@ -108,8 +108,8 @@ export class PayloadBucket extends Construct {
 /** A resolved CloudFormation value as cdk-nag writes it into a finding (`<Id.Arn>`, `<Param>`, an import's name). */
 function flattenedReference(value: unknown): string {
   if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
-  const intrinsic = value as Record<string, any>;
-  if (intrinsic['Fn::Join']) return (intrinsic['Fn::Join'][1] as unknown[]).map(flattenedReference).join(intrinsic['Fn::Join'][0]);
+  const intrinsic = value as { 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: [string, string]; 'Fn::ImportValue'?: unknown; Ref?: string };
+  if (intrinsic['Fn::Join']) return intrinsic['Fn::Join'][1].map(flattenedReference).join(intrinsic['Fn::Join'][0]);
   if (intrinsic['Fn::GetAtt']) return `<${intrinsic['Fn::GetAtt'][0]}.${intrinsic['Fn::GetAtt'][1]}>`;
   if (intrinsic['Fn::ImportValue']) return flattenedReference(intrinsic['Fn::ImportValue']);
   if (intrinsic.Ref) return `<${intrinsic.Ref}>`;

@@ -3,6 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { EventEmitter } from 'node:events';
 import { toSqsEvent } from './sqs-lambda-event.ts';
 
+// biome-ignore lint/suspicious/noConfusingVoidType: a Lambda SQS handler may return nothing, as aws-lambda's own SQSHandler type allows.
 export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
 
 export interface ConsumerRunnerOptions {
@@ -78,7 +79,7 @@ export class ConsumerRunner extends EventEmitter<ConsumerRunnerEvents> {
   }
 
   private async invoke(messages: Message[]): Promise<void> {
-    const { name, sqs, queueUrl, queueArn, handler } = this.options;
+    const { name, queueArn, handler } = this.options;
     const event = toSqsEvent(messages, queueArn, this.options.region ?? process.env.AWS_REGION ?? 'us-east-1');
     let failed: Set<string>;
     try {

@@ -10,7 +10,7 @@ export function escapeJsonForAws(json: string): string {
   if (!NEEDS_ESCAPE.test(json)) return json;
   return json.replace(NEEDS_ESCAPE_ALL, (char) => {
     let escaped = '';
-    for (let i = 0; i < char.length; i++) escaped += '\\u' + char.charCodeAt(i).toString(16).padStart(4, '0');
+    for (let i = 0; i < char.length; i++) escaped += `\\u${char.charCodeAt(i).toString(16).padStart(4, '0')}`;
     return escaped;
   });
 }

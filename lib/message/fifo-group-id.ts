@@ -11,5 +11,5 @@ const VALID_GROUP_ID = /^[\x21-\x7E]{1,128}$/;
 export function fifoGroupId(schema: string, table: string, keyValues: string | null): string {
   const natural = `${schema}.${table}:${keyValues ?? ''}`;
   if (VALID_GROUP_ID.test(natural)) return natural;
-  return 'sha256:' + createHash('sha256').update(natural).digest('hex');
+  return `sha256:${createHash('sha256').update(natural).digest('hex')}`;
 }

@@ -1,4 +1,4 @@
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { batchOutcomes, sdkMessageAttributes, type EntryOutcome, type OutgoingMessage, type Sink } from './sink.ts';
 
 /** SQS has accepted messages (and batches) up to 1 MiB since August 2025. */

@@ -42,7 +42,10 @@ function s3Permissions(template: Template): Record<string, { actions: string[]; 
     for (const statement of policy.Properties.PolicyDocument.Statement) {
       const actions = [statement.Action].flat().filter((action: string) => action.startsWith('s3:'));
       if (actions.length === 0) continue;
-      for (const role of policy.Properties.Roles) (permissions[role.Ref] ??= []).push({ actions, resource: statement.Resource });
+      for (const role of policy.Properties.Roles) {
+        permissions[role.Ref] ??= [];
+        permissions[role.Ref]!.push({ actions, resource: statement.Resource });
+      }
     }
   }
   return permissions;

@@ -25,6 +25,6 @@ console.log(
   ['| scenario | written | delivered | lost | duplicated | recovered in | violations | notes |', '|---|---:|---:|---:|---:|---:|---:|---|', ...rows].join('\n'),
 );
 const output = fileURLToPath(new URL('results.json', import.meta.url));
-writeFileSync(output, JSON.stringify({ size, at: new Date().toISOString(), results }, null, 2) + '\n');
+writeFileSync(output, `${JSON.stringify({ size, at: new Date().toISOString(), results }, null, 2)}\n`);
 console.log(`\nwritten to ${output}`);
 process.exit(results.every((result) => result.lost === 0 && result.violations === 0) ? 0 : 1);

@@ -39,7 +39,7 @@ interface ReportedViolation {
  */
 export function synthWithAwsSolutionsChecks(app: App): AwsSolutionsResult {
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  let assembly;
+  let assembly: ReturnType<App['synth']> | undefined;
   let failure: string | undefined;
   try {
     assembly = app.synth();
