@@ -26,7 +26,7 @@ export async function assertSchemaCompatible(client: pg.ClientBase): Promise<Sch
   if (installed < known) throw tooOld(installed, known);
   if (breaking > known) {
     throw new SchemaVersionError(
-      `the pgbridge schema is at version ${installed}, and version ${breaking} changed it in a way this listener (which knows up to version ${known}) cannot work with: deploy the pgbridge version that installed it`,
+      `the pgbridge schema is at version ${installed}, and version ${breaking} changed it in a way this pgbridge (which knows up to version ${known}) cannot work with: use the pgbridge version that installed it`,
     );
   }
   return { installed, known };
@@ -34,6 +34,6 @@ export async function assertSchemaCompatible(client: pg.ClientBase): Promise<Sch
 
 function tooOld(installed: number, known: number): SchemaVersionError {
   return new SchemaVersionError(
-    `the pgbridge schema is at version ${installed}, this listener needs version ${known}: upgrade it first with \`pgbridge install\` of this version (or deploy its installer), then start the listener`,
+    `the pgbridge schema is at version ${installed}, this pgbridge needs version ${known}: upgrade it first with \`pgbridge install\` of this version (or deploy its installer)`,
   );
 }
