@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
-import { install } from '../../lib/capture/installer.ts';
+import { install, installScript } from '../../lib/capture/installer.ts';
 import { statement } from '../../lib/capture/sql-files.ts';
 import { parseConfig } from '../../lib/config/watch-config.ts';
 import { spawnListener, type ListenerProcess } from '../support/listener-process.ts';
@@ -138,6 +138,22 @@ describe('schema upgrades with events in flight', () => {
       expect(arrived.size).toBe(100 + writtenDuring);
       // The old role got the new grants at the upgrade: what it published is retained.
       await waitFor(async () => Number((await pool.query(`SELECT count(*) FROM pgbridge.published`)).rows[0].count) === 100 + writtenDuring, 5000, 'retained');
+    } finally {
+      await pool.end();
+    }
+  });
+
+  it('the script of `pgbridge sql` upgrades an install from before versions as install does, and applying it twice changes nothing more', async () => {
+    const { pool } = await freshDatabase();
+    try {
+      await installBeforeVersions(pool);
+      await pool.query(`INSERT INTO orders VALUES (1, 1)`);
+      const script = installScript(WATCHES, { retentionDays: 3 });
+      await pool.query(script);
+      await pool.query(script);
+      expect((await pool.query(`SELECT array_agg(version ORDER BY version) AS versions FROM pgbridge.schema_version`)).rows[0].versions).toEqual([1, 2]);
+      expect((await pool.query(`SELECT days FROM pgbridge.retention`)).rows[0].days).toBe(3);
+      expect((await pool.query(`SELECT count(*)::int AS n FROM pgbridge.outbox`)).rows[0].n).toBe(1);
     } finally {
       await pool.end();
     }
