@@ -158,9 +158,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
         if (!this.stopping) await this.drainUntilStopped();
       } catch (error) {
         if (error instanceof InstallError && !this.options.retryInstall) {
-          // After a successful start (a reconnect meeting a schema upgraded meanwhile), only the
-          // log tells why the listener stops.
-          log.fatal({ msg: error.message });
+          // After a successful start (a reconnect meeting a schema upgraded meanwhile) nobody
+          // awaits `failed` any more: only the log tells why the listener stops.
+          if (this.role !== 'starting') log.fatal({ msg: `${error.message}; the listener stops` });
           failed(error);
           break;
         }
