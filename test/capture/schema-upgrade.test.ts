@@ -208,6 +208,25 @@ describe('schema upgrades with events in flight', () => {
     }
   });
 
+  it('a running listener that reconnects to a schema with a breaking migration it does not know stops, saying why', async () => {
+    const { url, pool } = await freshDatabase();
+    const { topicArn } = await subscribedQueue();
+    try {
+      await installNow(url);
+      const listener = await startTestListener({ databaseUrl: url, endpoint: aws.endpoint, topicArn });
+      listeners.push(listener);
+      await waitFor(() => listener.role === 'leader', 5000, 'leader');
+      await pool.query(`INSERT INTO pgbridge.schema_version (version, name, breaking) VALUES (3, 'breaking-later', true)`);
+      await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgbridge-listener' AND datname = current_database()`);
+      await waitFor(() => listener.role === 'stopped', 10_000, 'the listener stops');
+      expect(capturedLogs).toContainEqual(
+        expect.objectContaining({ level: 60, msg: expect.stringMatching(/version 3 changed it in a way this pgbridge \(which knows up to version 2\) cannot work with.*; the listener stops$/) }),
+      );
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('a rolling deploy loses nothing: the listener from before versions drains while the new one upgrades, then hands over', async () => {
     const previous = checkoutOf(COMMIT_BEFORE_VERSIONS);
     const { url, pool } = await freshDatabase();
