@@ -24,6 +24,7 @@ export function addReplayCommand(program: Command): void {
     .option('--target <name>', 'send the events with the attribute target=NAME: only the consumer of that name receives them', targetName)
     .option('--rate <events>', 'events per second at most, so live events keep the sink', positiveInteger, 100)
     .action(async (flags: ReplayFlags) => {
+      assertRangeNotEmpty(flags.since, flags.until);
       // Loaded on use, as in `listen`: the AWS SDK would slow every other command down.
       const [{ replayEvents }, { createSink }, { readListenerSettings }] = await Promise.all([
         import('../../lib/replay/replay-events.ts'),
@@ -53,6 +54,13 @@ export function addReplayCommand(program: Command): void {
       console.log(`replayed ${report.replayed} event(s)${range} to ${sink.description}${flags.target ? ` for target ${flags.target}` : ''}`);
       if (report.refused.length > 0) process.exitCode = 1;
     });
+}
+
+/** `--until` at or before `--since` (both ids or both times) is a typo, not an empty replay. */
+function assertRangeNotEmpty(since: ReplayBound, until: ReplayBound | undefined): void {
+  if (!until) return;
+  const empty = 'id' in since && 'id' in until ? BigInt(until.id) <= BigInt(since.id) : 'at' in since && 'at' in until && until.at <= since.at;
+  if (empty) throw new ConfigError(`--until ${'id' in until ? until.id : until.at} is not after --since ${'id' in since ? since.id : since.at}: the range is empty (--until is exclusive)`);
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;

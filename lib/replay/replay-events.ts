@@ -36,15 +36,9 @@ export interface ReplayReport {
   expiredBefore?: { id: string; at: string };
 }
 
-/** The sink kept failing: everything up to `lastId` went out, resume after it. */
+/** The sink kept failing; the message names the event to resume from. */
 export class ReplayInterrupted extends Error {
   override name = 'ReplayInterrupted';
-  constructor(
-    message: string,
-    readonly report: ReplayReport,
-  ) {
-    super(message);
-  }
 }
 
 // Two calls at once: a replay should leave the sink's throughput to the live listener.
@@ -116,7 +110,6 @@ async function publishWithRetries(sink: Sink, messages: OutgoingMessage[], optio
       throw new ReplayInterrupted(
         `replay stopped: the sink refused event ${pending[0]!.id} ${attempts} times (${lastFailure}); ` +
           `${report.replayed} event(s) were replayed${report.lastId ? `, up to ${report.lastId} in id order` : ''}. Run the same replay with --since ${pending[0]!.id} to go on`,
-        report,
       );
     }
     if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, (options.retryBaseMs ?? 200) * 2 ** (attempt - 2)));

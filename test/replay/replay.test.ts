@@ -154,6 +154,23 @@ describe('pgbridge replay', () => {
     expect(result.stdout).toMatch(/^replayed 0 event\(s\) to /);
   });
 
+  it('stops with exit 1 when the sink stays unreachable, naming the event to resume from', async () => {
+    await startListener();
+    await db.query(`INSERT INTO notes VALUES (30, 'resume')`);
+    await waitFor(outboxEmpty, 5000, 'drained');
+    const { rows } = await db.query(`SELECT id::text FROM pgbridge.published WHERE table_name = 'notes' AND key->>'id' = '30'`);
+    const result = await runCli(['replay', '--since', rows[0].id], {
+      DATABASE_URL: db.url,
+      PGBRIDGE_TOPIC_ARN: topicArn,
+      AWS_REGION: 'us-east-1',
+      // Nothing listens there.
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`replay stopped: the sink refused event ${rows[0].id} 5 times`);
+    expect(result.stderr).toContain(`0 event(s) were replayed. Run the same replay with --since ${rows[0].id} to go on`);
+  });
+
   it('says clearly that nothing is kept without retention, and sends nothing', async () => {
     const queue = await aws.resources.subscribeQueue(topicArn, aws.name('off'));
     await installWith(null);
@@ -169,6 +186,8 @@ describe('pgbridge replay', () => {
     [['--since', '1', '--target', 'has space'], /"has space" is not a target name/],
     [['--since', '1', '--rate', '0'], /--rate <events>' argument '0' is invalid/],
     [['--until', '5'], /required option '--since <id\|time>' not specified/],
+    [['--since', '10', '--until', '10'], /--until 10 is not after --since 10: the range is empty \(--until is exclusive\)/],
+    [['--since', '2026-12-02T10:00:00+01:00', '--until', '2026-12-02'], /--until 2026-12-02T00:00:00.000Z is not after --since 2026-12-02T09:00:00.000Z/],
     [['--since', '1', '--table', 'nope'], /--table public\.nope: not a watched table, and no retained event comes from it \(watched: public\.notes, public\.orders\)/],
   ])('refuses %j with exit code 2, naming the bad value, and sends nothing', async (args, message) => {
     await installWith(7);
