@@ -1,3 +1,10 @@
+-- Retained events stay as published until their day's partition is dropped.
+CREATE OR REPLACE FUNCTION pgbridge.refuse_published_change() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RAISE EXCEPTION 'retained event % cannot be changed or deleted: it expires with its day (retention)', OLD.id USING ERRCODE = 'insufficient_privilege';
+END $$;
+
 -- Partitions of pgbridge.published: today's and the next two days' exist (created ahead, so the
 -- drain never meets a day without one), days older than the retention are dropped. With
 -- retention off, every partition is dropped: nothing is kept. Run by the leader listener, which

@@ -24,4 +24,4 @@ CREATE TABLE pgbridge.published (
 
 -- Events are facts here too: nobody changes a published event, expiry drops whole partitions.
 CREATE TRIGGER published_is_append_only BEFORE UPDATE OR DELETE ON pgbridge.published
-  FOR EACH ROW EXECUTE FUNCTION pgbridge.refuse_event_change();
+  FOR EACH ROW EXECUTE FUNCTION pgbridge.refuse_published_change();

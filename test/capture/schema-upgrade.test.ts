@@ -168,6 +168,7 @@ describe('schema upgrades with events in flight', () => {
       const versions = await pool.query(`SELECT count(*)::int AS n FROM pgbridge.schema_version`);
       expect(versions.rows[0].n).toBe(2);
       expect((await pool.query(`SELECT count(*)::int AS n FROM pgbridge.published`)).rows[0].n).toBe(1);
+      await expect(pool.query(`DELETE FROM pgbridge.published`)).rejects.toThrow('retained event 1 cannot be changed or deleted: it expires with its day (retention)');
     } finally {
       await pool.end();
     }
