@@ -6,6 +6,9 @@ import type { ReplayBound } from '../../lib/replay/replay-events.ts';
 import { withDatabase } from './database.ts';
 import { positiveInteger } from './options.ts';
 
+/** A long replay says how far it got, so it can be followed (and resumed with --since). */
+const PROGRESS_INTERVAL_MS = 5000;
+
 interface ReplayFlags {
   since: ReplayBound;
   until?: ReplayBound;
@@ -44,7 +47,15 @@ export function addReplayCommand(program: Command): void {
         const { rows } = await client.query(statement('admin/schema-exists'));
         if (!rows[0].installed) throw new ConfigError('pgbridge is not installed in this database: nothing to replay');
         await assertSchemaCompatible(client);
-        return replayEvents(client, sink, flags);
+        let lastProgress = Date.now();
+        return replayEvents(client, sink, {
+          ...flags,
+          onProgress: (progress) => {
+            if (Date.now() - lastProgress < PROGRESS_INTERVAL_MS) return;
+            lastProgress = Date.now();
+            console.error(`pgbridge replay: ${progress.replayed} event(s) so far, up to id ${progress.lastId}`);
+          },
+        });
       });
       if (report.expiredBefore) {
         console.error(`pgbridge replay: the oldest event still kept is ${report.expiredBefore.id} (at ${report.expiredBefore.at}); older ones expired or were published before retention was on`);

@@ -24,6 +24,8 @@ export interface ReplayOptions {
   attempts?: number;
   /** First retry delay, doubled per attempt. @default 200 */
   retryBaseMs?: number;
+  /** Called after every page sent, with the report so far. */
+  onProgress?: (report: ReplayReport) => void;
 }
 
 export interface ReplayReport {
@@ -94,6 +96,7 @@ export async function replayEvents(client: pg.ClientBase, sink: Sink, options: R
     }
     await publishWithRetries(sink, messages, options, report);
     cursor = rows.at(-1)!.id;
+    options.onProgress?.(report);
     // Paced on the whole run, not per page: a slow page is not followed by a burst.
     const due = started + ((report.replayed + report.refused.length) / options.rate) * 1000;
     const wait = due - Date.now();

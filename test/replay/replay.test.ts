@@ -113,10 +113,10 @@ describe('pgbridge replay', () => {
     expect(message!.event).toMatchObject({ id: rows[0].id, row: { id: 10, text: 'target me' } });
   });
 
-  it('keeps to --rate, and live events keep arriving while a replay runs', async () => {
+  it('keeps to --rate, says how far it got, and live events keep arriving while a replay runs', async () => {
     const live = await aws.resources.subscribeQueue(topicArn, aws.name('live'), { table: ['orders'] });
     await startListener();
-    await db.query(`INSERT INTO notes SELECT g, 'bulk' FROM generate_series(1000, 1059) AS g`);
+    await db.query(`INSERT INTO notes SELECT g, 'bulk' FROM generate_series(1000, 1119) AS g`);
     await waitFor(outboxEmpty, 10_000, 'drained');
     const since = (await db.query(`SELECT min(id)::text AS id FROM pgbridge.published WHERE table_name = 'notes' AND key->>'id' = '1000'`)).rows[0].id;
 
@@ -129,10 +129,11 @@ describe('pgbridge replay', () => {
     const result = await replaying;
     const took = Date.now() - started;
     expect(liveEvent?.event).toMatchObject({ table: 'orders', key: { id: 5000 } });
-    expect(result.stdout).toMatch(/^replayed 60 event\(s\)/);
-    // 60 events at 20 a second: about three seconds, and the live event did not wait for them.
-    expect(took).toBeGreaterThanOrEqual(2900);
+    expect(result.stdout).toMatch(/^replayed 120 event\(s\)/);
+    // 120 events at 20 a second: about six seconds, and the live event did not wait for them.
+    expect(took).toBeGreaterThanOrEqual(5900);
     expect(liveArrivedAfter).toBeLessThan(took);
+    expect(result.stderr).toMatch(/^(pgbridge replay: \d+ event\(s\) so far, up to id \d+\n)+$/);
   });
 
   it('drops whole days past the retention and says where the kept events begin', async () => {
