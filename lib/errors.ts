@@ -16,3 +16,8 @@ export class InstallError extends Error {
     super(message, options);
   }
 }
+
+/** The installed pgbridge schema is older or newer than this code can work with. */
+export class SchemaVersionError extends InstallError {
+  override name = 'SchemaVersionError';
+}

@@ -1,5 +1,6 @@
 -- Lets a separate, least-privileged role run the listener (`pgbridge listen --no-install`):
--- it can read and delete outbox events, park them, flip the waiting flag, and nothing else.
+-- it can read and delete outbox events, park them, flip the waiting flag, append what it
+-- published to pgbridge.published (when retention is on) and keep its partitions, and nothing else.
 -- Writers need no grant at all: the capture functions are SECURITY DEFINER.
 CREATE OR REPLACE FUNCTION pgbridge.grant_listener(role_name text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
@@ -17,6 +18,9 @@ BEGIN
   -- for FOR UPDATE, as on the outbox.
   EXECUTE format('GRANT SELECT, DELETE ON pgbridge.coalescing TO %I', role_name);
   EXECUTE format('GRANT UPDATE (event_id) ON pgbridge.coalescing TO %I', role_name);
+  EXECUTE format('GRANT SELECT ON pgbridge.schema_version, pgbridge.retention TO %I', role_name);
+  EXECUTE format('GRANT INSERT ON pgbridge.published TO %I', role_name);
+  EXECUTE format('GRANT EXECUTE ON FUNCTION pgbridge.maintain_published() TO %I', role_name);
 END $$;
 
 -- Undoes grant_listener. Revoking a table privilege revokes the column privileges too.
@@ -25,5 +29,6 @@ RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   -- Every table of the schema, not a list: a table a later version grants on is revoked too.
   EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA pgbridge FROM %I', role_name);
+  EXECUTE format('REVOKE ALL ON FUNCTION pgbridge.maintain_published() FROM %I', role_name);
   EXECUTE format('REVOKE USAGE ON SCHEMA pgbridge FROM %I', role_name);
 END $$;

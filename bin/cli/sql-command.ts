@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { installScript } from '../../lib/capture/installer.ts';
-import { loadConfig } from '../../lib/config/watch-config.ts';
+import { loadBridgeConfig } from '../../lib/config/watch-config.ts';
 import { configOption } from './options.ts';
 
 export function addSqlCommand(program: Command): void {
@@ -9,6 +9,7 @@ export function addSqlCommand(program: Command): void {
     .description('print what install does as one SQL script, for migration tools (no database needed)')
     .addOption(configOption())
     .action(({ config }: { config?: string }) => {
-      process.stdout.write(installScript(loadConfig({ path: config })));
+      const { watches, retentionDays } = loadBridgeConfig({ path: config });
+      process.stdout.write(installScript(watches, { retentionDays }));
     });
 }

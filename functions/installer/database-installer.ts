@@ -4,7 +4,7 @@ import pg from 'pg';
 import { z } from 'zod';
 import { dropListenerLogin } from '../../lib/capture/listener-role.ts';
 import { applyManagedInstall } from '../../lib/capture/managed-install.ts';
-import { parseConfig } from '../../lib/config/watch-config.ts';
+import { parseBridgeConfig } from '../../lib/config/watch-config.ts';
 import { ConfigError } from '../../lib/errors.ts';
 import { createLogger, type Logger } from '../../lib/logger.ts';
 
@@ -18,6 +18,7 @@ const propertiesSchema = z.object({
   ListenerSecretArn: z.string().min(1),
   ListenerRoleName: z.string().min(1),
   WatchesJson: z.string(),
+  Retention: z.string().optional(),
   SetupSql: z.string().optional(),
 });
 
@@ -56,10 +57,10 @@ export function createInstallerHandler(readSecret: SecretReader, log: Logger = c
       log.info({ msg: 'listener role removed', role: properties.ListenerRoleName, outcome });
       return result;
     }
-    const watches = parseConfig({ watches: JSON.parse(properties.WatchesJson) }, 'installer watches');
+    const { watches, retentionDays } = parseBridgeConfig({ watches: JSON.parse(properties.WatchesJson), retention: properties.Retention }, 'installer watches');
     const { password } = await readSecret(properties.ListenerSecretArn);
     await withOwner(properties, readSecret, (client) =>
-      applyManagedInstall(client, { watches, setupSql: properties.SetupSql, listener: { roleName: properties.ListenerRoleName, password } }),
+      applyManagedInstall(client, { watches, setupSql: properties.SetupSql, retentionDays, listener: { roleName: properties.ListenerRoleName, password } }),
     );
     log.info({ msg: 'watches installed', requestType: event.RequestType, watches: watches.map((watch) => watch.name), role: properties.ListenerRoleName });
     return result;

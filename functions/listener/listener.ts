@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import { install } from '../../lib/capture/installer.ts';
+import { assertSchemaCompatible } from '../../lib/capture/schema-compatibility.ts';
 import { statement } from '../../lib/capture/sql-files.ts';
 import type { Watch } from '../../lib/config/watch-config.ts';
 import { InstallError } from '../../lib/errors.ts';
@@ -17,6 +18,8 @@ export interface ListenerOptions extends DrainOptions {
   sink: Sink;
   /** Watches to install on start; omit to use what is installed (`--no-install`). */
   watches?: Watch[];
+  /** With `watches`: days to keep published events for `pgbridge replay`; null or omitted keeps none. */
+  retentionDays?: number | null;
   /** Drain even without a notification this often. */
   pollIntervalMs: number;
   /** How often a standby tries to become the leader. */
@@ -68,6 +71,9 @@ const SESSION_OPTIONS = [
 /** How long to wait for writers that might have missed the "listener is waiting" flag. */
 const SETTLE_LIMIT_MS = 250;
 
+/** Partitions of retained events are created three days ahead: hourly upkeep has ample slack. */
+const PUBLISHED_UPKEEP_INTERVAL_MS = 3_600_000;
+
 /**
  * The always-on process: one leader (advisory lock) drains the outbox; any other instance is a
  * hot standby that takes over when the leader's session ends. Survives database restarts and
@@ -86,6 +92,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private installed = false;
   private lastWatchCheck = 0;
   private lastMetrics = 0;
+  private lastPublishedUpkeep = 0;
   /** When the leader last finished a drain round or went to sleep with nothing to do. */
   private lastProgress = Date.now();
 
@@ -138,7 +145,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       try {
         await this.connect();
         if (!this.installed && this.options.watches) {
-          await install(this.client!, this.options.watches);
+          await install(this.client!, this.options.watches, { retentionDays: this.options.retentionDays });
           log.info({ msg: 'watches installed', watches: this.options.watches.map((watch) => watch.name) });
         }
         this.installed = true;
@@ -151,6 +158,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
         if (!this.stopping) await this.drainUntilStopped();
       } catch (error) {
         if (error instanceof InstallError && !this.options.retryInstall) {
+          // After a successful start (a reconnect meeting a schema upgraded meanwhile) nobody
+          // awaits `failed` any more: only the log tells why the listener stops.
+          if (this.role !== 'starting') log.fatal({ msg: `${error.message}; the listener stops` });
           failed(error);
           break;
         }
@@ -208,6 +218,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
     if (!rows[0].installed) {
       throw new Error('pgbridge is not installed in this database (no pgbridge.outbox): run `pgbridge install`, or start without --no-install');
     }
+    const version = await assertSchemaCompatible(this.client!);
+    if (version.installed > version.known) this.options.log.info({ msg: 'schema is newer than this listener, and compatible with it', ...version });
   }
 
   private async becomeLeader(): Promise<void> {
@@ -305,6 +317,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     while (!this.stopping) {
       await this.checkWatchesIfDue();
       await this.reportMetricsIfDue();
+      await this.keepPublishedPartitionsIfDue();
       const result = await this.drainBurst([client, ...helpers]);
       if (result.sinkDown) {
         sinkDelay = Math.min(Math.max(sinkDelay * 2, this.options.retryBaseMs), this.options.maxBackoffMs);
@@ -362,6 +375,20 @@ export class Listener extends EventEmitter<ListenerEvents> {
     if (interval <= 0 || Date.now() - this.lastMetrics < interval) return;
     this.lastMetrics = Date.now();
     await reportBacklog(this.client!, this.options.bridgeName ?? 'pgbridge', this.options.log);
+  }
+
+  /** Creates the coming days' partitions of retained events and drops expired ones. */
+  private async keepPublishedPartitionsIfDue(): Promise<void> {
+    if (Date.now() - this.lastPublishedUpkeep < PUBLISHED_UPKEEP_INTERVAL_MS) return;
+    this.lastPublishedUpkeep = Date.now();
+    try {
+      await this.client!.query(statement('admin/maintain-published'));
+    } catch (error) {
+      // A lock timeout (a long replay reading the partitions) must not stop the drain: the
+      // partitions exist days ahead, the next upkeep tries again.
+      if ((error as { code?: string }).code !== '55P03') throw error;
+      this.options.log.warn({ msg: 'retained events upkeep postponed, a partition was busy', error: describe(error) });
+    }
   }
 
   private async checkWatchesIfDue(): Promise<void> {

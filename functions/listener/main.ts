@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { loadConfig, type Watch } from '../../lib/config/watch-config.ts';
+import { loadBridgeConfig, type BridgeConfig } from '../../lib/config/watch-config.ts';
 import { ConfigError, InstallError } from '../../lib/errors.ts';
 import { createLogger, type Logger } from '../../lib/logger.ts';
 import { createSink } from '../../lib/sinks/create-sink.ts';
@@ -23,7 +23,7 @@ export interface ListenCommand {
 export async function startListener({ configPath, install, env = process.env, log = createLogger('pgbridge-listener'), onCreated }: ListenCommand): Promise<Listener> {
   const settings = readListenerSettings(env);
   install &&= !settings.PGBRIDGE_NO_INSTALL;
-  const watches: Watch[] | undefined = install ? loadConfig({ path: configPath, env }) : undefined;
+  const config: BridgeConfig | undefined = install ? loadBridgeConfig({ path: configPath, env }) : undefined;
   const sink = createSink({
     topicArn: settings.PGBRIDGE_TOPIC_ARN,
     queueUrl: settings.PGBRIDGE_QUEUE_URL,
@@ -33,7 +33,7 @@ export async function startListener({ configPath, install, env = process.env, lo
     snsClient: settings.PGBRIDGE_SNS_CLIENT,
     payloadBucket: settings.PGBRIDGE_PAYLOAD_BUCKET,
   });
-  const listener = new Listener({ ...listenerOptionsFrom(settings), sink, watches, log });
+  const listener = new Listener({ ...listenerOptionsFrom(settings), sink, watches: config?.watches, retentionDays: config?.retentionDays, log });
   if (settings.PGBRIDGE_HEALTH_PORT !== undefined) {
     const server = await startHealthServer(settings.PGBRIDGE_HEALTH_PORT, listener);
     log.info({ msg: 'health endpoint', port: (server.address() as { port: number }).port });

@@ -17,6 +17,8 @@ export interface ManagedInstall {
    * EXISTS ...`): it runs on every deploy, so it must be safe to repeat.
    */
   setupSql?: string;
+  /** Days to keep published events for `pgbridge replay`; null or omitted keeps none. */
+  retentionDays?: number | null;
   listener: ListenerLogin;
 }
 
@@ -25,10 +27,10 @@ export interface ManagedInstall {
  * the optional setup SQL, the install of exactly these watches, then the listener's login role
  * and its grants. Every step is idempotent, so a repeated or retried deploy changes nothing more.
  */
-export async function applyManagedInstall(client: pg.ClientBase, { watches, setupSql, listener }: ManagedInstall): Promise<void> {
+export async function applyManagedInstall(client: pg.ClientBase, { watches, setupSql, retentionDays, listener }: ManagedInstall): Promise<void> {
   // First, so that an unusable password stops the deploy before anything changed.
   const verifier = scramSha256Verifier(listener.password);
   if (setupSql) await client.query(setupSql);
-  await install(client, watches);
+  await install(client, watches, { retentionDays });
   await ensureListenerLogin(client, listener.roleName, verifier);
 }

@@ -40,6 +40,8 @@ export interface DatabaseInstallerProps extends DatabaseInstallerOptions {
   /** `database.secret` holds the owner's credentials (e.g. the RDS master user). */
   readonly database: PgBridgeDatabase;
   readonly watches: WatchConfig[];
+  /** As `PgBridgeProps.retention`. @default none kept */
+  readonly retention?: string;
 }
 
 /**
@@ -176,6 +178,7 @@ export class DatabaseInstaller extends Construct {
         ListenerRoleName: this.listenerRoleName,
         WatchesJson: JSON.stringify(props.watches),
         SetupSql: props.setupSql,
+        Retention: props.retention,
       },
     });
     // The function must reach Postgres: wait for the ingress rule added to the database's group.

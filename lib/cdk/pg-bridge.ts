@@ -57,6 +57,12 @@ export interface PgBridgeProps {
    */
   readonly watches: WatchConfig[];
   /**
+   * Keep published events this many days (`"7d"`) in the database, for `pgbridge replay`; the
+   * same as `retention` in pgbridge.config.json.
+   * @default none kept
+   */
+  readonly retention?: string;
+  /**
    * A FIFO topic (and FIFO consumer queues): per-row order, at a lower throughput.
    * @default false
    */
@@ -170,7 +176,7 @@ export class PgBridge extends Construct {
       .integerBetween('database.port', port, 1, 65_535)
       .require([1, 2].includes(props.listenerCount ?? 1), `listenerCount must be 1 or 2 (got ${props.listenerCount})`)
       .require(!(props.installer && props.installWatches), 'installWatches: the installer installs the watches at deploy time; remove installWatches');
-    check.attempt(() => parseConfig({ watches: props.watches }, `${this.node.path} watches`));
+    check.attempt(() => parseConfig({ watches: props.watches, retention: props.retention }, `${this.node.path} watches`));
     check.throwIfInvalid();
 
     this.bridgeName = props.bridgeName ?? `${Stack.of(this).stackName}-${id}`;
@@ -186,7 +192,7 @@ export class PgBridge extends Construct {
 
     if (props.payloadBucket !== false) this.payloadBucket = new PayloadBucket(this, 'PayloadBucket', props.payloadBucket);
     if (props.installer) {
-      this.installer = new DatabaseInstaller(this, 'Installer', { ...props.installer, vpc: props.vpc, vpcSubnets: props.vpcSubnets, database: props.database, watches: props.watches });
+      this.installer = new DatabaseInstaller(this, 'Installer', { ...props.installer, vpc: props.vpc, vpcSubnets: props.vpcSubnets, database: props.database, watches: props.watches, retention: props.retention });
     }
     const listenerSecret = this.installer?.listenerSecret ?? props.database.secret;
 
@@ -215,7 +221,7 @@ export class PgBridge extends Construct {
         PGDATABASE: props.database.databaseName ?? 'postgres',
         PGSSLMODE: props.database.sslMode ?? 'verify-full',
         PGBRIDGE_TOPIC_ARN: this.topic.topicArn,
-        PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: props.watches }),
+        PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: props.watches, retention: props.retention }),
         PGBRIDGE_NO_INSTALL: String(this.installer !== undefined || props.installWatches === false),
         // The tables often do not exist at the first deploy (the database is created in the same
         // stack): wait for them instead of crash-looping into a circuit-breaker rollback.

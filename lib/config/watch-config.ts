@@ -81,15 +81,23 @@ export const watchSchema = z
     path: ['coalesce'],
   });
 
+/** `"7d"`: whole days, since published events are kept in daily partitions. */
+const retentionSchema = z
+  .string({ error: (issue) => `retention must be a number of days such as "7d" (got ${valueText(issue.input) ?? 'a list or object'})` })
+  .regex(/^[1-9]\d{0,3}d$/, { error: (issue) => `${valueText(issue.input)} is not a retention: use a number of days from "1d" to "3650d", such as "7d"` })
+  .transform((text) => Number(text.slice(0, -1)))
+  .refine((days) => days <= 3650, { error: (issue) => `retention of ${valueText(issue.input)} days is more than 3650 ("3650d")` });
+
 export const configSchema = z.strictObject(
   {
+    retention: retentionSchema.optional(),
     watches: z
       .array(watchSchema, { error: (issue) => (issue.input === undefined ? 'watches is required: a list of watches' : `watches must be a list (got ${valueText(issue.input) ?? 'an object'})`) })
       .min(1, 'declare at least one watch'),
   },
   {
     error: (issue) => {
-      if (issue.code === 'unrecognized_keys') return `unknown field ${quotedList(issue.keys)} (the config has only "watches")`;
+      if (issue.code === 'unrecognized_keys') return `unknown field ${quotedList(issue.keys)} (the config has "watches" and "retention")`;
       if (issue.code === 'invalid_type') return `the config is an object { "watches": [...] } (got ${valueText(issue.input) ?? 'a list'})`;
       return undefined;
     },
@@ -120,13 +128,25 @@ export interface Watch {
   coalesce?: number;
 }
 
+/** A whole pgbridge.config.json after validation. */
+export interface BridgeConfig {
+  watches: Watch[];
+  /** Days published events are kept for `pgbridge replay`; null: none are kept. */
+  retentionDays: number | null;
+}
+
 /** Validates a parsed config object; throws ConfigError naming every problem found. */
-export function parseConfig(input: unknown, source = 'config'): Watch[] {
+export function parseBridgeConfig(input: unknown, source = 'config'): BridgeConfig {
   const result = validate(configSchema, input, { where: (path) => describePath(input, path) });
   if (!result.ok) throw new ConfigError(`invalid ${source}:\n  - ${result.problems.join('\n  - ')}`, result.problems);
   const watches = result.data.watches.map(normaliseWatch);
   assertUniqueNames(watches, source);
-  return watches;
+  return { watches, retentionDays: result.data.retention ?? null };
+}
+
+/** The watches of a config (see `parseBridgeConfig` for the whole of it). */
+export function parseConfig(input: unknown, source = 'config'): Watch[] {
+  return parseBridgeConfig(input, source).watches;
 }
 
 function normaliseWatch(entry: z.output<typeof watchSchema>): Watch {
@@ -186,9 +206,9 @@ export interface ConfigSource {
  * Where the watches come from, first match wins: `--config`, `PGBRIDGE_CONFIG_JSON` (inline, for
  * containers), `PGBRIDGE_CONFIG` (a path), `./pgbridge.config.json`.
  */
-export function loadConfig({ path, env = process.env }: ConfigSource = {}): Watch[] {
+export function loadBridgeConfig({ path, env = process.env }: ConfigSource = {}): BridgeConfig {
   if (!path && env.PGBRIDGE_CONFIG_JSON) {
-    return parseConfig(parseJson(env.PGBRIDGE_CONFIG_JSON, 'PGBRIDGE_CONFIG_JSON'), 'PGBRIDGE_CONFIG_JSON');
+    return parseBridgeConfig(parseJson(env.PGBRIDGE_CONFIG_JSON, 'PGBRIDGE_CONFIG_JSON'), 'PGBRIDGE_CONFIG_JSON');
   }
   const file = path ?? env.PGBRIDGE_CONFIG ?? 'pgbridge.config.json';
   let text: string;
@@ -198,7 +218,12 @@ export function loadConfig({ path, env = process.env }: ConfigSource = {}): Watc
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ConfigError(`cannot read config ${file}: ${reason} (set --config, PGBRIDGE_CONFIG or PGBRIDGE_CONFIG_JSON)`);
   }
-  return parseConfig(parseJson(text, file), file);
+  return parseBridgeConfig(parseJson(text, file), file);
+}
+
+/** The watches of the config `loadBridgeConfig` finds. */
+export function loadConfig(source: ConfigSource = {}): Watch[] {
+  return loadBridgeConfig(source).watches;
 }
 
 function parseJson(text: string, source: string): unknown {

@@ -4,10 +4,11 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
 import { install } from '../../lib/capture/installer.ts';
+import { statement } from '../../lib/capture/sql-files.ts';
 import { parseConfig } from '../../lib/config/watch-config.ts';
 import { receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { startTestListener } from '../support/test-listener.ts';
+import { startTestListener, waitFor } from '../support/test-listener.ts';
 
 const run = promisify(execFile);
 let db: TestDatabase;
@@ -46,8 +47,7 @@ describe('least privilege on a managed database', () => {
     const owner = new pg.Client(asRole('app_owner'));
     await owner.connect();
     await owner.query(`CREATE TABLE accounts (id int PRIMARY KEY, name text); GRANT INSERT, UPDATE ON accounts TO app_writer`);
-    await install(owner, parseConfig({ watches: [{ table: 'accounts' }] }));
-    await owner.end();
+    await install(owner, parseConfig({ watches: [{ table: 'accounts' }] }), { retentionDays: 7 });
 
     const grant = await run(process.execPath, ['--import', 'tsx', 'bin/pgbridge.ts', 'grant-listener', 'bridge_listener'], {
       env: { ...process.env, DATABASE_URL: asRole('app_owner') },
@@ -77,6 +77,23 @@ describe('least privilege on a managed database', () => {
     listener = await startTestListener({ databaseUrl: asRole('bridge_listener'), endpoint: aws.endpoint, topicArn });
     const [message] = await receiveMessages(aws, queue.url, { count: 1 });
     expect(message!.event).toMatchObject({ table: 'accounts', action: 'insert', row: { id: 1, name: 'acme' } });
+
+    // Retention: the listener appends what it published and keeps the partitions through the
+    // upkeep function, and can neither read, change nor drop what is kept.
+    await waitFor(async () => (await owner.query(`SELECT count(*)::int AS n FROM pgbridge.published`)).rows[0].n === 1, 5000, 'retained');
+    const partition = (await owner.query(`SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'pgbridge.published'::regclass LIMIT 1`)).rows[0].relname;
+    await owner.end();
+    const retainedByListener = new pg.Client(asRole('bridge_listener'));
+    await retainedByListener.connect();
+    try {
+      await expect(retainedByListener.query(`SELECT * FROM pgbridge.published`)).rejects.toThrow(/permission denied/);
+      await expect(retainedByListener.query(`DELETE FROM pgbridge.published`)).rejects.toThrow(/permission denied/);
+      await expect(retainedByListener.query(`DROP TABLE pgbridge.${partition}`)).rejects.toThrow(/must be owner/);
+      await expect(retainedByListener.query(`UPDATE pgbridge.retention SET days = 1`)).rejects.toThrow(/permission denied/);
+      await retainedByListener.query(statement('admin/maintain-published'));
+    } finally {
+      await retainedByListener.end();
+    }
   });
 
   it('a listener role granted before an upgrade keeps draining, coalesced updates of a writer with no pgbridge rights included', async () => {

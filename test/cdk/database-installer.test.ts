@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
@@ -114,6 +114,15 @@ describe('PgBridge with the deploy-time installer', () => {
     const watchesOf = (of: Template) => Object.values(of.findResources('Custom::PgBridgeInstaller'))[0]!.Properties.WatchesJson;
     expect(watchesOf(changed)).toBe(JSON.stringify([{ table: 'orders' }]));
     expect(watchesOf(changed)).not.toBe(watchesOf(template));
+  });
+
+  it('retention reaches the installer and the listener, and a bad one fails at synth naming it', () => {
+    const { template: kept } = bridgeStack({ retention: '7d' });
+    kept.hasResourceProperties('Custom::PgBridgeInstaller', { Retention: '7d' });
+    kept.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: 'PGBRIDGE_CONFIG_JSON', Value: JSON.stringify({ watches: WATCHES, retention: '7d' }) }]) })],
+    });
+    expect(() => bridgeStack({ retention: '1 week' })).toThrow(/retention: "1 week" is not a retention: use a number of days from "1d" to "3650d"/);
   });
 
   it('bad installer props fail at synth with a message saying what to fix', () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig, parseConfig } from '../../lib/config/watch-config.ts';
+import { loadBridgeConfig, loadConfig, parseBridgeConfig, parseConfig } from '../../lib/config/watch-config.ts';
 
 describe('pgbridge.config.json', () => {
   it('normalises tables, default schema, default actions and labels into named watches', () => {
@@ -65,6 +65,21 @@ describe('pgbridge.config.json', () => {
     );
   });
 
+  it('reads "retention" as whole days beside the watches, and keeps nothing without it', () => {
+    expect(parseBridgeConfig({ retention: '7d', watches: [{ table: 'users' }] }).retentionDays).toBe(7);
+    expect(parseBridgeConfig({ watches: [{ table: 'users' }] }).retentionDays).toBeNull();
+  });
+
+  it.each([
+    ['7 days', /retention: "7 days" is not a retention: use a number of days from "1d" to "3650d", such as "7d"/],
+    ['0d', /retention: "0d" is not a retention/],
+    ['12h', /retention: "12h" is not a retention/],
+    [7, /retention: retention must be a number of days such as "7d" \(got 7\)/],
+    ['4000d', /retention of 4000 days is more than 3650/],
+  ])('rejects a retention of %j, naming the value', (retention, message) => {
+    expect(() => parseBridgeConfig({ retention, watches: [{ table: 'users' }] }, 'pgbridge.config.json')).toThrow(message);
+  });
+
   it('reads --config, then PGBRIDGE_CONFIG_JSON, then PGBRIDGE_CONFIG, and says what is wrong with the file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'pgbridge-config-'));
     const file = join(dir, 'watches.json');
@@ -73,6 +88,7 @@ describe('pgbridge.config.json', () => {
     expect(loadConfig({ path: file, env: { PGBRIDGE_CONFIG_JSON: inline } })[0]!.table).toBe('from_file');
     expect(loadConfig({ env: { PGBRIDGE_CONFIG_JSON: inline, PGBRIDGE_CONFIG: file } })[0]!.table).toBe('from_env');
     expect(loadConfig({ env: { PGBRIDGE_CONFIG: file } })[0]!.table).toBe('from_file');
+    expect(loadBridgeConfig({ env: { PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'kept' }], retention: '3d' }) } }).retentionDays).toBe(3);
 
     writeFileSync(file, '{ "watches": [ { "table": "users", } ] }');
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/invalid .*watches\.json: not valid JSON/);

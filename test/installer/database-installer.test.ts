@@ -34,7 +34,12 @@ const handler = createInstallerHandler(async (arn) => {
 
 function event(
   requestType: 'Create' | 'Update' | 'Delete',
-  { watches = [{ table: 'accounts' }], role = 'pgbridge_listener', physicalId = `pgbridge-listener:${role}@127.0.0.1:${port}/postgres` }: { watches?: WatchConfig[]; role?: string; physicalId?: string } = {},
+  {
+    watches = [{ table: 'accounts' }],
+    role = 'pgbridge_listener',
+    physicalId = `pgbridge-listener:${role}@127.0.0.1:${port}/postgres`,
+    retention,
+  }: { watches?: WatchConfig[]; role?: string; physicalId?: string; retention?: string } = {},
 ): CloudFormationCustomResourceEvent {
   const common = {
     ServiceToken: 'arn:aws:lambda:eu-west-1:111111111111:function:provider',
@@ -54,6 +59,7 @@ function event(
       ListenerRoleName: role,
       WatchesJson: JSON.stringify(watches),
       SetupSql: SETUP_SQL,
+      Retention: retention,
     },
   };
   if (requestType === 'Create') return { ...common, RequestType: 'Create' };
@@ -145,6 +151,13 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
     expect(await canLogIn('pgbridge_listener', LISTENER_PASSWORD)).toBe(true);
   });
 
+  it('an update with a retention keeps published events that many days; without one, none', async () => {
+    await handler(event('Update', { retention: '5d' }));
+    expect((await db.query(`SELECT days FROM pgbridge.retention`)).rows[0].days).toBe(5);
+    await handler(event('Update'));
+    expect((await db.query(`SELECT days FROM pgbridge.retention`)).rows[0].days).toBeNull();
+  });
+
   it('running the same deploy again changes nothing, and a new listener password takes effect on the next deploy', async () => {
     await handler(event('Update'));
     await handler(event('Update'));
@@ -159,6 +172,10 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
       { table_name: 'parked', privilege_type: 'INSERT' },
       { table_name: 'parked', privilege_type: 'SELECT' },
       { table_name: 'parked', privilege_type: 'UPDATE' },
+      // Append only, for retention: never read, change or delete a published event.
+      { table_name: 'published', privilege_type: 'INSERT' },
+      { table_name: 'retention', privilege_type: 'SELECT' },
+      { table_name: 'schema_version', privilege_type: 'SELECT' },
       { table_name: 'watch', privilege_type: 'SELECT' },
     ]);
     expect((await db.query(`SELECT count(*)::int AS triggers FROM pg_trigger WHERE tgrelid = 'accounts'::regclass AND NOT tgisinternal`)).rows[0].triggers).toBeGreaterThan(0);

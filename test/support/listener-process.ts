@@ -12,9 +12,12 @@ export interface ListenerProcess {
   role(): Promise<string | undefined>;
 }
 
-/** The real listener entry point in its own process, for SIGKILL and SIGTERM tests. */
-export function spawnListener(env: Record<string, string>): ListenerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+/**
+ * The real listener entry point in its own process, for SIGKILL and SIGTERM tests; `main` runs
+ * another checkout's (an older version's) instead.
+ */
+export function spawnListener(env: Record<string, string>, main = MAIN): ListenerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', main], {
     env: {
       ...process.env,
       PGBRIDGE_HEALTH_PORT: '0',
