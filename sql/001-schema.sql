@@ -41,8 +41,17 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
   RAISE EXCEPTION 'pgbridge.outbox events cannot be changed (event %)', OLD.id USING ERRCODE = 'insufficient_privilege';
 END $$;
-CREATE OR REPLACE TRIGGER outbox_is_append_only BEFORE UPDATE ON pgbridge.outbox
-  FOR EACH ROW EXECUTE FUNCTION pgbridge.refuse_event_change();
+-- Created only when missing: CREATE TRIGGER locks the outbox against writers, and an install that
+-- held that lock while it waits for a watched table's lock would deadlock with a writer holding
+-- the table and waiting for the outbox.
+DO $append_only$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_trigger WHERE tgrelid = 'pgbridge.outbox'::regclass AND tgname = 'outbox_is_append_only') THEN
+    CREATE TRIGGER outbox_is_append_only BEFORE UPDATE ON pgbridge.outbox
+      FOR EACH ROW EXECUTE FUNCTION pgbridge.refuse_event_change();
+  END IF;
+END
+$append_only$;
 
 -- Events the sink rejected for their content (they would be rejected on every retry). Kept,
 -- with the reason, until `pgbridge parked resend` puts them back into the outbox. The outbox's
@@ -61,9 +70,14 @@ CREATE TABLE IF NOT EXISTS pgbridge.parked (
 --     many, and the union of the columns they changed.
 --   coalesce_key, coalesce_until (outbox only): the watch and row of a coalescing watch's
 --     event, and until when later updates of the row may still be merged into it.
+-- Writers take their table's lock, then the outbox's (in the trigger): the upgrade takes the
+-- watched tables first, in a fixed order, so that it queues behind writers instead of
+-- deadlocking with them (the watches are re-created right after, which needs these locks anyway).
 DO $upgrade$
 DECLARE
   added record;
+  watched regclass;
+  tables_locked boolean := false;
 BEGIN
   FOR added IN
     SELECT * FROM (VALUES ('pgbridge.outbox', 'key_change', 'json'), ('pgbridge.parked', 'key_change', 'json'),
@@ -74,6 +88,15 @@ BEGIN
     WHERE NOT EXISTS (SELECT FROM pg_attribute
                       WHERE attrelid = c.table_name::regclass AND attname = c.column_name AND NOT attisdropped)
   LOOP
+    IF NOT tables_locked AND to_regclass('pgbridge.watch') IS NOT NULL THEN
+      FOR watched IN
+        SELECT c.oid::regclass FROM pgbridge.watch AS w JOIN pg_catalog.pg_class AS c ON c.oid = w.table_oid
+        GROUP BY c.oid ORDER BY c.oid
+      LOOP
+        EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', watched);
+      END LOOP;
+      tables_locked := true;
+    END IF;
     EXECUTE format('ALTER TABLE %s ADD COLUMN %I %s', added.table_name, added.column_name, added.column_type);
   END LOOP;
 END
