@@ -13,12 +13,14 @@ BEGIN
   EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pgbridge.parked TO %I', role_name);
   EXECUTE format('GRANT SELECT, UPDATE ON pgbridge.listener_state TO %I', role_name);
   EXECUTE format('GRANT SELECT ON pgbridge.watch TO %I', role_name);
+  EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pgbridge.leadership TO %I', role_name);
+  EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pgbridge.published_count TO %I', role_name);
 END $$;
 
 -- Undoes grant_listener. Revoking a table privilege revokes the column privileges too.
 CREATE OR REPLACE FUNCTION pgbridge.revoke_listener(role_name text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-  EXECUTE format('REVOKE ALL ON pgbridge.outbox, pgbridge.parked, pgbridge.listener_state, pgbridge.watch FROM %I', role_name);
+  EXECUTE format('REVOKE ALL ON pgbridge.outbox, pgbridge.parked, pgbridge.listener_state, pgbridge.watch, pgbridge.leadership, pgbridge.published_count FROM %I', role_name);
   EXECUTE format('REVOKE USAGE ON SCHEMA pgbridge FROM %I', role_name);
 END $$;
