@@ -11,8 +11,8 @@ CREATE TABLE IF NOT EXISTS pgbridge.leadership (
   since       timestamptz NOT NULL
 );
 
--- Events published, per second, drain connection and watched table: one upsert per drain
--- round (not per event) in the round's own transaction, so a rolled-back round counts nothing.
+-- Events published, per second, drain connection and watched table: added by the delete of each drain
+-- round (drain/delete-events.sql, not per event), so a rolled-back round counts nothing.
 -- Keyed by the connection so that two drain connections never wait for each other's row lock.
 -- The leader deletes rows older than an hour.
 CREATE TABLE IF NOT EXISTS pgbridge.published_count (

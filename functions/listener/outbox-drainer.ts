@@ -112,10 +112,7 @@ export async function drainOnce(
     // After the failures above are recorded, so that held events wait exactly as long.
     retries.hold([...heldBehindBackoff, ...heldInRound.map((id) => ({ id, groupId: groupOf.get(id)! }))]);
 
-    if (accepted.length > 0) {
-      await client.query(statement('drain/delete-events'), [accepted]);
-      await client.query(statement('drain/count-published'), publishedPerTable(rows, new Set(accepted)));
-    }
+    if (accepted.length > 0) await client.query(statement('drain/delete-events'), [accepted, ...publishedPerTable(rows, new Set(accepted))]);
     if (toPark.size > 0) {
       await client.query(statement('drain/park-events'), [[...toPark.keys()], [...toPark.values()]]);
       for (const [eventId, reason] of toPark) log.error({ msg: 'event parked: the sink will never accept it', eventId, reason });
@@ -130,7 +127,8 @@ export async function drainOnce(
   }
 }
 
-/** The parameters of drain/count-published: accepted events counted per table and label. */
+
+/** Parameters $2-$5 of drain/delete-events: the accepted events counted per table and label. */
 function publishedPerTable(events: OutboxEvent[], accepted: Set<string>): [string[], string[], string[], number[]] {
   const counts = new Map<string, { schema: string; table: string; label: string; events: number }>();
   for (const event of events) {
