@@ -37,3 +37,22 @@ RETURNS int LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     AND ((classid::bigint << 32) | objid::bigint) = hashtext(key_name)
   LIMIT 1
 $$;
+
+-- Listener roles granted before these tables existed (`pgbridge grant-listener`, the CDK
+-- installer) get their rights on them here: without them an upgraded listener could not drain.
+-- A granted role is one holding UPDATE on the waiting flag other than its owner.
+DO $grant_new_tables$
+DECLARE
+  role_name text;
+BEGIN
+  FOR role_name IN
+    SELECT DISTINCT pg_get_userbyid(acl.grantee)
+    FROM pg_class AS c CROSS JOIN LATERAL aclexplode(c.relacl) AS acl
+    WHERE c.oid = 'pgbridge.listener_state'::regclass AND acl.privilege_type = 'UPDATE'
+      AND acl.grantee <> c.relowner AND acl.grantee <> 0
+  LOOP
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pgbridge.leadership TO %I', role_name);
+    EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pgbridge.published_count TO %I', role_name);
+  END LOOP;
+END
+$grant_new_tables$;
