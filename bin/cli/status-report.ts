@@ -4,6 +4,7 @@ import type { BridgeStatus, WatchState, WatchStatus } from '../../lib/capture/br
 const ADVICE: Record<WatchState, string | undefined> = {
   installed: undefined,
   'not installed': 'run `pgbridge install`',
+  'no such table': 'the config names a table this database does not have: create it (migrations not run yet?) or fix the config',
   'out of date': 'the config changed since install: run `pgbridge install`',
   'trigger missing': 'its trigger was dropped: run `pgbridge install`',
   'not in config': 'removed from the config: `pgbridge install` drops its trigger',

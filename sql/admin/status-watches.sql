@@ -1,6 +1,7 @@
 -- Per watch, for `pgbridge status`: its state, events waiting, age of the oldest, events
 -- published in the last minute. $1: the config's watches (validated JSON), or null when no
--- config was read (then nothing is "not installed", "not in config" or "out of date").
+-- config was read (then nothing is "not installed", "no such table", "not in config" or
+-- "out of date").
 -- Waiting events are counted by a scan of the outbox: exact, and cheap next to draining them.
 WITH configured AS (
   SELECT spec->>'name' AS name, spec FROM jsonb_array_elements(coalesce($1::jsonb, '[]')) AS spec
@@ -33,7 +34,8 @@ watches AS (
          coalesce(i.schema_name, c.spec->>'schema') AS schema_name,
          coalesce(i.table_name, c.spec->>'table') AS table_name,
          coalesce(i.label, c.spec->>'label') AS label,
-         CASE WHEN i.name IS NULL THEN 'not installed'
+         CASE WHEN i.name IS NULL AND to_regclass(format('%I.%I', c.spec->>'schema', c.spec->>'table')) IS NULL THEN 'no such table'
+              WHEN i.name IS NULL THEN 'not installed'
               WHEN NOT i.table_exists THEN 'table dropped'
               WHEN NOT i.same_name THEN 'table renamed'
               WHEN cardinality(i.missing_actions) > 0 THEN 'trigger missing'

@@ -74,25 +74,26 @@ async function statusJson(...args: string[]): Promise<any> {
 }
 
 describe('pgbridge status', () => {
-  it('compares each watch with the config: installed, out of date, not installed, not in config, trigger missing', async () => {
+  it('compares each watch with the config: installed, out of date, not installed, no such table, not in config, trigger missing', async () => {
     await db.query(`INSERT INTO accounts VALUES (1, 'a@example.com'), (2, 'b@example.com')`);
     await db.query(`SELECT pg_sleep(0.2)`);
     await db.query(`INSERT INTO orders VALUES (1, true)`);
     const { rows } = await db.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'invoices'::regclass AND NOT tgisinternal`);
     await db.query(`DROP TRIGGER ${rows[0].tgname} ON invoices`);
     const changed = configFile({
-      watches: [{ table: 'accounts' }, { table: 'orders', label: 'paid', columns: ['paid', 'id'] }, { table: 'invoices' }, { table: 'refunds' }],
+      watches: [{ table: 'accounts' }, { table: 'orders', label: 'paid', columns: ['paid', 'id'] }, { table: 'invoices' }, { table: 'refunds' }, { table: 'shop.carts' }],
     });
 
     const status = await statusJson('--config', changed);
     const watches = Object.fromEntries(status.watches.map((watch: any) => [watch.name, watch]));
-    expect(Object.keys(watches).sort()).toEqual(['public.accounts', 'public.invoices', 'public.orders#paid', 'public.refunds']);
+    expect(Object.keys(watches).sort()).toEqual(['public.accounts', 'public.invoices', 'public.orders#paid', 'public.refunds', 'shop.carts']);
     expect(watches['public.accounts']).toMatchObject({ state: 'installed', waiting: 2, publishedLastMinute: 0 });
     expect(watches['public.accounts'].oldestAgeSeconds).toBeGreaterThanOrEqual(0.2);
     expect(watches['public.orders#paid']).toMatchObject({ state: 'out of date', label: 'paid', waiting: 1 });
     expect(watches['public.orders#paid'].oldestAgeSeconds).toBeLessThan(watches['public.accounts'].oldestAgeSeconds);
     expect(watches['public.invoices']).toMatchObject({ state: 'trigger missing', missingTriggers: ['insert', 'delete'], waiting: 0, oldestAgeSeconds: null });
     expect(watches['public.refunds']).toMatchObject({ state: 'not installed' });
+    expect(watches['shop.carts']).toMatchObject({ state: 'no such table', waiting: 0 });
     expect(status).toMatchObject({ installed: true, waiting: 3, parked: 0, comparedWithConfig: true, listeners: [], waitingFlag: { state: 'clear' } });
 
     const withoutAccounts = await statusJson('--config', configFile({ watches: [{ table: 'orders', label: 'paid', columns: ['paid'] }] }));
@@ -104,6 +105,7 @@ describe('pgbridge status', () => {
     expect(text.stdout).toMatch(/public\.accounts\s+installed\s+2\s+\d+\.\d s\s+0/);
     expect(text.stdout).toContain('watch "public.orders#paid": out of date; the config changed since install: run `pgbridge install`');
     expect(text.stdout).toContain('watch "public.refunds": not installed; run `pgbridge install`');
+    expect(text.stdout).toContain('watch "shop.carts": no such table; the config names a table this database does not have: create it (migrations not run yet?) or fix the config');
     expect(text.stdout).toContain('watch "public.invoices": trigger missing (for insert, delete); drop the watch\'s remaining trigger on the table, then run `pgbridge install`');
 
   });
