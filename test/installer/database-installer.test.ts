@@ -150,6 +150,9 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
     await handler(event('Update'));
     const grants = await db.query(`SELECT table_name, privilege_type FROM information_schema.role_table_grants WHERE grantee = 'pgbridge_listener' ORDER BY 1, 2`);
     expect(grants.rows).toEqual([
+      { table_name: 'leadership', privilege_type: 'INSERT' },
+      { table_name: 'leadership', privilege_type: 'SELECT' },
+      { table_name: 'leadership', privilege_type: 'UPDATE' },
       { table_name: 'listener_state', privilege_type: 'SELECT' },
       { table_name: 'listener_state', privilege_type: 'UPDATE' },
       { table_name: 'outbox', privilege_type: 'DELETE' },
@@ -157,6 +160,10 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
       { table_name: 'parked', privilege_type: 'INSERT' },
       { table_name: 'parked', privilege_type: 'SELECT' },
       { table_name: 'parked', privilege_type: 'UPDATE' },
+      { table_name: 'published_count', privilege_type: 'DELETE' },
+      { table_name: 'published_count', privilege_type: 'INSERT' },
+      { table_name: 'published_count', privilege_type: 'SELECT' },
+      { table_name: 'published_count', privilege_type: 'UPDATE' },
       { table_name: 'watch', privilege_type: 'SELECT' },
     ]);
     expect((await db.query(`SELECT count(*)::int AS triggers FROM pg_trigger WHERE tgrelid = 'accounts'::regclass AND NOT tgisinternal`)).rows[0].triggers).toBeGreaterThan(0);
