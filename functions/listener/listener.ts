@@ -223,6 +223,10 @@ export class Listener extends EventEmitter<ListenerEvents> {
     if (!rows[0].installed) {
       throw new Error('pgbridge is not installed in this database (no pgbridge.outbox): run `pgbridge install`, or start without --no-install');
     }
+    const { rows: tables } = await this.client!.query(statement('admin/listener-tables-exist'));
+    if (!tables[0].present) {
+      throw new Error('the pgbridge schema in this database is older than this listener (no pgbridge.published_count): run `pgbridge install` of this version, or start without --no-install');
+    }
   }
 
   private async becomeLeader(): Promise<void> {
