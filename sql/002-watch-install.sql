@@ -289,8 +289,12 @@ BEGIN
         VALUES (%2$L, %3$L, 'delete', %4$L, %6$s, %8$s);%12$s
       END IF;
       -- Constant payload: Postgres folds identical notifications of one transaction into one.
+      -- A sleeping listener holds the waiting lock for as long as its session lives: when the
+      -- shared lock is free, the flag was left by a listener that died asleep and nobody listens.
       IF (SELECT waiting FROM pgbridge.listener_state) THEN
-        PERFORM pg_notify('pgbridge', '');
+        IF NOT pg_try_advisory_xact_lock_shared(hashtext('pgbridge.waiting')) THEN
+          PERFORM pg_notify('pgbridge', '');
+        END IF;
       END IF;
       RETURN NULL;
     END

@@ -21,6 +21,8 @@ BEGIN
   EXECUTE format('GRANT SELECT ON pgbridge.schema_version, pgbridge.retention TO %I', role_name);
   EXECUTE format('GRANT INSERT ON pgbridge.published TO %I', role_name);
   EXECUTE format('GRANT EXECUTE ON FUNCTION pgbridge.maintain_published() TO %I', role_name);
+  EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pgbridge.leadership TO %I', role_name);
+  EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pgbridge.published_count TO %I', role_name);
 END $$;
 
 -- Undoes grant_listener. Revoking a table privilege revokes the column privileges too.

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, Option } from 'commander';
+import ms from 'ms';
 
 /** `--config FILE`, shared by the commands that read the watches. */
 export function configOption(): Option {
@@ -15,4 +16,16 @@ export function positiveInteger(value: string): number {
 export function eventIds(value: string, previous: string[] = []): string[] {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('an event id is a decimal number (the "id" of the event, as `pgbridge parked list` prints it)');
   return [...previous, value];
+}
+
+/** A commander parser for a repeatable watch name: collects every value given. */
+export function watchNames(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** A commander parser for a duration with its unit (`60s`, `5m`, `1.5h`, `2 days`, as the `ms` package reads them), in seconds. */
+export function durationSeconds(value: string): number {
+  const milliseconds = /^\s*\d+(\.\d+)?\s*[a-z]+\s*$/i.test(value) ? ms(value as ms.StringValue) : undefined;
+  if (milliseconds === undefined || !(milliseconds > 0)) throw new InvalidArgumentError('expected a duration with its unit, such as 60s, 5m or 1h');
+  return milliseconds / 1000;
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
 import pg from 'pg';
 import { install } from '../../lib/capture/installer.ts';
 import { assertSchemaCompatible } from '../../lib/capture/schema-compatibility.ts';
@@ -74,6 +75,16 @@ const SETTLE_LIMIT_MS = 250;
 /** Partitions of retained events are created three days ahead: hourly upkeep has ample slack. */
 const PUBLISHED_UPKEEP_INTERVAL_MS = 3_600_000;
 
+/** How often the leader deletes published counts older than `status` needs. */
+const PRUNE_COUNTS_INTERVAL_MS = 60_000;
+
+/**
+ * This process as `pgbridge status` and pg_stat_activity show it: "pid@host". Carried in each
+ * session's application_name, which Postgres shows to every role (client_addr only to
+ * privileged ones); Postgres cuts it to 63 bytes.
+ */
+const LISTENER_PROCESS = `${process.pid}@${hostname()}`;
+
 /**
  * The always-on process: one leader (advisory lock) drains the outbox; any other instance is a
  * hot standby that takes over when the leader's session ends. Survives database restarts and
@@ -90,9 +101,12 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private readonly retries: RetryBook;
   private loop?: Promise<void>;
   private installed = false;
+  /** This session holds the waiting lock (sql/wake/take-waiting-lock.sql), so its flag counts. */
+  private holdsWaitingLock = false;
   private lastWatchCheck = 0;
   private lastMetrics = 0;
   private lastPublishedUpkeep = 0;
+  private lastCountsPrune = 0;
   /** When the leader last finished a drain round or went to sleep with nothing to do. */
   private lastProgress = Date.now();
 
@@ -186,7 +200,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
 
   private clientConfig(): pg.ClientConfig {
     return {
-      application_name: 'pgbridge-listener',
+      application_name: `pgbridge-listener ${LISTENER_PROCESS}`,
       keepAlive: true,
       options: SESSION_OPTIONS,
       connectionTimeoutMillis: 10_000,
@@ -209,6 +223,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private async disconnect(): Promise<void> {
     const client = this.client;
     this.client = undefined;
+    this.holdsWaitingLock = false;
     if (!client) return;
     await client.end().catch(() => undefined);
   }
@@ -220,12 +235,17 @@ export class Listener extends EventEmitter<ListenerEvents> {
     }
     const version = await assertSchemaCompatible(this.client!);
     if (version.installed > version.known) this.options.log.info({ msg: 'schema is newer than this listener, and compatible with it', ...version });
+    const { rows: tables } = await this.client!.query(statement('admin/listener-tables-exist'));
+    if (!tables[0].present) {
+      throw new Error('the pgbridge schema in this database is older than this listener (no pgbridge.published_count): run `pgbridge install` of this version, or start without --no-install');
+    }
   }
 
   private async becomeLeader(): Promise<void> {
     while (!this.stopping) {
       const { rows } = await this.client!.query(statement('admin/try-leader-lock'));
       if (rows[0].acquired) {
+        await this.client!.query(statement('admin/record-leadership'), [LISTENER_PROCESS]);
         this.setRole('leader');
         return;
       }
@@ -238,7 +258,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const client = this.client!;
     const { log } = this.options;
     await client.query(statement('wake/listen'));
-    await client.query(statement('wake/stop-waiting'));
+    const { rowCount } = await client.query(statement('wake/stop-waiting'));
+    if (rowCount) log.warn({ msg: 'cleared the waiting flag of a listener that died while asleep', staleWaitingFlag: true });
     // Standard sinks: extra connections drain beside this one (SKIP LOCKED keeps their rounds
     // disjoint), so one round's fetch, delete and commit overlap another's publishes. FIFO keeps
     // one round at a time: its per-row order holds within a single drainer only.
@@ -254,7 +275,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const opened: pg.Client[] = [];
     try {
       for (let i = 0; i < count; i++) {
-        const helper = new pg.Client({ ...this.clientConfig(), application_name: 'pgbridge-drain' });
+        const helper = new pg.Client({ ...this.clientConfig(), application_name: `pgbridge-drain ${LISTENER_PROCESS}` });
         helper.on('error', () => this.wakeup.wake());
         opened.push(helper);
         await helper.connect();
@@ -318,6 +339,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       await this.checkWatchesIfDue();
       await this.reportMetricsIfDue();
       await this.keepPublishedPartitionsIfDue();
+      await this.pruneCountsIfDue();
       const result = await this.drainBurst([client, ...helpers]);
       if (result.sinkDown) {
         sinkDelay = Math.min(Math.max(sinkDelay * 2, this.options.retryBaseMs), this.options.maxBackoffMs);
@@ -353,6 +375,12 @@ export class Listener extends EventEmitter<ListenerEvents> {
    */
   private async hasWorkAfterSettingWaitFlag(): Promise<boolean> {
     const client = this.client!;
+    if (!this.holdsWaitingLock) {
+      const { rows: lock } = await client.query(statement('wake/take-waiting-lock'));
+      this.holdsWaitingLock = lock[0].acquired;
+    }
+    // Without the lock the flag would not count: sleep until the poll timer instead.
+    if (!this.holdsWaitingLock) return false;
     await client.query(statement('wake/start-waiting'));
     const { rows } = await client.query(statement('wake/writers-in-flight'));
     const writers: string[] = rows[0].xids;
@@ -389,6 +417,12 @@ export class Listener extends EventEmitter<ListenerEvents> {
       if ((error as { code?: string }).code !== '55P03') throw error;
       this.options.log.warn({ msg: 'retained events upkeep postponed, a partition was busy', error: describe(error) });
     }
+  }
+
+  private async pruneCountsIfDue(): Promise<void> {
+    if (Date.now() - this.lastCountsPrune < PRUNE_COUNTS_INTERVAL_MS) return;
+    this.lastCountsPrune = Date.now();
+    await this.client!.query(statement('drain/prune-published-counts'));
   }
 
   private async checkWatchesIfDue(): Promise<void> {

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { install, installScript, uninstall } from '../../lib/capture/installer.ts';
+import { statement } from '../../lib/capture/sql-files.ts';
 import { parseConfig, type PgBridgeConfig } from '../../lib/config/watch-config.ts';
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
 
@@ -113,7 +114,7 @@ describe('install', () => {
     expect(await outbox()).toMatchObject([{ action: 'insert', row_data: { id: 1, plan: 'free' } }]);
   });
 
-  it('notifies only while the listener is waiting, once per transaction', async () => {
+  it('notifies only while a live listener waits (flag set, its waiting lock held), once per transaction', async () => {
     await installConfig({ watches: [{ table: 'users' }] });
     const listener = new pg.Client(db.url);
     await listener.connect();
@@ -122,7 +123,10 @@ describe('install', () => {
     await listener.query('LISTEN pgbridge');
     await client.query(`INSERT INTO users (id) VALUES (1)`);
     await client.query(`UPDATE pgbridge.listener_state SET waiting = true`);
-    await client.query(`INSERT INTO users (id) SELECT g FROM generate_series(2, 20) AS g`);
+    // The flag alone, as a listener killed in its sleep leaves it: nobody listens, nobody notifies.
+    await client.query(`INSERT INTO users (id) VALUES (2)`);
+    await listener.query(statement('wake/take-waiting-lock'));
+    await client.query(`INSERT INTO users (id) SELECT g FROM generate_series(3, 20) AS g`);
     await client.query(`INSERT INTO users (id) VALUES (21)`);
     await listener.query('SELECT 1');
     await listener.end();

@@ -12,7 +12,7 @@ const COMMANDS: Array<[string[], string[]]> = [
   [['uninstall'], ['--force']],
   [['listen'], ['--config <file>', '--no-install']],
   [['grant-listener'], ['<role>']],
-  [['status'], []],
+  [['status'], ['--config <file>', '--json', '--watch <name...>', '--max-age <duration>']],
   [['parked', 'list'], ['--limit <n>']],
   [['parked', 'resend'], ['--id <id...>']],
 ];
@@ -41,10 +41,10 @@ describe.concurrent('pgbridge usage', () => {
   });
 
   it('an unknown option names the command and shows its valid options, exit 2', async () => {
-    const { code, stdout, stderr } = await runCli(['status', '--json']);
+    const { code, stdout, stderr } = await runCli(['status', '--verbose']);
     expect(code).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toMatch(/^pgbridge status: unknown option '--json'\n/);
+    expect(stderr).toMatch(/^pgbridge status: unknown option '--verbose'\n/);
     expect(stderr).toContain('Usage: pgbridge status [options]');
 
     const nested = await runCli(['parked', 'list', '--limt', '5']);

@@ -165,6 +165,9 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
     expect(grants.rows).toEqual([
       { table_name: 'coalescing', privilege_type: 'DELETE' },
       { table_name: 'coalescing', privilege_type: 'SELECT' },
+      { table_name: 'leadership', privilege_type: 'INSERT' },
+      { table_name: 'leadership', privilege_type: 'SELECT' },
+      { table_name: 'leadership', privilege_type: 'UPDATE' },
       { table_name: 'listener_state', privilege_type: 'SELECT' },
       { table_name: 'listener_state', privilege_type: 'UPDATE' },
       { table_name: 'outbox', privilege_type: 'DELETE' },
@@ -174,6 +177,10 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
       { table_name: 'parked', privilege_type: 'UPDATE' },
       // Append only, for retention: never read, change or delete a published event.
       { table_name: 'published', privilege_type: 'INSERT' },
+      { table_name: 'published_count', privilege_type: 'DELETE' },
+      { table_name: 'published_count', privilege_type: 'INSERT' },
+      { table_name: 'published_count', privilege_type: 'SELECT' },
+      { table_name: 'published_count', privilege_type: 'UPDATE' },
       { table_name: 'retention', privilege_type: 'SELECT' },
       { table_name: 'schema_version', privilege_type: 'SELECT' },
       { table_name: 'watch', privilege_type: 'SELECT' },

@@ -1,7 +1,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
+import { install } from '../../lib/capture/installer.ts';
+import { parseConfig } from '../../lib/config/watch-config.ts';
 import { spawnListener, type ListenerProcess } from '../support/listener-process.ts';
 import { receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -176,5 +179,27 @@ describe('operations', () => {
     const retrying = spawnListener({ DATABASE_URL: url.toString(), PGBRIDGE_TOPIC_ARN: topicArn, AWS_ENDPOINT_URL: aws.endpoint, PGBRIDGE_NO_INSTALL: 'true' });
     started.push(retrying);
     await waitFor(() => retrying.logs.some((line) => /pgbridge is not installed in this database.*run `pgbridge install`/.test(line.error ?? '')), 15_000, 'not installed error');
+  });
+
+  it('--no-install on a schema older than the listener says to upgrade it, and drains once it is upgraded', async () => {
+    await db.query(`CREATE DATABASE older_schema_db`);
+    const url = new URL(db.url);
+    url.pathname = '/older_schema_db';
+    const client = new pg.Client(url.toString());
+    await client.connect();
+    await client.query(`CREATE TABLE delta (id int PRIMARY KEY)`);
+    await install(client, parseConfig({ watches: [{ table: 'delta' }] }));
+    // What an install by the previous version left: no tables for `pgbridge status`.
+    await client.query(`DROP TABLE pgbridge.published_count, pgbridge.leadership`);
+    await client.query(`INSERT INTO delta VALUES (1)`);
+    const queue = await aws.resources.subscribeQueue(topicArn, aws.name('delta'));
+    const waiting = spawnListener({ DATABASE_URL: url.toString(), PGBRIDGE_TOPIC_ARN: topicArn, AWS_ENDPOINT_URL: aws.endpoint, PGBRIDGE_NO_INSTALL: 'true' });
+    started.push(waiting);
+    await waitFor(() => waiting.logs.some((line) => /older than this listener.*run `pgbridge install` of this version/.test(line.error ?? '')), 15_000, 'older schema error');
+
+    await install(client, parseConfig({ watches: [{ table: 'delta' }] }));
+    await client.end();
+    const [message] = await receiveMessages(aws, queue.url, { count: 1, timeoutMs: 20_000 });
+    expect(message!.event).toMatchObject({ table: 'delta', key: { id: 1 } });
   });
 });
