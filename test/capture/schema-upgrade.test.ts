@@ -218,7 +218,7 @@ describe('schema upgrades with events in flight', () => {
       listeners.push(listener);
       await waitFor(() => listener.role === 'leader', 5000, 'leader');
       await pool.query(`INSERT INTO pgbridge.schema_version (version, name, breaking) VALUES (3, 'breaking-later', true)`);
-      await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'pgbridge-listener' AND datname = current_database()`);
+      await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pgbridge-listener%' AND datname = current_database()`);
       await waitFor(() => listener.role === 'stopped', 10_000, 'the listener stops');
       expect(capturedLogs).toContainEqual(
         expect.objectContaining({ level: 60, msg: expect.stringMatching(/version 3 changed it in a way this pgbridge \(which knows up to version 2\) cannot work with.*; the listener stops$/) }),
