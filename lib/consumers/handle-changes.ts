@@ -2,12 +2,13 @@ import { BatchProcessor, EventType, processPartialResponse, SqsFifoPartialProces
 import { Logger } from '@aws-lambda-powertools/logger';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { ChangeEvent } from '../message/change-event.ts';
+import type { EventOf } from '../message/change-event.ts';
 import { parseChangeEvent } from './change-event-parser.ts';
 import { sendToDeadLetterQueue } from './dead-letter-queue.ts';
 import { PermanentFailure } from './permanent-failure.ts';
 
-export type ChangeHandler<Row> = (event: ChangeEvent<Row>, record: SQSRecord) => Promise<void> | void;
+/** `RowOrEvent`: a row type (the handler gets `ChangeEvent<Row>`) or an event union from `pgbridge types`. */
+export type ChangeHandler<RowOrEvent> = (event: EventOf<RowOrEvent>, record: SQSRecord) => Promise<void> | void;
 export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
 export interface HandleChangesOptions {
@@ -25,8 +26,8 @@ export interface HandleChangesOptions {
 
 /**
  * A Lambda handler for an SQS queue subscribed to the pgbridge topic: each record is parsed into a
- * `ChangeEvent<Row>` and given to `handler`; records whose handler throws are reported as batch
- * item failures, so only they are retried, not their batch mates (the event source mapping must
+ * `ChangeEvent<Row>` (or, given the `PgBridgeEvent` union that `pgbridge types` writes, one of its
+ * members) and given to `handler`; records whose handler throws are reported as batch item failures, so only they are retried, not their batch mates (the event source mapping must
  * have `reportBatchItemFailures`, which the constructs set). On a FIFO queue, processing stops at
  * the first failure and the rest of the batch is retried, keeping each group's order.
  *
@@ -34,15 +35,21 @@ export interface HandleChangesOptions {
  * export const handler = handleChanges<User>(async (event) => {
  *   if (event.action === 'insert') await welcome(event.row!.email);
  * });
+ * @example
+ * // PgBridgeEvent: written by `pgbridge types --out src/pgbridge-events.ts`
+ * export const handler = handleChanges<PgBridgeEvent>(async (event) => {
+ *   if (event.table === 'users' && event.action === 'insert' && !event.truncated) await welcome(event.row.email);
+ * });
  */
-export function handleChanges<Row = Record<string, unknown>>(handler: ChangeHandler<Row>, options: HandleChangesOptions = {}): SqsBatchHandler {
+export function handleChanges<RowOrEvent = Record<string, unknown>>(handler: ChangeHandler<RowOrEvent>, options: HandleChangesOptions = {}): SqsBatchHandler {
   const logger = options.logger ?? new Logger();
   const deadLetterQueueUrl = options.deadLetterQueueUrl ?? process.env.PGBRIDGE_DEAD_LETTER_QUEUE_URL;
   let sqs = options.sqs;
 
   const processRecord = async (record: SQSRecord): Promise<void> => {
     try {
-      await handler(parseChangeEvent<Row>(record.body), record);
+      // The parser checks the envelope; the row's shape is the type argument's promise.
+      await handler(parseChangeEvent(record.body) as EventOf<RowOrEvent>, record);
     } catch (error) {
       if (!(error instanceof PermanentFailure) || !deadLetterQueueUrl) {
         logger.warn('change failed; it will be retried', { messageId: record.messageId, error: (error as Error).message });
