@@ -27,9 +27,10 @@ export interface HandleChangesOptions {
 /**
  * A Lambda handler for an SQS queue subscribed to the pgbridge topic: each record is parsed into a
  * `ChangeEvent<Row>` (or, given the `PgBridgeEvent` union that `pgbridge types` writes, one of its
- * members) and given to `handler`; records whose handler throws are reported as batch item failures, so only they are retried, not their batch mates (the event source mapping must
- * have `reportBatchItemFailures`, which the constructs set). On a FIFO queue, processing stops at
- * the first failure and the rest of the batch is retried, keeping each group's order.
+ * members) and given to `handler`; records whose handler throws are reported as batch item
+ * failures, so only they are retried, not their batch mates (the event source mapping must have
+ * `reportBatchItemFailures`, which the constructs set). On a FIFO queue, processing stops at the
+ * first failure and the rest of the batch is retried, keeping each group's order.
  *
  * @example
  * export const handler = handleChanges<User>(async (event) => {
