@@ -71,11 +71,13 @@ interface TableNames {
 export function renderTypes(watches: Watch[], tables: CatalogTable[], types: Map<string, CatalogType>): string {
   const names = new TypeNames();
   for (const name of PRELUDE_NAMES) names.claim(name);
+  // `shop.orders` and `public.shop_orders` both make `ShopOrders`: the second table is `ShopOrders2`.
+  const tableBases = new TypeNames();
   const sections = [HEADER, PRELUDE];
-  const tableNames = new Map<string, TableNames>();
+  const tableNames = new Map<string, TableNames & { base: string }>();
   for (const table of tables) {
-    const base = baseName(table.schema, table.table);
-    const tableName = { row: names.claim(`${base}Row`), key: names.claim(`${base}Key`) };
+    const base = tableBases.claim(pascalCase(table.schema === 'public' ? table.table : `${table.schema}_${table.table}`));
+    const tableName = { base, row: names.claim(`${base}Row`), key: names.claim(`${base}Key`) };
     tableNames.set(`${table.schema}.${table.table}`, tableName);
     sections.push(renderTable(table, tableName, types));
   }
@@ -83,17 +85,13 @@ export function renderTypes(watches: Watch[], tables: CatalogTable[], types: Map
   for (const watch of watches) {
     const table = tables.find((candidate) => candidate.schema === watch.schema && candidate.table === watch.table)!;
     const tableName = tableNames.get(`${watch.schema}.${watch.table}`)!;
-    const base = baseName(watch.schema, watch.table) + (watch.label ? pascalCase(watch.label) : '');
+    const base = tableName.base + (watch.label ? pascalCase(watch.label) : '');
     const event = names.claim(`${base}Event`);
     events.push(event);
     sections.push(renderWatch(watch, table, tableName, event, () => names.claim(`${base}Payload`)));
   }
   sections.push(`/** Every event the watches send: what \`handleChanges<PgBridgeEvent>(...)\` narrows. */\nexport type PgBridgeEvent =\n${events.map((event) => `  | ${event}`).join('\n')};`);
   return `${sections.join('\n\n')}\n`;
-}
-
-function baseName(schema: string, table: string): string {
-  return pascalCase(schema === 'public' ? table : `${schema}_${table}`);
 }
 
 function renderTable(table: CatalogTable, names: TableNames, types: Map<string, CatalogType>): string {

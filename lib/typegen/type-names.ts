@@ -15,7 +15,7 @@ export function commentText(text: string): string {
   return text.replaceAll('*/', '*\\/');
 }
 
-/** Hands out names once: a second `ShopOrders` (from `shop.orders` and `public.shop_orders`) becomes `ShopOrders2`. */
+/** Hands out names once: the second `ShopOrders` asked for becomes `ShopOrders2`. */
 export class TypeNames {
   private readonly used = new Set<string>();
 

@@ -89,6 +89,10 @@ beforeAll(async () => {
     CREATE SCHEMA "My Schema";
     CREATE TABLE "My Schema"."Odd ""Name""" ("ID" int PRIMARY KEY, "Weird Col" text);
     CREATE VIEW account_emails AS SELECT id, email FROM accounts;
+    CREATE SCHEMA shop;
+    CREATE TABLE shop.orders (id int PRIMARY KEY);
+    CREATE TABLE shop_orders (id int PRIMARY KEY);
+    CREATE TABLE json (id int PRIMARY KEY);
   `);
   const { rows } = await db.query(`SELECT current_setting('server_version_num')::int >= 180000 AS virtual`);
   virtualColumns = rows[0].virtual;
@@ -251,6 +255,22 @@ describe('pgbridge types', () => {
       'pgbridge types: not installed as configured in this database: public.accounts#signup; the types follow the config, run `pgbridge install` so that the triggers send what they describe\n',
     );
     expect(readFileSync(out, 'utf8')).toContain('export type AccountsSignupEvent = PgBridgeChange<"public", "accounts", "signup", "insert", AccountsRow, AccountsKey>;');
+  });
+
+  it('tables whose names would make the same type name get a number, and the file compiles', async () => {
+    const dir = workDir();
+    const config = { watches: [{ table: 'shop.orders' }, { table: 'shop_orders' }, { table: 'json' }, { table: 'shop_orders', label: 'x', actions: ['delete'] }] };
+    const { code, stdout } = await pgbridge('types', '--config', configFile(dir, config));
+    expect(code).toBe(0);
+    expect(stdout).toContain('export type ShopOrdersEvent = PgBridgeChange<"shop", "orders"');
+    expect(stdout).toContain('export type ShopOrders2Event = PgBridgeChange<"public", "shop_orders"');
+    expect(stdout).toContain('export interface JsonRow {');
+    const use = `import type { JsonRow, PgBridgeEvent, ShopOrders2XEvent } from './events.ts';
+export const key = (event: PgBridgeEvent): number => event.key.id;
+export const row: JsonRow = { id: 1 };
+export const deleted = (event: ShopOrders2XEvent): 'delete' => event.action;
+`;
+    expect(typeCheck(dir, { 'events.ts': stdout, 'use.ts': use })).toEqual([]);
   });
 
   it('an unknown table, a view or a missing column is a configuration error (exit 2) naming it, and nothing is written', async () => {
