@@ -20,6 +20,7 @@ const CONFIG: PgBridgeConfig = {
     { table: 'accounts', actions: ['update'], columns: ['plan'], payload: ['id', 'email', 'plan'], label: 'plan_changed' },
     { table: 'log_lines', actions: ['insert'] },
     { schema: 'My Schema', table: 'Odd "Name"' },
+    { table: 'documents', actions: ['insert'] },
   ],
 };
 
@@ -86,6 +87,7 @@ beforeAll(async () => {
     COMMENT ON COLUMN samples.big IS 'a comment */ that tries to end the doc comment';
     CREATE TABLE accounts (id int PRIMARY KEY, email text NOT NULL, plan text NOT NULL, card_token text);
     CREATE TABLE log_lines (line text);
+    CREATE TABLE documents (id int PRIMARY KEY, body text NOT NULL);
     CREATE SCHEMA "My Schema";
     CREATE TABLE "My Schema"."Odd ""Name""" ("ID" int PRIMARY KEY, "Weird Col" text);
     CREATE VIEW account_emails AS SELECT id, email FROM accounts;
@@ -170,10 +172,17 @@ export const handler = handleChanges<PgBridgeEvent>(async (event) => {
         const plan: string = event.row.plan;
         // @ts-expect-error the plan_changed watch sends only id, email and plan
         event.row.card_token;
-        // @ts-expect-error the plan_changed watch sends only updates
-        if (event.action === 'insert') return;
+        // A primary-key update reaches an update watch as a delete and an insert marked key_change.
+        if (event.action !== 'update') {
+          const newKey: AccountsKey = event.key_change.new;
+        }
+        // @ts-expect-error the plan_changed watch sends no truncate
+        if (event.action === 'truncate') return;
       } else {
         const label: null = event.label;
+        if (event.action === 'update') {
+          const merged: number | undefined = event.coalesced;
+        }
         // @ts-expect-error this watch excludes card_token
         event.row.card_token;
         const email: string = event.row.email;
@@ -182,6 +191,7 @@ export const handler = handleChanges<PgBridgeEvent>(async (event) => {
     }
     case 'log_lines': {
       const key: null = event.key;
+      // An insert-only watch of a table without a primary key gets nothing else.
       const action: 'insert' = event.action;
       const line: string | null = event.row.line;
       break;
@@ -190,6 +200,10 @@ export const handler = handleChanges<PgBridgeEvent>(async (event) => {
       const schema: 'My Schema' = event.schema;
       const weird: string | null = event.row['Weird Col'];
       const id: number = event.key.ID;
+      break;
+    }
+    case 'documents': {
+      const body: string = event.row.body;
       break;
     }
     default: {
@@ -247,10 +261,11 @@ describe('pgbridge types', () => {
   it('--out writes the file; a watch the database has not installed as configured is named on stderr', async () => {
     const dir = workDir();
     const out = join(dir, 'pgbridge-events.ts');
+    expect((await pgbridge('install', '--config', configFile(dir))).code).toBe(0);
     const changed = { watches: [...CONFIG.watches, { table: 'accounts', label: 'signup', actions: ['insert'] }] };
     const result = await pgbridge('types', '--config', configFile(dir, changed), '--out', out);
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe(`wrote the types of 6 watch(es) to ${out}\n`);
+    expect(result.stdout).toBe(`wrote the types of ${changed.watches.length} watch(es) to ${out}\n`);
     expect(result.stderr).toBe(
       'pgbridge types: not installed as configured in this database: public.accounts#signup; the types follow the config, run `pgbridge install` so that the triggers send what they describe\n',
     );
@@ -320,10 +335,13 @@ function receivedBodies(): Promise<string[]> {
       UPDATE accounts SET plan = 'pro' WHERE id = 1;
       INSERT INTO log_lines VALUES ('hello'), (NULL);
       INSERT INTO "My Schema"."Odd ""Name""" VALUES (1, 'odd');
+      INSERT INTO documents VALUES (1, repeat('x', 300000));
     `);
-    // samples: 2 inserts, an update, a delete; accounts: an insert, and an update seen by both its watches; 2 log lines; 1 odd row.
-    const messages = await receiveMessages(aws, queue, { count: 10, settleMs: 300 });
-    expect(messages).toHaveLength(10);
+    // samples: 2 inserts, an update, a delete; accounts: an insert, and an update seen by both its
+    // watches; 2 log lines; 1 odd row; 1 document too large for SNS, sent truncated.
+    const messages = await receiveMessages(aws, queue, { count: 11, settleMs: 300 });
+    expect(messages).toHaveLength(11);
+    expect(messages.filter((message) => message.event.truncated)).toHaveLength(1);
     return messages.map((message) => message.body);
   })();
   return received;
