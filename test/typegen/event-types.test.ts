@@ -59,6 +59,7 @@ const SAMPLE_COLUMN_TYPES: Record<string, string> = {
   addresses: `(${ADDRESS} | null)[] | null`,
   ip: 'string | null',
   period: 'string | null',
+  attributes: 'Json | null',
   doubled: 'number | null',
 };
 
@@ -76,12 +77,13 @@ beforeAll(async () => {
     CREATE DOMAIN positive_int AS integer NOT NULL CHECK (VALUE > 0);
     CREATE DOMAIN email AS text;
     CREATE TYPE address AS (street text, number int, tags text[]);
+    CREATE EXTENSION hstore;
     CREATE TABLE samples (
       id bigint PRIMARY KEY, small smallint NOT NULL, regular integer, big bigint, exact numeric(40,10),
       floating double precision, single real, flag boolean, title text NOT NULL, code varchar(8), fixed char(3),
       uid uuid, day date, at_local timestamp, at_zone timestamptz, clock time, span interval, raw bytea,
       doc json, docb jsonb, tags text[], matrix integer[][], mood mood, moods mood[], score positive_int,
-      contact email, home address, addresses address[], ip inet, period int4range,
+      contact email, home address, addresses address[], ip inet, period int4range, attributes hstore,
       doubled bigint GENERATED ALWAYS AS (id * 2) STORED
     );
     COMMENT ON COLUMN samples.big IS 'a comment */ that tries to end the doc comment';
@@ -220,7 +222,8 @@ export const legacy = handleChanges<{ id: number; email: string }>(async (event)
 });
 `;
 
-describe('pgbridge types', () => {
+// Each compile type-checks the consumer API with its AWS dependencies: seconds on a quiet machine, more under load.
+describe('pgbridge types', { timeout: 180_000 }, () => {
   it('writes types that compile with a handler narrowing event.row by table, label and action, each column typed as its JSON', async () => {
     const dir = workDir();
     const source = await generate(dir);
@@ -304,6 +307,21 @@ export const deleted = (event: ShopOrders2XEvent): 'delete' => event.action;
     expect(() => readFileSync(out)).toThrow(/ENOENT/);
   });
 
+  it('the README cookbook handler compiles against the demo tables, with the command it gives', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const cookbook = readme.slice(readme.indexOf('**Cookbook: a typed handler for the demo tables.**'));
+    const command = /```sh\n(.*)\n```/.exec(cookbook)![1]!;
+    const handler = /```ts\n([^]*?)```/.exec(cookbook)![1]!;
+    expect(command).toMatch(/ npm run pgbridge -- types --out pgbridge-events\.ts$/);
+    await db.query(readFileSync(new URL('../../sql/demo/tables.sql', import.meta.url), 'utf8'));
+
+    const dir = workDir();
+    const result = await pgbridge('types', '--out', join(dir, 'pgbridge-events.ts'));
+    expect(result.code, result.stderr).toBe(0);
+    const source = readFileSync(join(dir, 'pgbridge-events.ts'), 'utf8');
+    expect(typeCheck(dir, { 'pgbridge-events.ts': source, 'handler.ts': handler.replace("'pgbridge/consumer'", JSON.stringify(CONSUMER_API)) })).toEqual([]);
+  });
+
   it('an --out path that cannot be written is a failure (exit 1) naming the path', async () => {
     const dir = workDir();
     const out = join(dir, 'no-such-dir', 'events.ts');
@@ -322,13 +340,13 @@ function receivedBodies(): Promise<string[]> {
     const queue = (await aws.resources.subscribeQueue(topicArn, aws.name('types'))).url;
     await db.query(`
       INSERT INTO samples (id, small, regular, big, exact, floating, single, flag, title, code, fixed, uid, day, at_local, at_zone,
-        clock, span, raw, doc, docb, tags, matrix, mood, moods, score, contact, home, addresses, ip, period)
+        clock, span, raw, doc, docb, tags, matrix, mood, moods, score, contact, home, addresses, ip, period, attributes)
       VALUES (1, 7, 42, 9007199254740993, 'NaN', 'Infinity', '-Infinity', true, 'first', 'ab', 'x', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
         '2026-01-02', '2026-01-02 03:04:05.123456', '2026-01-02 03:04:05.123456+02', '03:04:05', '1 day 2 hours', '\\xdeadbeef',
         '{"nested": [1, "two", null]}', '{"b": true}', '{a,NULL,c}', '{{1,2},{3,NULL}}', 'happy', '{ok,NULL}', 5, 'ada@example.com',
-        ROW('Main St', 1, '{x}'), ARRAY[ROW('Side St', NULL, NULL)::address, NULL], '10.0.0.1', '[1,10)'),
+        ROW('Main St', 1, '{x}'), ARRAY[ROW('Side St', NULL, NULL)::address, NULL], '10.0.0.1', '[1,10)', 'size=>XL, gift=>NULL'),
         (2, 1, NULL, NULL, 123456789012345678901234567890.0123456789, 1.5, NULL, NULL, 'second', NULL, NULL, NULL, NULL, NULL, NULL,
-        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL);
+        NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 1, NULL, NULL, NULL, NULL, NULL, NULL);
       UPDATE samples SET regular = 43 WHERE id = 1;
       DELETE FROM samples WHERE id = 2;
       INSERT INTO accounts VALUES (1, 'ada@example.com', 'free', 'tok_1');
