@@ -130,18 +130,18 @@ function renderTable(table: CatalogTable, names: TableNames, types: Map<string, 
 function renderWatch(watch: Watch, table: CatalogTable, names: TableNames, event: string, payloadName: () => string): string {
   const lines: string[] = [];
   let row = names.row;
-  const sent = sentColumns(watch, table);
-  if (sent) {
+  const payload = payloadType(watch, names.row);
+  if (payload) {
     row = payloadName();
-    const what = watch.payload ? `Pick<${names.row}, ${sent.map((name) => JSON.stringify(name)).join(' | ')}>` : `Omit<${names.row}, ${watch.exclude!.map((name) => JSON.stringify(name)).join(' | ')}>`;
-    lines.push(`/** The columns watch "${commentText(watch.name)}" sends in \`row\` and \`old\`. */\nexport type ${row} = ${what};`);
+    lines.push(`/** The columns watch "${commentText(watch.name)}" sends in \`row\` and \`old\`. */\nexport type ${row} = ${payload};`);
   }
   const watchArguments = `${JSON.stringify(watch.schema)}, ${JSON.stringify(watch.table)}, ${watch.label ? JSON.stringify(watch.label) : 'null'}`;
   const members = [`PgBridgeChange<${watchArguments}, ${literalUnion(watch.actions)}, ${row}, ${names.key}>`];
   const keyChangeOnly = keyChangeActions(watch, table);
   if (keyChangeOnly.length > 0) members.push(`PgBridgeKeyChangeEvent<${watchArguments}, ${literalUnion(keyChangeOnly)}, ${row}, ${names.key}>`);
   const union = members.length === 1 ? ` ${members[0]}` : `\n  | ${members.join('\n  | ')}`;
-  lines.push(`/** Events of watch "${commentText(watch.name)}": ${watch.actions.join(', ')}. */\nexport type ${event} =${union};`);
+  const halves = keyChangeOnly.length > 0 ? `, and ${keyChangeOnly.join(' and ')} as halves of a primary-key update` : '';
+  lines.push(`/** Events of watch "${commentText(watch.name)}": ${watch.actions.join(', ')}${halves}. */\nexport type ${event} =${union};`);
   return lines.join('\n\n');
 }
 
@@ -155,10 +155,10 @@ function literalUnion(names: readonly string[]): string {
   return names.map((name) => JSON.stringify(name)).join(' | ');
 }
 
-/** The columns a watch sends when that is not every column; undefined when it sends the whole row. */
-function sentColumns(watch: Watch, table: CatalogTable): string[] | undefined {
-  if (watch.payload) return watch.payload.filter((name) => !watch.exclude?.includes(name));
-  if (watch.exclude) return table.columns.map((column) => column.name).filter((name) => !watch.exclude!.includes(name));
+/** The type of what a watch sends when that is not the whole row, as `payload` and `exclude` say. */
+function payloadType(watch: Watch, row: string): string | undefined {
+  if (watch.payload) return `Pick<${row}, ${literalUnion(watch.payload.filter((name) => !watch.exclude?.includes(name)))}>`;
+  if (watch.exclude) return `Omit<${row}, ${literalUnion(watch.exclude)}>`;
   return undefined;
 }
 
