@@ -215,6 +215,14 @@ export const handler = handleChanges<PgBridgeEvent>(async (event) => {
   }
 });
 
+// Checking for the row itself leaves out truncated events as well.
+export const byRow = handleChanges<PgBridgeEvent>(async (event) => {
+  if (!event.row) return;
+  if (event.table === 'documents') {
+    const body: string = event.row.body;
+  }
+});
+
 // A row type, as before \`pgbridge types\`, still gives a ChangeEvent of that row.
 export const legacy = handleChanges<{ id: number; email: string }>(async (event) => {
   const email: string | undefined = event.row?.email;
