@@ -3,13 +3,14 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { EventOf } from '../message/change-event.ts';
 import { withOffloadedBody } from './offloaded-payload.ts';
-import type { ChangeEvent } from '../message/change-event.ts';
 import { parseChangeEvent } from './change-event-parser.ts';
 import { sendToDeadLetterQueue } from './dead-letter-queue.ts';
 import { PermanentFailure } from './permanent-failure.ts';
 
-export type ChangeHandler<Row> = (event: ChangeEvent<Row>, record: SQSRecord) => Promise<void> | void;
+/** `RowOrEvent`: a row type (the handler gets `ChangeEvent<Row>`) or an event union from `pgbridge types`. */
+export type ChangeHandler<RowOrEvent> = (event: EventOf<RowOrEvent>, record: SQSRecord) => Promise<void> | void;
 export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
 
 export interface HandleChangesOptions {
@@ -29,10 +30,11 @@ export interface HandleChangesOptions {
 
 /**
  * A Lambda handler for an SQS queue subscribed to the pgbridge topic: each record is parsed into a
- * `ChangeEvent<Row>` and given to `handler`; records whose handler throws are reported as batch
- * item failures, so only they are retried, not their batch mates (the event source mapping must
- * have `reportBatchItemFailures`, which the constructs set). On a FIFO queue, processing stops at
- * the first failure and the rest of the batch is retried, keeping each group's order. A row the
+ * `ChangeEvent<Row>` (or, given the `PgBridgeEvent` union that `pgbridge types` writes, one of its
+ * members) and given to `handler`; records whose handler throws are reported as batch item
+ * failures, so only they are retried, not their batch mates (the event source mapping must have
+ * `reportBatchItemFailures`, which the constructs set). On a FIFO queue, processing stops at the
+ * first failure and the rest of the batch is retried, keeping each group's order. A row the
  * listener offloaded to S3 (too large for SNS) is read from there first: `handler` gets the whole
  * event, and `record.body` is the whole body, as if it had fit in the message.
  *
@@ -40,8 +42,13 @@ export interface HandleChangesOptions {
  * export const handler = handleChanges<User>(async (event) => {
  *   if (event.action === 'insert') await welcome(event.row!.email);
  * });
+ * @example
+ * // PgBridgeEvent: written by `pgbridge types --out src/pgbridge-events.ts`
+ * export const handler = handleChanges<PgBridgeEvent>(async (event) => {
+ *   if (event.table === 'users' && event.action === 'insert' && !event.truncated) await welcome(event.row.email);
+ * });
  */
-export function handleChanges<Row = Record<string, unknown>>(handler: ChangeHandler<Row>, options: HandleChangesOptions = {}): SqsBatchHandler {
+export function handleChanges<RowOrEvent = Record<string, unknown>>(handler: ChangeHandler<RowOrEvent>, options: HandleChangesOptions = {}): SqsBatchHandler {
   const logger = options.logger ?? new Logger();
   const deadLetterQueueUrl = options.deadLetterQueueUrl ?? process.env.PGBRIDGE_DEAD_LETTER_QUEUE_URL;
   let sqs = options.sqs;
@@ -50,9 +57,10 @@ export function handleChanges<Row = Record<string, unknown>>(handler: ChangeHand
 
   const processRecord = async (record: SQSRecord): Promise<void> => {
     try {
-      // A row offloaded to S3 reaches the handler whole, as if it had fit in the message.
+      // A row offloaded to S3 reaches the handler whole, as if it had fit in the message. The
+      // parser checks the envelope; the row's shape is the type argument's promise.
       const whole = await withOffloadedBody(record, s3Client);
-      await handler(parseChangeEvent<Row>(whole.body), whole);
+      await handler(parseChangeEvent(whole.body) as EventOf<RowOrEvent>, whole);
     } catch (error) {
       if (!(error instanceof PermanentFailure) || !deadLetterQueueUrl) {
         logger.warn('change failed; it will be retried', { messageId: record.messageId, error: (error as Error).message });

@@ -38,5 +38,23 @@ export interface ChangeEvent<Row = Record<string, unknown>> {
   coalesced?: number;
 }
 
+/** The fields every change event has, whether typed by `ChangeEvent<Row>` or by `pgbridge types`. */
+interface ChangeEventEnvelope {
+  id: string;
+  schema: string;
+  table: string;
+  action: string;
+  label: string | null;
+  txid: string;
+  at: string;
+}
+
+/**
+ * An event type for a type argument that is either a row (`ChangeEvent<Row>`) or already an event
+ * type, such as the `PgBridgeEvent` union that `pgbridge types` writes (kept as it is, so that
+ * checking `table`, `label` or `action` narrows `row`).
+ */
+export type EventOf<RowOrEvent> = [RowOrEvent] extends [ChangeEventEnvelope] ? RowOrEvent : ChangeEvent<RowOrEvent>;
+
 /** Message attributes, all of type String: what SNS filter policies match on. */
 export const MESSAGE_ATTRIBUTES = ['table', 'schema', 'action', 'label'] as const;

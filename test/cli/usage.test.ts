@@ -15,6 +15,7 @@ const COMMANDS: Array<[string[], string[]]> = [
   [['status'], ['--config <file>', '--json', '--watch <name...>', '--max-age <duration>']],
   [['parked', 'list'], ['--limit <n>']],
   [['parked', 'resend'], ['--id <id...>']],
+  [['types'], ['--config <file>', '--out <file>']],
 ];
 
 describe.concurrent('pgbridge usage', () => {
