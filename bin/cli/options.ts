@@ -16,3 +16,9 @@ export function eventIds(value: string, previous: string[] = []): string[] {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('an event id is a decimal number (the "id" of the event, as `pgbridge parked list` prints it)');
   return [...previous, value];
 }
+
+/** A commander argument parser for a whole number of at least 0. */
+export function nonNegativeInteger(value: string): number {
+  if (!/^(0|[1-9]\d*)$/.test(value)) throw new InvalidArgumentError('expected a whole number of at least 0');
+  return Number(value);
+}
