@@ -1,0 +1,177 @@
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One call as the server saw it. */
+export interface ScriptedSqsCall {
+  action: string;
+  input: Record<string, any>;
+  headers: IncomingHttpHeaders;
+}
+
+/** How the next message move task behaves, read by every ListMessageMoveTasks. */
+export interface MoveTaskScript {
+  /** Messages moved per progress read. @default 10 */
+  step?: number;
+  /** Fails with this reason once this many have moved. */
+  failAfter?: { moved: number; reason: string };
+  /** Never progresses past this many until cancelled. */
+  stallAt?: number;
+}
+
+interface ScriptedQueue {
+  url: string;
+  arn: string;
+  messages: number;
+  deadLetterOf: string[];
+}
+
+interface ScriptedTask {
+  handle: string;
+  sourceArn: string;
+  destinationArn?: string;
+  status: 'RUNNING' | 'COMPLETED' | 'CANCELLING' | 'CANCELLED' | 'FAILED';
+  toMove: number;
+  moved: number;
+  failureReason?: string;
+  startedAt: number;
+}
+
+/**
+ * A real HTTP server speaking the SQS JSON protocol for the calls of a redrive through a message
+ * move task (which the emulator lacks): queue lookup, ListDeadLetterSourceQueues and the
+ * move-task actions, with tasks that progress, fail or stall as scripted. Its answers follow
+ * AWS's API reference, including that ListMessageMoveTasks names the handle of running tasks only.
+ */
+export class ScriptedSqsServer {
+  readonly calls: ScriptedSqsCall[] = [];
+  readonly tasks: ScriptedTask[] = [];
+  script: MoveTaskScript = {};
+  private readonly queues = new Map<string, ScriptedQueue>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly endpoint: string,
+  ) {}
+
+  static async start(): Promise<ScriptedSqsServer> {
+    let scripted: ScriptedSqsServer | undefined;
+    const server = createServer((request, response) => {
+      let body = '';
+      request.setEncoding('utf8');
+      request.on('data', (chunk: string) => (body += chunk));
+      request.on('end', () => scripted!.answer(String(request.headers['x-amz-target'] ?? ''), body, request.headers, response));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    scripted = new ScriptedSqsServer(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    return scripted;
+  }
+
+  /** A queue holding `messages` messages; `deadLetterOf` names the queues whose redrive policy points at it. */
+  addQueue(name: string, { messages = 0, deadLetterOf = [] }: { messages?: number; deadLetterOf?: string[] } = {}): { url: string; arn: string } {
+    const queue = { url: `${this.endpoint}/000000000000/${name}`, arn: `arn:aws:sqs:us-east-1:000000000000:${name}`, messages, deadLetterOf };
+    this.queues.set(name, queue);
+    return queue;
+  }
+
+  callsOf(action: string): ScriptedSqsCall[] {
+    return this.calls.filter((call) => call.action === action);
+  }
+
+  async stop(): Promise<void> {
+    await new Promise((resolve) => this.server.close(resolve));
+  }
+
+  private answer(target: string, body: string, headers: IncomingHttpHeaders, response: ServerResponse): void {
+    const action = target.replace(/^AmazonSQS\./, '');
+    const input = body ? (JSON.parse(body) as Record<string, any>) : {};
+    this.calls.push({ action, input, headers });
+    const handler = this.handlers[action];
+    if (!handler) return reply(response, 400, { __type: 'com.amazonaws.sqs#InvalidAction', message: `Unknown action: ${action}` });
+    const result = handler(input);
+    if ('error' in result) reply(response, 400, { __type: `com.amazonaws.sqs#${result.error}`, message: result.message });
+    else reply(response, 200, result.ok);
+  }
+
+  private readonly handlers: Record<string, (input: Record<string, any>) => { ok: object } | { error: string; message: string }> = {
+    GetQueueUrl: (input) => {
+      const queue = this.queues.get(input.QueueName);
+      return queue ? { ok: { QueueUrl: queue.url } } : { error: 'QueueDoesNotExist', message: 'The specified queue does not exist.' };
+    },
+    GetQueueAttributes: (input) => {
+      const queue = this.byUrl(input.QueueUrl);
+      if (!queue) return { error: 'QueueDoesNotExist', message: 'The specified queue does not exist.' };
+      return { ok: { Attributes: { QueueArn: queue.arn, ApproximateNumberOfMessages: String(queue.messages), ApproximateNumberOfMessagesNotVisible: '0' } } };
+    },
+    ListDeadLetterSourceQueues: (input) => {
+      const queue = this.byUrl(input.QueueUrl);
+      if (!queue) return { error: 'QueueDoesNotExist', message: 'The specified queue does not exist.' };
+      return { ok: { queueUrls: queue.deadLetterOf.map((name) => this.queues.get(name)!.url) } };
+    },
+    StartMessageMoveTask: (input) => {
+      const source = [...this.queues.values()].find((queue) => queue.arn === input.SourceArn);
+      if (!source) return { error: 'ResourceNotFoundException', message: 'The resource that you specified for the SourceArn parameter does not exist.' };
+      const task: ScriptedTask = {
+        handle: Buffer.from(`${input.SourceArn}#${this.tasks.length}`).toString('base64'),
+        sourceArn: input.SourceArn,
+        destinationArn: input.DestinationArn,
+        status: 'RUNNING',
+        toMove: source.messages,
+        moved: 0,
+        startedAt: Date.now(),
+      };
+      this.tasks.unshift(task);
+      return { ok: { TaskHandle: task.handle } };
+    },
+    ListMessageMoveTasks: (input) => {
+      const tasks = this.tasks.filter((task) => task.sourceArn === input.SourceArn);
+      for (const task of tasks) this.advance(task);
+      return {
+        ok: {
+          Results: tasks.slice(0, input.MaxResults ?? 1).map((task) => ({
+            ...(task.status === 'RUNNING' ? { TaskHandle: task.handle } : {}),
+            Status: task.status,
+            SourceArn: task.sourceArn,
+            ...(task.destinationArn ? { DestinationArn: task.destinationArn } : {}),
+            ApproximateNumberOfMessagesMoved: task.moved,
+            ApproximateNumberOfMessagesToMove: task.toMove,
+            ...(task.failureReason ? { FailureReason: task.failureReason } : {}),
+            StartedTimestamp: task.startedAt,
+          })),
+        },
+      };
+    },
+    CancelMessageMoveTask: (input) => {
+      const task = this.tasks.find((entry) => entry.handle === input.TaskHandle && entry.status === 'RUNNING');
+      if (!task) return { error: 'ResourceNotFoundException', message: 'The task handle does not refer to a running task.' };
+      task.status = 'CANCELLING';
+      return { ok: { ApproximateNumberOfMessagesMoved: task.moved } };
+    },
+  };
+
+  private advance(task: ScriptedTask): void {
+    if (task.status === 'CANCELLING') {
+      task.status = 'CANCELLED';
+      return;
+    }
+    if (task.status !== 'RUNNING') return;
+    const limit = Math.min(task.toMove, this.script.stallAt ?? Infinity, this.script.failAfter?.moved ?? Infinity);
+    task.moved = Math.min(limit, task.moved + (this.script.step ?? 10));
+    if (this.script.failAfter && task.moved >= this.script.failAfter.moved) {
+      task.status = 'FAILED';
+      task.failureReason = this.script.failAfter.reason;
+    } else if (task.moved >= task.toMove) {
+      task.status = 'COMPLETED';
+    }
+    const source = [...this.queues.values()].find((queue) => queue.arn === task.sourceArn)!;
+    source.messages = task.toMove - task.moved;
+  }
+
+  private byUrl(url: string): ScriptedQueue | undefined {
+    return [...this.queues.values()].find((queue) => queue.url === url);
+  }
+}
+
+function reply(response: ServerResponse, status: number, body: object): void {
+  response.writeHead(status, { 'content-type': 'application/x-amz-json-1.0' });
+  response.end(JSON.stringify(body));
+}
