@@ -10,6 +10,7 @@ const INTERRUPTED = 130;
 
 interface RedriveFlags {
   to?: string;
+  stack?: string;
   dryRun?: boolean;
   sample: number;
 }
@@ -19,6 +20,7 @@ export function addRedriveCommand(program: Command): void {
     .command('redrive')
     .description('move the messages of a dead-letter queue back to its queue (SQS message move task, or receive/send/delete where the endpoint lacks it)')
     .argument('<dlq>', "the dead-letter queue: URL, ARN, queue name, or an npm start consumer's name (SignupEmail)")
+    .option('--stack <name>', "the <dlq> argument is a consumer's id in this CloudFormation stack: its dead-letter queue is read from the stack's outputs")
     .option('--to <queue>', 'where the messages go (URL, ARN, name or consumer name); default: the queue whose redrive policy names the dead-letter queue')
     .option('--dry-run', 'show how many messages would move, where, and a sample; move nothing')
     .option('--sample <n>', 'messages shown by --dry-run', nonNegativeInteger, 3)
@@ -26,15 +28,27 @@ export function addRedriveCommand(program: Command): void {
       // Loaded on use: the AWS SDK would make every other command and --help start slower.
       const { planRedrive } = await import('../../lib/redrive/redrive.ts');
       const { redriveClient } = await import('../../lib/redrive/redrive-client.ts');
-      const sqs = redriveClient(process.env, deadLetterQueue);
+      const source = flags.stack ? await deadLetterQueueOfStack(flags.stack, deadLetterQueue) : deadLetterQueue;
+      const sqs = redriveClient(process.env, source);
       try {
-        const plan = await planRedrive(sqs, deadLetterQueue, flags.to);
+        const plan = await planRedrive(sqs, source, flags.to);
         if (flags.dryRun) await printDryRun(sqs, plan, flags.sample);
         else printResult(plan, await runRedrive(sqs, plan));
       } finally {
         sqs.destroy();
       }
     });
+}
+
+async function deadLetterQueueOfStack(stackName: string, consumerId: string): Promise<string> {
+  const { stackOutputsClient } = await import('../../lib/redrive/redrive-client.ts');
+  const { deadLetterQueueFromStack } = await import('../../lib/redrive/stack-outputs.ts');
+  const cloudFormation = stackOutputsClient(process.env);
+  try {
+    return await deadLetterQueueFromStack(cloudFormation, stackName, consumerId);
+  } finally {
+    cloudFormation.destroy();
+  }
 }
 
 async function printDryRun(sqs: SQSClient, plan: RedrivePlan, sampleSize: number): Promise<void> {

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { deadLetterQueueOutputDescription } from '../../lib/redrive/dead-letter-queue-output.ts';
 import { runCli } from '../support/cli-process.ts';
 import { ScriptedSqsServer } from '../support/scripted-sqs-server.ts';
 
@@ -104,6 +105,33 @@ describe('pgbridge redrive through an SQS message move task', () => {
     const task = sqs.tasks[0]!;
     expect(task).toMatchObject({ status: 'CANCELLED', toMove: 100 });
     expect(stdout).toBe(`moved ${task.moved} message(s) from ${names.deadLetter} to ${names.queue} (StartMessageMoveTask)\ninterrupted: what was not moved is still in ${names.deadLetter}\n`);
+  });
+});
+
+describe('pgbridge redrive CONSUMER --stack STACK', () => {
+  it("finds the consumer's dead-letter queue among the stack's outputs", async () => {
+    const { names, deadLetter } = consumerQueues(5);
+    sqs.stacks.set('Shop', [
+      { key: 'BridgeTopicArn1A2B3C4D', value: 'arn:aws:sns:us-east-1:000000000000:shop' },
+      { key: 'BridgeSignupEmailDeadLetterQueueUrl5E6F7A8B', value: deadLetter.url, description: deadLetterQueueOutputDescription('SignupEmail') },
+    ]);
+
+    const result = await pgbridge('redrive', 'SignupEmail', '--stack', 'Shop');
+
+    expect(result).toMatchObject({ code: 0, stdout: `moved 5 message(s) from ${names.deadLetter} to ${names.queue} (StartMessageMoveTask)\n` });
+    expect(sqs.callsOf('DescribeStacks').map((call) => call.input.StackName)).toEqual(['Shop']);
+  });
+
+  it('an unknown stack or consumer: exit 2, naming the consumers the stack has', async () => {
+    const { deadLetter } = consumerQueues(1);
+    sqs.stacks.set('Reactions', [{ key: 'OrdersDeadLetterQueueUrl', value: deadLetter.url, description: deadLetterQueueOutputDescription('OrderWebhook') }]);
+
+    expect(await pgbridge('redrive', 'SignupEmail', '--stack', 'Nope')).toMatchObject({ code: 2, stderr: 'pgbridge: --stack Nope: Stack with id Nope does not exist\n' });
+    expect(await pgbridge('redrive', 'SignupEmail', '--stack', 'Reactions')).toMatchObject({
+      code: 2,
+      stderr: 'pgbridge: stack Reactions has no consumer "SignupEmail" (its consumers: OrderWebhook)\n',
+    });
+    expect(sqs.callsOf('StartMessageMoveTask')).toEqual([]);
   });
 });
 

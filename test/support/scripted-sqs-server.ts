@@ -41,11 +41,15 @@ interface ScriptedTask {
  * move task (which the emulator lacks): queue lookup, ListDeadLetterSourceQueues and the
  * move-task actions, with tasks that progress, fail or stall as scripted. Its answers follow
  * AWS's API reference, including that ListMessageMoveTasks names the handle of running tasks only.
+ * AWS_ENDPOINT_URL sends CloudFormation calls to the same endpoint, so it also answers
+ * DescribeStacks (Query protocol, XML) with the outputs of the stacks it was given.
  */
 export class ScriptedSqsServer {
   readonly calls: ScriptedSqsCall[] = [];
   readonly tasks: ScriptedTask[] = [];
   script: MoveTaskScript = {};
+  /** Stack name → its outputs, for DescribeStacks. */
+  readonly stacks = new Map<string, { key: string; value: string; description?: string }[]>();
   private readonly queues = new Map<string, ScriptedQueue>();
 
   private constructor(
@@ -82,6 +86,7 @@ export class ScriptedSqsServer {
   }
 
   private answer(target: string, body: string, headers: IncomingHttpHeaders, response: ServerResponse): void {
+    if (!target) return this.answerCloudFormation(new URLSearchParams(body), headers, response);
     const action = target.replace(/^AmazonSQS\./, '');
     const input = body ? (JSON.parse(body) as Record<string, any>) : {};
     this.calls.push({ action, input, headers });
@@ -148,6 +153,29 @@ export class ScriptedSqsServer {
     },
   };
 
+  private answerCloudFormation(form: URLSearchParams, headers: IncomingHttpHeaders, response: ServerResponse): void {
+    const action = form.get('Action') ?? '';
+    const stackName = form.get('StackName') ?? '';
+    this.calls.push({ action, input: Object.fromEntries(form), headers });
+    const outputs = this.stacks.get(stackName);
+    response.writeHead(outputs && action === 'DescribeStacks' ? 200 : 400, { 'content-type': 'text/xml' });
+    if (action !== 'DescribeStacks') {
+      response.end(`<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Unknown action ${xml(action)}</Message></Error><RequestId>1</RequestId></ErrorResponse>`);
+    } else if (!outputs) {
+      response.end(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${xml(stackName)} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`);
+    } else {
+      const members = outputs
+        .map((output) => `<member><OutputKey>${xml(output.key)}</OutputKey><OutputValue>${xml(output.value)}</OutputValue>${output.description ? `<Description>${xml(output.description)}</Description>` : ''}</member>`)
+        .join('');
+      response.end(
+        `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>` +
+          `<StackName>${xml(stackName)}</StackName><StackId>arn:aws:cloudformation:us-east-1:000000000000:stack/${xml(stackName)}/1</StackId>` +
+          `<CreationTime>2026-01-01T00:00:00Z</CreationTime><StackStatus>CREATE_COMPLETE</StackStatus><Outputs>${members}</Outputs>` +
+          `</member></Stacks></DescribeStacksResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeStacksResponse>`,
+      );
+    }
+  }
+
   private advance(task: ScriptedTask): void {
     if (task.status === 'CANCELLING') {
       task.status = 'CANCELLED';
@@ -169,6 +197,10 @@ export class ScriptedSqsServer {
   private byUrl(url: string): ScriptedQueue | undefined {
     return [...this.queues.values()].find((queue) => queue.url === url);
   }
+}
+
+function xml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function reply(response: ServerResponse, status: number, body: object): void {
