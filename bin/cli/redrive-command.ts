@@ -88,9 +88,14 @@ async function runRedrive(sqs: SQSClient, plan: RedrivePlan): Promise<RedriveRes
 function progressLine(): { update(progress: RedriveProgress): void; end(progress: RedriveProgress): void } {
   const terminal = process.stderr.isTTY;
   let shownAt = 0;
+  let shown = '';
   const write = (progress: RedriveProgress) => {
+    // SQS counts approximately: past its count, the count says nothing.
+    const of = progress.moved <= progress.total ? ` of ~${progress.total}` : '';
     const rejected = progress.rejected.length > 0 ? `, ${progress.rejected.length} rejected` : '';
-    process.stderr.write(`${terminal ? '\r\x1b[K' : ''}redrive: ${progress.moved} of ~${progress.total} moved${rejected}${terminal ? '' : '\n'}`);
+    const line = `redrive: ${progress.moved}${of} moved${rejected}`;
+    if (line !== shown) process.stderr.write(`${terminal ? '\r\x1b[K' : ''}${line}${terminal ? '' : '\n'}`);
+    shown = line;
     shownAt = Date.now();
   };
   return {
