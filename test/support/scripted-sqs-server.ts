@@ -1,3 +1,4 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -23,6 +24,20 @@ interface ScriptedQueue {
   arn: string;
   messages: number;
   deadLetterOf: string[];
+  fifo: boolean;
+  maxMessageBytes: number;
+  stored: StoredMessage[];
+}
+
+/** A message held by the server, for the receive → send → delete path. */
+export interface StoredMessage {
+  id: string;
+  body: string;
+  groupId?: string;
+  deduplicationId?: string;
+  sentAt: number;
+  invisibleUntil: number;
+  handle?: string;
 }
 
 interface ScriptedTask {
@@ -39,7 +54,9 @@ interface ScriptedTask {
 /**
  * A real HTTP server speaking the SQS JSON protocol for the calls of a redrive through a message
  * move task (which the emulator lacks): queue lookup, ListDeadLetterSourceQueues and the
- * move-task actions, with tasks that progress, fail or stall as scripted. Its answers follow
+ * move-task actions, with tasks that progress, fail or stall as scripted. It also holds messages
+ * for the batch path, handing out a FIFO group's messages as AWS does (several of an idle group
+ * in one answer), where the emulator gives one per group. Its answers follow
  * AWS's API reference, including that ListMessageMoveTasks names the handle of running tasks only.
  * AWS_ENDPOINT_URL sends CloudFormation calls to the same endpoint, so it also answers
  * DescribeStacks (Query protocol, XML) with the outputs of the stacks it was given.
@@ -48,6 +65,8 @@ export class ScriptedSqsServer {
   readonly calls: ScriptedSqsCall[] = [];
   readonly tasks: ScriptedTask[] = [];
   script: MoveTaskScript = {};
+  /** False: the move-task actions answer InvalidAction, as on an endpoint without them. */
+  moveTasks = true;
   /** Stack name → its outputs, for DescribeStacks. */
   readonly stacks = new Map<string, { key: string; value: string; description?: string }[]>();
   private readonly queues = new Map<string, ScriptedQueue>();
@@ -71,10 +90,33 @@ export class ScriptedSqsServer {
   }
 
   /** A queue holding `messages` messages; `deadLetterOf` names the queues whose redrive policy points at it. */
-  addQueue(name: string, { messages = 0, deadLetterOf = [] }: { messages?: number; deadLetterOf?: string[] } = {}): { url: string; arn: string } {
-    const queue = { url: `${this.endpoint}/000000000000/${name}`, arn: `arn:aws:sqs:us-east-1:000000000000:${name}`, messages, deadLetterOf };
+  addQueue(
+    name: string,
+    { messages = 0, deadLetterOf = [], maxMessageBytes = 1_048_576 }: { messages?: number; deadLetterOf?: string[]; maxMessageBytes?: number } = {},
+  ): { url: string; arn: string } {
+    const queue = {
+      url: `${this.endpoint}/000000000000/${name}`,
+      arn: `arn:aws:sqs:us-east-1:000000000000:${name}`,
+      messages,
+      deadLetterOf,
+      fifo: name.endsWith('.fifo'),
+      maxMessageBytes,
+      stored: [],
+    };
     this.queues.set(name, queue);
     return queue;
+  }
+
+  /** Puts messages into a queue as if sent (the queue's count follows). */
+  store(name: string, messages: { body: string; groupId?: string }[]): void {
+    const queue = this.queues.get(name)!;
+    for (const message of messages) queue.stored.push({ id: randomUUID(), body: message.body, groupId: message.groupId, sentAt: Date.now() - 1000, invisibleUntil: 0 });
+    queue.messages = queue.stored.length;
+  }
+
+  /** What a queue holds, in order. */
+  stored(name: string): StoredMessage[] {
+    return this.queues.get(name)!.stored;
   }
 
   callsOf(action: string): ScriptedSqsCall[] {
@@ -90,7 +132,7 @@ export class ScriptedSqsServer {
     const action = target.replace(/^AmazonSQS\./, '');
     const input = body ? (JSON.parse(body) as Record<string, any>) : {};
     this.calls.push({ action, input, headers });
-    const handler = this.handlers[action];
+    const handler = this.moveTasks || !/MessageMoveTask/.test(action) ? this.handlers[action] : undefined;
     if (!handler) return reply(response, 400, { __type: 'com.amazonaws.sqs#InvalidAction', message: `Unknown action: ${action}` });
     const result = handler(input);
     if ('error' in result) reply(response, 400, { __type: `com.amazonaws.sqs#${result.error}`, message: result.message });
@@ -145,6 +187,60 @@ export class ScriptedSqsServer {
         },
       };
     },
+    ReceiveMessage: (input) => {
+      const queue = this.byUrl(input.QueueUrl)!;
+      const now = Date.now();
+      // As on AWS: a FIFO group with a message in flight gives out nothing more; an idle group may give several in one answer.
+      const lockedGroups = new Set(queue.stored.filter((message) => message.invisibleUntil > now).map((message) => message.groupId));
+      const taken = queue.stored.filter((message) => message.invisibleUntil <= now && !(queue.fifo && lockedGroups.has(message.groupId))).slice(0, input.MaxNumberOfMessages ?? 1);
+      for (const message of taken) {
+        message.invisibleUntil = now + (input.VisibilityTimeout ?? 30) * 1000;
+        message.handle = randomUUID();
+      }
+      return {
+        ok: {
+          Messages: taken.map((message) => ({
+            MessageId: message.id,
+            ReceiptHandle: message.handle,
+            Body: message.body,
+            MD5OfBody: md5(message.body),
+            Attributes: { SentTimestamp: String(message.sentAt), ...(message.groupId ? { MessageGroupId: message.groupId } : {}) },
+          })),
+        },
+      };
+    },
+    SendMessageBatch: (input) => {
+      const queue = this.byUrl(input.QueueUrl)!;
+      const Successful: object[] = [];
+      const Failed: object[] = [];
+      for (const entry of input.Entries as { Id: string; MessageBody: string; MessageGroupId?: string; MessageDeduplicationId?: string }[]) {
+        if (Buffer.byteLength(entry.MessageBody) > queue.maxMessageBytes) {
+          Failed.push({ Id: entry.Id, SenderFault: true, Code: 'InvalidParameterValue', Message: `One or more parameters are invalid. Reason: Message must be shorter than ${queue.maxMessageBytes} bytes.` });
+          continue;
+        }
+        const message: StoredMessage = { id: randomUUID(), body: entry.MessageBody, groupId: entry.MessageGroupId, deduplicationId: entry.MessageDeduplicationId, sentAt: Date.now(), invisibleUntil: 0 };
+        queue.stored.push(message);
+        Successful.push({ Id: entry.Id, MessageId: message.id, MD5OfMessageBody: md5(entry.MessageBody) });
+      }
+      queue.messages = queue.stored.length;
+      return { ok: { Successful, Failed } };
+    },
+    DeleteMessageBatch: (input) => {
+      const queue = this.byUrl(input.QueueUrl)!;
+      const entries = input.Entries as { Id: string; ReceiptHandle: string }[];
+      queue.stored.splice(0, queue.stored.length, ...queue.stored.filter((message) => !entries.some((entry) => entry.ReceiptHandle === message.handle)));
+      queue.messages = queue.stored.length;
+      return { ok: { Successful: entries.map((entry) => ({ Id: entry.Id })), Failed: [] } };
+    },
+    ChangeMessageVisibilityBatch: (input) => {
+      const queue = this.byUrl(input.QueueUrl)!;
+      const entries = input.Entries as { Id: string; ReceiptHandle: string; VisibilityTimeout: number }[];
+      for (const entry of entries) {
+        const message = queue.stored.find((candidate) => candidate.handle === entry.ReceiptHandle);
+        if (message) message.invisibleUntil = Date.now() + entry.VisibilityTimeout * 1000;
+      }
+      return { ok: { Successful: entries.map((entry) => ({ Id: entry.Id })), Failed: [] } };
+    },
     CancelMessageMoveTask: (input) => {
       const task = this.tasks.find((entry) => entry.handle === input.TaskHandle && entry.status === 'RUNNING');
       if (!task) return { error: 'ResourceNotFoundException', message: 'The task handle does not refer to a running task.' };
@@ -197,6 +293,10 @@ export class ScriptedSqsServer {
   private byUrl(url: string): ScriptedQueue | undefined {
     return [...this.queues.values()].find((queue) => queue.url === url);
   }
+}
+
+function md5(text: string): string {
+  return createHash('md5').update(text, 'utf8').digest('hex');
 }
 
 function xml(text: string): string {
