@@ -8,7 +8,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { Queue } from './queue.ts';
+import { queueName, type Queue } from './queue.ts';
 import type { RedriveProgress, RedriveResult, RejectedMessage } from './redrive-progress.ts';
 
 /** SQS takes messages, and batches, of up to 1 MiB. */
@@ -70,11 +70,25 @@ export async function redriveInBatches(options: BatchRedriveOptions): Promise<Re
       for (const refusal of outcome.rejected) refusedIds.add(refusal.messageId);
       rejected.push(...outcome.rejected);
       heldBack += outcome.heldBack.length;
-      toRelease.push(...[...outcome.rejected.map((refusal) => refusal.messageId), ...outcome.heldBack].map((id) => handleOf(current, id)));
-      const deleted = await deleteMessages(sqs, from, outcome.sent.map((id) => handleOf(current, id)));
+      const kept = [...outcome.rejected.map((refusal) => refusal.messageId), ...outcome.heldBack, ...outcome.unsent];
+      toRelease.push(...kept.map((id) => handleOf(current, id)));
+      let deleted: number;
+      try {
+        deleted = await deleteMessages(sqs, from, outcome.sent.map((id) => handleOf(current, id)));
+      } catch (error) {
+        throw new Error(
+          `${moved} message(s) moved, then deleting ${outcome.sent.length} that reached ${queueName(to)} from ${queueName(from)} failed (a second redrive would deliver them twice): ${errorText(error)}`,
+          { cause: error },
+        );
+      }
       moved += deleted;
       notDeleted += outcome.sent.length - deleted;
       options.onProgress?.({ moved, total: options.total, rejected });
+      if (outcome.failure !== undefined) {
+        throw new Error(`${moved} message(s) moved, then sending to ${queueName(to)} failed; the rest is still in ${queueName(from)}: ${errorText(outcome.failure)}`, {
+          cause: outcome.failure,
+        });
+      }
     }
   } finally {
     await releaseMessages(sqs, from, toRelease);
@@ -86,6 +100,9 @@ interface SendOutcome {
   sent: string[];
   rejected: RejectedMessage[];
   heldBack: string[];
+  /** Not sent because a call failed as a whole (`failure`): the messages after it wait too. */
+  unsent: string[];
+  failure?: unknown;
 }
 
 /**
@@ -94,7 +111,7 @@ interface SendOutcome {
  * target receives each group in its original order.
  */
 async function sendBack(sqs: SQSClient, to: Queue, messages: Message[]): Promise<SendOutcome> {
-  const outcome: SendOutcome = { sent: [], rejected: [], heldBack: [] };
+  const outcome: SendOutcome = { sent: [], rejected: [], heldBack: [], unsent: [] };
   const blockedGroups = new Set<string>();
   let pending = messages;
   while (pending.length > 0) {
@@ -120,9 +137,15 @@ async function sendBack(sqs: SQSClient, to: Queue, messages: Message[]): Promise
       bytes += size;
     }
     if (batch.length === 0) break;
-    const { Successful = [], Failed = [] } = await sqs.send(
-      new SendMessageBatchCommand({ QueueUrl: to.url, Entries: batch.map((message, index) => sendEntry(message, String(index), to.fifo)) }),
-    );
+    let answer;
+    try {
+      answer = await sqs.send(new SendMessageBatchCommand({ QueueUrl: to.url, Entries: batch.map((message, index) => sendEntry(message, String(index), to.fifo)) }));
+    } catch (error) {
+      outcome.failure = error;
+      outcome.unsent.push(...[...batch, ...rest].map((message) => message.MessageId!));
+      break;
+    }
+    const { Successful = [], Failed = [] } = answer;
     outcome.sent.push(...Successful.map((entry) => batch[Number(entry.Id)]!.MessageId!));
     for (const failure of Failed) {
       const message = batch[Number(failure.Id)]!;
@@ -187,6 +210,10 @@ async function releaseMessages(sqs: SQSClient, queue: Queue, receiptHandles: str
       }),
     );
   }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 function groupOf(message: Message): string {

@@ -51,4 +51,23 @@ describe('pgbridge redrive of a FIFO dead-letter queue, in batches', () => {
     expect(left.map((message) => JSON.parse(message.body).id)).toEqual(['b2', 'b3', 'b4']);
     expect(left.every((message) => message.invisibleUntil <= Date.now())).toBe(true);
   });
+
+  it('a target that refuses the calls themselves: exit 1 with the cause and the count, every message still in the dead-letter queue and visible', async () => {
+    sqs.addQueue('locked.fifo');
+    sqs.addQueue('locked-dlq.fifo', { deadLetterOf: ['locked.fifo'] });
+    sqs.store('locked-dlq.fifo', [{ body: '{"id":"1"}', groupId: 'g1' }, { body: '{"id":"2"}', groupId: 'g2' }]);
+    sqs.refuseSends = { code: 'KmsAccessDenied', message: 'The ciphertext refers to a customer master key that does not exist.' };
+
+    const result = await runCli(['redrive', 'locked-dlq.fifo'], { AWS_ENDPOINT_URL: sqs.endpoint });
+    sqs.refuseSends = undefined;
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'pgbridge: 0 message(s) moved, then sending to locked.fifo failed; the rest is still in locked-dlq.fifo: KmsAccessDenied: The ciphertext refers to a customer master key that does not exist.',
+    );
+    const left = sqs.stored('locked-dlq.fifo');
+    expect(left.map((message) => JSON.parse(message.body).id)).toEqual(['1', '2']);
+    expect(left.every((message) => message.invisibleUntil <= Date.now())).toBe(true);
+    expect(sqs.stored('locked.fifo')).toEqual([]);
+  });
 });

@@ -67,6 +67,8 @@ export class ScriptedSqsServer {
   script: MoveTaskScript = {};
   /** False: the move-task actions answer InvalidAction, as on an endpoint without them. */
   moveTasks = true;
+  /** Refuses every SendMessageBatch call as a whole with this error (AccessDenied, KmsAccessDenied, ...). */
+  refuseSends?: { code: string; message: string };
   /** Stack name → its outputs, for DescribeStacks. */
   readonly stacks = new Map<string, { key: string; value: string; description?: string }[]>();
   private readonly queues = new Map<string, ScriptedQueue>();
@@ -210,6 +212,7 @@ export class ScriptedSqsServer {
       };
     },
     SendMessageBatch: (input) => {
+      if (this.refuseSends) return { error: this.refuseSends.code, message: this.refuseSends.message };
       const queue = this.byUrl(input.QueueUrl)!;
       const Successful: object[] = [];
       const Failed: object[] = [];
