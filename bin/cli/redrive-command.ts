@@ -67,8 +67,9 @@ async function printDryRun(sqs: SQSClient, plan: RedrivePlan, sampleSize: number
 async function runRedrive(sqs: SQSClient, plan: RedrivePlan): Promise<RedriveResult> {
   const { redrive } = await import('../../lib/redrive/redrive.ts');
   const stop = new AbortController();
+  const stopping = plan.method === 'StartMessageMoveTask' ? 'cancelling the move task' : 'stopping after the batch in flight';
   const onSignal = () => {
-    process.stderr.write(`\nstopping after the batch in flight (Ctrl-C again to quit at once)\n`);
+    process.stderr.write(`\n${stopping} (Ctrl-C again to quit at once)\n`);
     stop.abort();
   };
   process.once('SIGINT', onSignal);

@@ -91,6 +91,13 @@ describe('pgbridge redrive on an endpoint without message move tasks', () => {
     expect(Buffer.from(Messages[0]!.MessageAttributes!.trace!.BinaryValue!)).toEqual(Buffer.from([9, 0, 255]));
   });
 
+  it('finds the dead-letter queue by its ARN or its name as well as by its URL', async () => {
+    const { queue, deadLetter } = await queueWithDeadLetterQueue('named');
+    const expected = `dry run: 0 message(s) in ${deadLetter.url.split('/').pop()} would move to ${queue.url.split('/').pop()} (receive, send, delete)\n`;
+    expect(await pgbridge('redrive', deadLetter.arn, '--dry-run')).toMatchObject({ code: 0, stdout: expected });
+    expect(await pgbridge('redrive', deadLetter.url.split('/').pop()!, '--dry-run')).toMatchObject({ code: 0, stdout: expected });
+  });
+
   it('--dry-run says how many would move where and shows a sample, and moves nothing', async () => {
     const { queue, deadLetter } = await queueWithDeadLetterQueue('preview');
     await fill(deadLetter.url, Array.from({ length: 4 }, (_, index) => ({ body: change(index), attributes: changeAttributes(index) })));

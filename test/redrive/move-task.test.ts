@@ -100,7 +100,7 @@ describe('pgbridge redrive through an SQS message move task', () => {
     const { code, stdout, stderr } = await run.exited;
 
     expect(code).toBe(130);
-    expect(stderr).toContain('stopping after the batch in flight');
+    expect(stderr).toContain('cancelling the move task (Ctrl-C again to quit at once)');
     expect(sqs.callsOf('CancelMessageMoveTask')).toHaveLength(1);
     const task = sqs.tasks[0]!;
     expect(task).toMatchObject({ status: 'CANCELLED', toMove: 100 });
