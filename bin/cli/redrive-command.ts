@@ -18,10 +18,18 @@ interface RedriveFlags {
 export function addRedriveCommand(program: Command): void {
   program
     .command('redrive')
-    .description('move the messages of a dead-letter queue back to its queue (SQS message move task, or receive/send/delete where the endpoint lacks it)')
+    .description(
+      'move the messages of a dead-letter queue back to its queue (SQS message move task, or receive/send/delete where the endpoint lacks it)',
+    )
     .argument('<dlq>', "the dead-letter queue: URL, ARN, queue name, or an npm start consumer's name (SignupEmail)")
-    .option('--stack <name>', "the <dlq> argument is a consumer's id in this CloudFormation stack: its dead-letter queue is read from the stack's outputs")
-    .option('--to <queue>', 'where the messages go (URL, ARN, name or consumer name); default: the queue whose redrive policy names the dead-letter queue')
+    .option(
+      '--stack <name>',
+      "the <dlq> argument is a consumer's id in this CloudFormation stack: its dead-letter queue is read from the stack's outputs",
+    )
+    .option(
+      '--to <queue>',
+      'where the messages go (URL, ARN, name or consumer name); default: the queue whose redrive policy names the dead-letter queue',
+    )
     .option('--dry-run', 'show how many messages would move, where, and a sample; move nothing')
     .option('--sample <n>', 'messages shown by --dry-run', nonNegativeInteger, 3)
     .action(async (deadLetterQueue: string, flags: RedriveFlags) => {
@@ -117,9 +125,12 @@ function printResult(plan: RedrivePlan, result: RedriveResult): void {
   for (const refusal of result.rejected) {
     console.log(`rejected by ${to}, still in ${from}: message ${refusal.messageId}: ${refusal.code}: ${refusal.message}`);
   }
-  if (result.heldBack > 0) console.log(`held back ${result.heldBack} message(s) behind a rejected one of their FIFO group, still in ${from}`);
+  if (result.heldBack > 0)
+    console.log(`held back ${result.heldBack} message(s) behind a rejected one of their FIFO group, still in ${from}`);
   if (result.notDeleted > 0) {
-    console.log(`${result.notDeleted} message(s) reached ${to} but could not be deleted from ${from}: a second redrive would deliver them twice`);
+    console.log(
+      `${result.notDeleted} message(s) reached ${to} but could not be deleted from ${from}: a second redrive would deliver them twice`,
+    );
   }
   if (result.failure) console.log(`the move task failed: ${result.failure}; what was not moved is still in ${from}`);
   if (result.interrupted) console.log(`interrupted: what was not moved is still in ${from}`);
@@ -127,7 +138,9 @@ function printResult(plan: RedrivePlan, result: RedriveResult): void {
 }
 
 function describeMessage(message: Message): object {
-  const attributes = Object.fromEntries(Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue ?? `(${value.DataType})`]));
+  const attributes = Object.fromEntries(
+    Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue ?? `(${value.DataType})`]),
+  );
   const system = message.Attributes ?? {};
   return {
     messageId: message.MessageId,

@@ -254,7 +254,10 @@ export class ChangeConsumer extends Construct {
     });
     props.bridge.registerAlarm(this.deadLetterAlarm);
     // Read by `pgbridge redrive <id> --stack <stack>`, so nobody copies queue URLs from the console.
-    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl, description: deadLetterQueueOutputDescription(consumerName) });
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.deadLetterQueue.queueUrl,
+      description: deadLetterQueueOutputDescription(consumerName),
+    });
     guardStackResourceLimit(this);
     acknowledgeAwsSolutionsFindings(this.function, {
       L1: 'Node.js 22 is the runtime the handlers are bundled for (esbuild target node22) and tested on; a newer one is a tested upgrade of pgbridge, not a setting.',

@@ -3,6 +3,7 @@ import {
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
+  type SendMessageBatchCommandOutput,
   type Message,
   type MessageAttributeValue,
   type SendMessageBatchRequestEntry,
@@ -62,7 +63,10 @@ export async function redriveInBatches(options: BatchRedriveOptions): Promise<Re
         }),
       );
       if (Messages.length === 0) break;
-      const [current, later] = partition(Messages, (message) => Number(message.Attributes?.SentTimestamp ?? 0) < startedAt && !refusedIds.has(message.MessageId!));
+      const [current, later] = partition(
+        Messages,
+        (message) => Number(message.Attributes?.SentTimestamp ?? 0) < startedAt && !refusedIds.has(message.MessageId!),
+      );
       toRelease.push(...later.map((message) => message.ReceiptHandle!));
       if (current.length === 0) continue;
 
@@ -74,7 +78,11 @@ export async function redriveInBatches(options: BatchRedriveOptions): Promise<Re
       toRelease.push(...kept.map((id) => handleOf(current, id)));
       let deleted: number;
       try {
-        deleted = await deleteMessages(sqs, from, outcome.sent.map((id) => handleOf(current, id)));
+        deleted = await deleteMessages(
+          sqs,
+          from,
+          outcome.sent.map((id) => handleOf(current, id)),
+        );
       } catch (error) {
         throw new Error(
           `${moved} message(s) moved, then deleting ${outcome.sent.length} that reached ${queueName(to)} from ${queueName(from)} failed (a second redrive would deliver them twice): ${errorText(error)}`,
@@ -85,15 +93,26 @@ export async function redriveInBatches(options: BatchRedriveOptions): Promise<Re
       notDeleted += outcome.sent.length - deleted;
       options.onProgress?.({ moved, total: options.total, rejected });
       if (outcome.failure !== undefined) {
-        throw new Error(`${moved} message(s) moved, then sending to ${queueName(to)} failed; the rest is still in ${queueName(from)}: ${errorText(outcome.failure)}`, {
-          cause: outcome.failure,
-        });
+        throw new Error(
+          `${moved} message(s) moved, then sending to ${queueName(to)} failed; the rest is still in ${queueName(from)}: ${errorText(outcome.failure)}`,
+          {
+            cause: outcome.failure,
+          },
+        );
       }
     }
   } finally {
     await releaseMessages(sqs, from, toRelease);
   }
-  return { method: 'receive, send, delete', moved, total: options.total, rejected, heldBack, notDeleted, interrupted: signal?.aborted ?? false };
+  return {
+    method: 'receive, send, delete',
+    moved,
+    total: options.total,
+    rejected,
+    heldBack,
+    notDeleted,
+    interrupted: signal?.aborted ?? false,
+  };
 }
 
 interface SendOutcome {
@@ -137,9 +156,14 @@ async function sendBack(sqs: SQSClient, to: Queue, messages: Message[]): Promise
       bytes += size;
     }
     if (batch.length === 0) break;
-    let answer;
+    let answer: SendMessageBatchCommandOutput;
     try {
-      answer = await sqs.send(new SendMessageBatchCommand({ QueueUrl: to.url, Entries: batch.map((message, index) => sendEntry(message, String(index), to.fifo)) }));
+      answer = await sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: to.url,
+          Entries: batch.map((message, index) => sendEntry(message, String(index), to.fifo)),
+        }),
+      );
     } catch (error) {
       outcome.failure = error;
       outcome.unsent.push(...[...batch, ...rest].map((message) => message.MessageId!));
@@ -166,7 +190,9 @@ function sendEntry(message: Message, id: string, fifo: boolean): SendMessageBatc
   return {
     Id: id,
     MessageBody: message.Body!,
-    ...(message.MessageAttributes && Object.keys(message.MessageAttributes).length > 0 ? { MessageAttributes: copyAttributes(message.MessageAttributes) } : {}),
+    ...(message.MessageAttributes && Object.keys(message.MessageAttributes).length > 0
+      ? { MessageAttributes: copyAttributes(message.MessageAttributes) }
+      : {}),
     ...(fifo ? { MessageGroupId: message.Attributes?.MessageGroupId, MessageDeduplicationId: message.MessageId } : {}),
   };
 }
@@ -175,7 +201,10 @@ function sendEntry(message: Message, id: string, fifo: boolean): SendMessageBatc
 function copyAttributes(attributes: Record<string, MessageAttributeValue>): Record<string, MessageAttributeValue> {
   const copy: Record<string, MessageAttributeValue> = {};
   for (const [name, value] of Object.entries(attributes)) {
-    copy[name] = { DataType: value.DataType, ...(value.BinaryValue !== undefined ? { BinaryValue: value.BinaryValue } : { StringValue: value.StringValue }) };
+    copy[name] = {
+      DataType: value.DataType,
+      ...(value.BinaryValue !== undefined ? { BinaryValue: value.BinaryValue } : { StringValue: value.StringValue }),
+    };
   }
   return copy;
 }
@@ -194,7 +223,10 @@ function messageBytes(message: Message): number {
 async function deleteMessages(sqs: SQSClient, queue: Queue, receiptHandles: string[]): Promise<number> {
   if (receiptHandles.length === 0) return 0;
   const { Successful = [] } = await sqs.send(
-    new DeleteMessageBatchCommand({ QueueUrl: queue.url, Entries: receiptHandles.map((handle, index) => ({ Id: String(index), ReceiptHandle: handle })) }),
+    new DeleteMessageBatchCommand({
+      QueueUrl: queue.url,
+      Entries: receiptHandles.map((handle, index) => ({ Id: String(index), ReceiptHandle: handle })),
+    }),
   );
   return Successful.length;
 }

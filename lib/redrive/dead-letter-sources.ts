@@ -9,7 +9,9 @@ import { isUnsupportedAction } from './unsupported-action.ts';
  */
 export async function deadLetterSourceQueues(sqs: SQSClient, deadLetterQueue: Queue): Promise<string[]> {
   try {
-    return await listPages((NextToken) => sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: deadLetterQueue.url, MaxResults: 1000, NextToken })));
+    return await listPages((NextToken) =>
+      sqs.send(new ListDeadLetterSourceQueuesCommand({ QueueUrl: deadLetterQueue.url, MaxResults: 1000, NextToken })),
+    );
   } catch (error) {
     if (!isUnsupportedAction(error)) throw error;
   }
@@ -22,7 +24,9 @@ export async function deadLetterSourceQueues(sqs: SQSClient, deadLetterQueue: Qu
   return sources;
 }
 
-async function listPages(page: (nextToken: string | undefined) => Promise<{ queueUrls?: string[]; QueueUrls?: string[]; NextToken?: string }>): Promise<string[]> {
+async function listPages(
+  page: (nextToken: string | undefined) => Promise<{ queueUrls?: string[]; QueueUrls?: string[]; NextToken?: string }>,
+): Promise<string[]> {
   const urls: string[] = [];
   let nextToken: string | undefined;
   do {

@@ -29,7 +29,10 @@ export interface MoveTaskOptions {
  * Whether the endpoint runs SQS message move tasks for this queue, and the task already running
  * on it if any (SQS runs one at a time per queue).
  */
-export async function moveTaskSupport(sqs: SQSClient, from: Queue): Promise<{ supported: false } | { supported: true; running?: ListMessageMoveTasksResultEntry }> {
+export async function moveTaskSupport(
+  sqs: SQSClient,
+  from: Queue,
+): Promise<{ supported: false } | { supported: true; running?: ListMessageMoveTasksResultEntry }> {
   try {
     const { Results = [] } = await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: from.arn, MaxResults: 10 }));
     return { supported: true, running: Results.find((task) => task.Status === 'RUNNING' || task.Status === 'CANCELLING') };

@@ -36,9 +36,12 @@ export async function planRedrive(sqs: SQSClient, deadLetterQueue: string, to?: 
   const from = await resolveQueue(sqs, deadLetterQueue, 'dead-letter queue');
   const sources = await deadLetterSourceQueues(sqs, from);
   const target = to ? await resolveQueue(sqs, to, 'target queue') : await onlySource(sqs, from, sources);
-  if (target.arn === from.arn) throw new ConfigError(`--to ${to} is the dead-letter queue itself: name the queue its messages should go back to`);
+  if (target.arn === from.arn)
+    throw new ConfigError(`--to ${to} is the dead-letter queue itself: name the queue its messages should go back to`);
   if (target.fifo !== from.fifo) {
-    throw new ConfigError(`${queueName(from)} is ${kind(from)} and ${queueName(target)} is ${kind(target)}: a redrive moves messages between queues of the same type`);
+    throw new ConfigError(
+      `${queueName(from)} is ${kind(from)} and ${queueName(target)} is ${kind(target)}: a redrive moves messages between queues of the same type`,
+    );
   }
   const support = sources.length > 0 ? await moveTaskSupport(sqs, from) : { supported: false as const };
   if (support.supported && support.running) {
@@ -48,7 +51,10 @@ export async function planRedrive(sqs: SQSClient, deadLetterQueue: string, to?: 
     );
   }
   const { Attributes = {} } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: from.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: from.url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   return {
     from,
@@ -84,9 +90,13 @@ export async function sampleMessages(sqs: SQSClient, queue: Queue, count: number
 async function onlySource(sqs: SQSClient, from: Queue, sources: string[]): Promise<Queue> {
   if (sources.length === 1) return resolveQueue(sqs, sources[0]!, 'target queue');
   if (sources.length === 0) {
-    throw new ConfigError(`${queueName(from)} is not the dead-letter queue of any queue (no redrive policy names ${from.arn}): name the target with --to QUEUE_URL`);
+    throw new ConfigError(
+      `${queueName(from)} is not the dead-letter queue of any queue (no redrive policy names ${from.arn}): name the target with --to QUEUE_URL`,
+    );
   }
-  throw new ConfigError(`${queueName(from)} is the dead-letter queue of ${sources.length} queues (${sources.join(', ')}): choose one with --to QUEUE_URL`);
+  throw new ConfigError(
+    `${queueName(from)} is the dead-letter queue of ${sources.length} queues (${sources.join(', ')}): choose one with --to QUEUE_URL`,
+  );
 }
 
 function kind(queue: Queue): string {

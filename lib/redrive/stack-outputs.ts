@@ -1,10 +1,14 @@
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { type CloudFormationClient, DescribeStacksCommand, type Output } from '@aws-sdk/client-cloudformation';
 import { ConfigError } from '../errors.ts';
 import { deadLetterQueueOutputDescription } from './dead-letter-queue-output.ts';
 
 /** The URL of a consumer's dead-letter queue, from the outputs of the stack that holds the consumer. */
-export async function deadLetterQueueFromStack(cloudFormation: CloudFormationClient, stackName: string, consumerId: string): Promise<string> {
-  let outputs;
+export async function deadLetterQueueFromStack(
+  cloudFormation: CloudFormationClient,
+  stackName: string,
+  consumerId: string,
+): Promise<string> {
+  let outputs: Output[];
   try {
     const { Stacks = [] } = await cloudFormation.send(new DescribeStacksCommand({ StackName: stackName }));
     outputs = Stacks[0]?.Outputs ?? [];
@@ -17,8 +21,10 @@ export async function deadLetterQueueFromStack(cloudFormation: CloudFormationCli
   const output = outputs.find((candidate) => candidate.Description === wanted);
   if (output?.OutputValue) return output.OutputValue;
   const prefix = deadLetterQueueOutputDescription('');
-  const consumers = outputs.flatMap((candidate) => (candidate.Description?.startsWith(prefix) ? [candidate.Description.slice(prefix.length)] : []));
+  const consumers = outputs.flatMap((candidate) =>
+    candidate.Description?.startsWith(prefix) ? [candidate.Description.slice(prefix.length)] : [],
+  );
   throw new ConfigError(
-    `stack ${stackName} has no consumer "${consumerId}" (${consumers.length > 0 ? `its consumers: ${consumers.join(', ')}` : 'it has no pgbridge consumers; a consumer in another stack is found with that stack\'s name'})`,
+    `stack ${stackName} has no consumer "${consumerId}" (${consumers.length > 0 ? `its consumers: ${consumers.join(', ')}` : "it has no pgbridge consumers; a consumer in another stack is found with that stack's name"})`,
   );
 }

@@ -18,13 +18,22 @@ describe('consumer stack outputs', () => {
     });
     const orders = bridge.addWebhookConsumer('OrderWebhook', { filter: { table: 'orders' }, url: 'https://hooks.example.com/orders' });
     const audit = bridge.addConsumer('Audit', { handler: fileURLToPath(new URL('./fixtures/audit-handler.ts', import.meta.url)) });
-    const signups = bridge.addEmailConsumer('SignupEmail', { from: 'team@example.com', to: 'team@example.com', subject: 'Hi', text: 'Hello' });
+    const signups = bridge.addEmailConsumer('SignupEmail', {
+      from: 'team@example.com',
+      to: 'team@example.com',
+      subject: 'Hi',
+      text: 'Hello',
+    });
 
     const outputs = Template.fromStack(stack).findOutputs('*');
     const byDescription = Object.fromEntries(Object.values(outputs).map((output) => [output.Description, output.Value]));
 
-    expect(byDescription[deadLetterQueueOutputDescription('OrderWebhook')]).toEqual(stack.resolve(orders.consumer.deadLetterQueue.queueUrl));
-    expect(byDescription[deadLetterQueueOutputDescription('SignupEmail')]).toEqual(stack.resolve(signups.consumer.deadLetterQueue.queueUrl));
+    expect(byDescription[deadLetterQueueOutputDescription('OrderWebhook')]).toEqual(
+      stack.resolve(orders.consumer.deadLetterQueue.queueUrl),
+    );
+    expect(byDescription[deadLetterQueueOutputDescription('SignupEmail')]).toEqual(
+      stack.resolve(signups.consumer.deadLetterQueue.queueUrl),
+    );
     expect(byDescription[deadLetterQueueOutputDescription('Audit')]).toEqual(stack.resolve(audit.deadLetterQueue.queueUrl));
   });
 });

@@ -38,10 +38,17 @@ describe('pgbridge redrive of a FIFO dead-letter queue, in batches', () => {
 
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('moved 4 message(s) from rows-dlq.fifo to rows.fifo (receive, send, delete)');
-    expect(result.stdout).toMatch(/rejected by rows\.fifo, still in rows-dlq\.fifo: message \S+: InvalidParameterValue: .*shorter than 1024 bytes/);
+    expect(result.stdout).toMatch(
+      /rejected by rows\.fifo, still in rows-dlq\.fifo: message \S+: InvalidParameterValue: .*shorter than 1024 bytes/,
+    );
     expect(result.stdout).toContain('held back 2 message(s) behind a rejected one of their FIFO group, still in rows-dlq.fifo');
     const arrived = sqs.stored('rows.fifo');
-    expect(arrived.map((message) => `${message.groupId}/${JSON.parse(message.body).id}`)).toEqual(['orders:1/a1', 'orders:2/b1', 'orders:1/a2', 'orders:1/a3']);
+    expect(arrived.map((message) => `${message.groupId}/${JSON.parse(message.body).id}`)).toEqual([
+      'orders:1/a1',
+      'orders:2/b1',
+      'orders:1/a2',
+      'orders:1/a3',
+    ]);
     expect(arrived.map((message) => message.deduplicationId)).toEqual(['a1', 'b1', 'a2', 'a3'].map((id) => deadLetterIds.get(id)));
     for (const call of sqs.callsOf('SendMessageBatch')) {
       const groups = call.input.Entries.map((entry: { MessageGroupId: string }) => entry.MessageGroupId);
@@ -55,7 +62,10 @@ describe('pgbridge redrive of a FIFO dead-letter queue, in batches', () => {
   it('a target that refuses the calls themselves: exit 1 with the cause and the count, every message still in the dead-letter queue and visible', async () => {
     sqs.addQueue('locked.fifo');
     sqs.addQueue('locked-dlq.fifo', { deadLetterOf: ['locked.fifo'] });
-    sqs.store('locked-dlq.fifo', [{ body: '{"id":"1"}', groupId: 'g1' }, { body: '{"id":"2"}', groupId: 'g2' }]);
+    sqs.store('locked-dlq.fifo', [
+      { body: '{"id":"1"}', groupId: 'g1' },
+      { body: '{"id":"2"}', groupId: 'g2' },
+    ]);
     sqs.refuseSends = { code: 'KmsAccessDenied', message: 'The ciphertext refers to a customer master key that does not exist.' };
 
     const result = await runCli(['redrive', 'locked-dlq.fifo'], { AWS_ENDPOINT_URL: sqs.endpoint });

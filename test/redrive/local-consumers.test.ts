@@ -36,8 +36,21 @@ beforeAll(async () => {
   receiver = await new WebhookReceiver({ secret: SECRET, reply: () => ({ status: receiverStatus }) }).start();
   await db.query(readFileSync(join(SQL_DIR, 'demo', 'tables.sql'), 'utf8'));
   const topicArn = await aws.createTopic('pgbridge-demo');
-  reactions = await startLocalReactions({ aws, topicArn, sesEndpoint: ses.endpoint, webhookUrl: receiver.url, webhookSecret: SECRET, visibilityTimeoutSeconds: 1, logLevel: 'ERROR' });
-  listener = await startTestListener({ databaseUrl: db.url, endpoint: emulator.endpoint, topicArn, config: JSON.parse(readFileSync('pgbridge.config.json', 'utf8')) });
+  reactions = await startLocalReactions({
+    aws,
+    topicArn,
+    sesEndpoint: ses.endpoint,
+    webhookUrl: receiver.url,
+    webhookSecret: SECRET,
+    visibilityTimeoutSeconds: 1,
+    logLevel: 'ERROR',
+  });
+  listener = await startTestListener({
+    databaseUrl: db.url,
+    endpoint: emulator.endpoint,
+    topicArn,
+    config: JSON.parse(readFileSync('pgbridge.config.json', 'utf8')),
+  });
 });
 
 afterAll(async () => {
@@ -48,10 +61,16 @@ afterAll(async () => {
   await Promise.all([db?.stop(), emulator?.stop(), ses?.stop()]);
 });
 
-const pgbridge = (...args: string[]) => runCli(args, { AWS_ENDPOINT_URL: emulator.endpoint, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
+const pgbridge = (...args: string[]) =>
+  runCli(args, { AWS_ENDPOINT_URL: emulator.endpoint, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined });
 
 async function messagesIn(queueUrl: string): Promise<number> {
-  const { Attributes = {} } = await aws.sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));
+  const { Attributes = {} } = await aws.sqs.send(
+    new GetQueueAttributesCommand({
+      QueueUrl: queueUrl,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
+  );
   return Number(Attributes.ApproximateNumberOfMessages) + Number(Attributes.ApproximateNumberOfMessagesNotVisible);
 }
 
@@ -64,7 +83,9 @@ describe('pgbridge redrive with the npm start consumers', () => {
 
     const preview = await pgbridge('redrive', 'OrderWebhook', '--dry-run', '--sample', '1');
     const [summary, , sample] = preview.stdout.trim().split('\n');
-    expect(summary).toBe('dry run: 1 message(s) in pgbridge-demo-OrderWebhook-dlq would move to pgbridge-demo-OrderWebhook (receive, send, delete)');
+    expect(summary).toBe(
+      'dry run: 1 message(s) in pgbridge-demo-OrderWebhook-dlq would move to pgbridge-demo-OrderWebhook (receive, send, delete)',
+    );
     const parked = JSON.parse(sample!);
     expect(JSON.parse(parked.body)).toMatchObject({ table: 'orders', action: 'insert', row: { id: Number(rows[0].id), total: 77.7 } });
     expect(parked.attributes.pgbridge_failure).toContain('410');
@@ -72,7 +93,10 @@ describe('pgbridge redrive with the npm start consumers', () => {
     receiverStatus = 204;
     const redriven = await pgbridge('redrive', 'OrderWebhook');
 
-    expect(redriven).toMatchObject({ code: 0, stdout: 'moved 1 message(s) from pgbridge-demo-OrderWebhook-dlq to pgbridge-demo-OrderWebhook (receive, send, delete)\n' });
+    expect(redriven).toMatchObject({
+      code: 0,
+      stdout: 'moved 1 message(s) from pgbridge-demo-OrderWebhook-dlq to pgbridge-demo-OrderWebhook (receive, send, delete)\n',
+    });
     await waitFor(() => receiver.received.length === 2, 15_000, 'the redriven webhook');
     const [refused, delivered] = receiver.received;
     expect(delivered!.signature).toEqual({ valid: true });

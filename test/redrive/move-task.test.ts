@@ -42,9 +42,14 @@ describe('pgbridge redrive through an SQS message move task', () => {
 
     const result = await pgbridge('redrive', names.deadLetter);
 
-    expect(result).toMatchObject({ code: 0, stdout: `moved 25 message(s) from ${names.deadLetter} to ${names.queue} (StartMessageMoveTask)\n` });
+    expect(result).toMatchObject({
+      code: 0,
+      stdout: `moved 25 message(s) from ${names.deadLetter} to ${names.queue} (StartMessageMoveTask)\n`,
+    });
     expect(result.stderr).toContain('redrive: 25 of ~25 moved');
-    expect(sqs.callsOf('StartMessageMoveTask').map((call) => call.input)).toEqual([{ SourceArn: deadLetter.arn, DestinationArn: queue.arn }]);
+    expect(sqs.callsOf('StartMessageMoveTask').map((call) => call.input)).toEqual([
+      { SourceArn: deadLetter.arn, DestinationArn: queue.arn },
+    ]);
     expect(sqs.callsOf('ReceiveMessage')).toEqual([]);
     expect(sqs.callsOf('StartMessageMoveTask')[0]!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=/);
   });
@@ -58,7 +63,10 @@ describe('pgbridge redrive through an SQS message move task', () => {
   it('--dry-run names the move task and starts none', async () => {
     const { names } = consumerQueues(0);
     const result = await pgbridge('redrive', names.deadLetter, '--dry-run');
-    expect(result).toMatchObject({ code: 0, stdout: `dry run: 0 message(s) in ${names.deadLetter} would move to ${names.queue} (StartMessageMoveTask)\n` });
+    expect(result).toMatchObject({
+      code: 0,
+      stdout: `dry run: 0 message(s) in ${names.deadLetter} would move to ${names.queue} (StartMessageMoveTask)\n`,
+    });
     expect(sqs.callsOf('StartMessageMoveTask')).toEqual([]);
   });
 
@@ -84,7 +92,9 @@ describe('pgbridge redrive through an SQS message move task', () => {
     const second = await pgbridge('redrive', names.deadLetter);
 
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/a message move task is already running on orders-\d+-dlq \(\d+ of 100 moved\): wait for it to finish or cancel it \(aws sqs cancel-message-move-task --task-handle \S+\)/);
+    expect(second.stderr).toMatch(
+      /a message move task is already running on orders-\d+-dlq \(\d+ of 100 moved\): wait for it to finish or cancel it \(aws sqs cancel-message-move-task --task-handle \S+\)/,
+    );
     expect(sqs.callsOf('StartMessageMoveTask')).toHaveLength(1);
     first.child.kill('SIGINT');
     await first.exited;
@@ -104,7 +114,9 @@ describe('pgbridge redrive through an SQS message move task', () => {
     expect(sqs.callsOf('CancelMessageMoveTask')).toHaveLength(1);
     const task = sqs.tasks[0]!;
     expect(task).toMatchObject({ status: 'CANCELLED', toMove: 100 });
-    expect(stdout).toBe(`moved ${task.moved} message(s) from ${names.deadLetter} to ${names.queue} (StartMessageMoveTask)\ninterrupted: what was not moved is still in ${names.deadLetter}\n`);
+    expect(stdout).toBe(
+      `moved ${task.moved} message(s) from ${names.deadLetter} to ${names.queue} (StartMessageMoveTask)\ninterrupted: what was not moved is still in ${names.deadLetter}\n`,
+    );
   });
 });
 
@@ -113,20 +125,32 @@ describe('pgbridge redrive CONSUMER --stack STACK', () => {
     const { names, deadLetter } = consumerQueues(5);
     sqs.stacks.set('Shop', [
       { key: 'BridgeTopicArn1A2B3C4D', value: 'arn:aws:sns:us-east-1:000000000000:shop' },
-      { key: 'BridgeSignupEmailDeadLetterQueueUrl5E6F7A8B', value: deadLetter.url, description: deadLetterQueueOutputDescription('SignupEmail') },
+      {
+        key: 'BridgeSignupEmailDeadLetterQueueUrl5E6F7A8B',
+        value: deadLetter.url,
+        description: deadLetterQueueOutputDescription('SignupEmail'),
+      },
     ]);
 
     const result = await pgbridge('redrive', 'SignupEmail', '--stack', 'Shop');
 
-    expect(result).toMatchObject({ code: 0, stdout: `moved 5 message(s) from ${names.deadLetter} to ${names.queue} (StartMessageMoveTask)\n` });
+    expect(result).toMatchObject({
+      code: 0,
+      stdout: `moved 5 message(s) from ${names.deadLetter} to ${names.queue} (StartMessageMoveTask)\n`,
+    });
     expect(sqs.callsOf('DescribeStacks').map((call) => call.input.StackName)).toEqual(['Shop']);
   });
 
   it('an unknown stack or consumer: exit 2, naming the consumers the stack has', async () => {
     const { deadLetter } = consumerQueues(1);
-    sqs.stacks.set('Reactions', [{ key: 'OrdersDeadLetterQueueUrl', value: deadLetter.url, description: deadLetterQueueOutputDescription('OrderWebhook') }]);
+    sqs.stacks.set('Reactions', [
+      { key: 'OrdersDeadLetterQueueUrl', value: deadLetter.url, description: deadLetterQueueOutputDescription('OrderWebhook') },
+    ]);
 
-    expect(await pgbridge('redrive', 'SignupEmail', '--stack', 'Nope')).toMatchObject({ code: 2, stderr: 'pgbridge: --stack Nope: Stack with id Nope does not exist\n' });
+    expect(await pgbridge('redrive', 'SignupEmail', '--stack', 'Nope')).toMatchObject({
+      code: 2,
+      stderr: 'pgbridge: --stack Nope: Stack with id Nope does not exist\n',
+    });
     expect(await pgbridge('redrive', 'SignupEmail', '--stack', 'Reactions')).toMatchObject({
       code: 2,
       stderr: 'pgbridge: stack Reactions has no consumer "SignupEmail" (its consumers: OrderWebhook)\n',
@@ -139,7 +163,9 @@ const CLI = fileURLToPath(new URL('../../bin/pgbridge.ts', import.meta.url));
 
 /** `pgbridge redrive` in its own process, resolving `progressed` at its first progress line. */
 function stoppableRedrive(deadLetterQueue: string) {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'redrive', deadLetterQueue], { env: { ...process.env, AWS_ENDPOINT_URL: sqs.endpoint } });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'redrive', deadLetterQueue], {
+    env: { ...process.env, AWS_ENDPOINT_URL: sqs.endpoint },
+  });
   let stdout = '';
   let stderr = '';
   let onProgress: () => void;
@@ -149,6 +175,8 @@ function stoppableRedrive(deadLetterQueue: string) {
     stderr += chunk;
     if (stderr.includes('redrive: ')) onProgress();
   });
-  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code) => resolve({ code, stdout, stderr })),
+  );
   return { child, progressed, exited };
 }

@@ -94,7 +94,11 @@ export class ScriptedSqsServer {
   /** A queue holding `messages` messages; `deadLetterOf` names the queues whose redrive policy points at it. */
   addQueue(
     name: string,
-    { messages = 0, deadLetterOf = [], maxMessageBytes = 1_048_576 }: { messages?: number; deadLetterOf?: string[]; maxMessageBytes?: number } = {},
+    {
+      messages = 0,
+      deadLetterOf = [],
+      maxMessageBytes = 1_048_576,
+    }: { messages?: number; deadLetterOf?: string[]; maxMessageBytes?: number } = {},
   ): { url: string; arn: string } {
     const queue = {
       url: `${this.endpoint}/000000000000/${name}`,
@@ -112,7 +116,8 @@ export class ScriptedSqsServer {
   /** Puts messages into a queue as if sent (the queue's count follows). */
   store(name: string, messages: { body: string; groupId?: string }[]): void {
     const queue = this.queues.get(name)!;
-    for (const message of messages) queue.stored.push({ id: randomUUID(), body: message.body, groupId: message.groupId, sentAt: Date.now() - 1000, invisibleUntil: 0 });
+    for (const message of messages)
+      queue.stored.push({ id: randomUUID(), body: message.body, groupId: message.groupId, sentAt: Date.now() - 1000, invisibleUntil: 0 });
     queue.messages = queue.stored.length;
   }
 
@@ -130,12 +135,18 @@ export class ScriptedSqsServer {
   }
 
   private answer(target: string, body: string, headers: IncomingHttpHeaders, response: ServerResponse): void {
-    if (!target) return this.answerCloudFormation(new URLSearchParams(body), headers, response);
+    if (!target) {
+      this.answerCloudFormation(new URLSearchParams(body), headers, response);
+      return;
+    }
     const action = target.replace(/^AmazonSQS\./, '');
     const input = body ? (JSON.parse(body) as Record<string, any>) : {};
     this.calls.push({ action, input, headers });
     const handler = this.moveTasks || !/MessageMoveTask/.test(action) ? this.handlers[action] : undefined;
-    if (!handler) return reply(response, 400, { __type: 'com.amazonaws.sqs#InvalidAction', message: `Unknown action: ${action}` });
+    if (!handler) {
+      reply(response, 400, { __type: 'com.amazonaws.sqs#InvalidAction', message: `Unknown action: ${action}` });
+      return;
+    }
     const result = handler(input);
     if ('error' in result) reply(response, 400, { __type: `com.amazonaws.sqs#${result.error}`, message: result.message });
     else reply(response, 200, result.ok);
@@ -149,7 +160,15 @@ export class ScriptedSqsServer {
     GetQueueAttributes: (input) => {
       const queue = this.byUrl(input.QueueUrl);
       if (!queue) return { error: 'QueueDoesNotExist', message: 'The specified queue does not exist.' };
-      return { ok: { Attributes: { QueueArn: queue.arn, ApproximateNumberOfMessages: String(queue.messages), ApproximateNumberOfMessagesNotVisible: '0' } } };
+      return {
+        ok: {
+          Attributes: {
+            QueueArn: queue.arn,
+            ApproximateNumberOfMessages: String(queue.messages),
+            ApproximateNumberOfMessagesNotVisible: '0',
+          },
+        },
+      };
     },
     ListDeadLetterSourceQueues: (input) => {
       const queue = this.byUrl(input.QueueUrl);
@@ -158,7 +177,11 @@ export class ScriptedSqsServer {
     },
     StartMessageMoveTask: (input) => {
       const source = [...this.queues.values()].find((queue) => queue.arn === input.SourceArn);
-      if (!source) return { error: 'ResourceNotFoundException', message: 'The resource that you specified for the SourceArn parameter does not exist.' };
+      if (!source)
+        return {
+          error: 'ResourceNotFoundException',
+          message: 'The resource that you specified for the SourceArn parameter does not exist.',
+        };
       const task: ScriptedTask = {
         handle: Buffer.from(`${input.SourceArn}#${this.tasks.length}`).toString('base64'),
         sourceArn: input.SourceArn,
@@ -194,7 +217,9 @@ export class ScriptedSqsServer {
       const now = Date.now();
       // As on AWS: a FIFO group with a message in flight gives out nothing more; an idle group may give several in one answer.
       const lockedGroups = new Set(queue.stored.filter((message) => message.invisibleUntil > now).map((message) => message.groupId));
-      const taken = queue.stored.filter((message) => message.invisibleUntil <= now && !(queue.fifo && lockedGroups.has(message.groupId))).slice(0, input.MaxNumberOfMessages ?? 1);
+      const taken = queue.stored
+        .filter((message) => message.invisibleUntil <= now && !(queue.fifo && lockedGroups.has(message.groupId)))
+        .slice(0, input.MaxNumberOfMessages ?? 1);
       for (const message of taken) {
         message.invisibleUntil = now + (input.VisibilityTimeout ?? 30) * 1000;
         message.handle = randomUUID();
@@ -216,12 +241,29 @@ export class ScriptedSqsServer {
       const queue = this.byUrl(input.QueueUrl)!;
       const Successful: object[] = [];
       const Failed: object[] = [];
-      for (const entry of input.Entries as { Id: string; MessageBody: string; MessageGroupId?: string; MessageDeduplicationId?: string }[]) {
+      for (const entry of input.Entries as {
+        Id: string;
+        MessageBody: string;
+        MessageGroupId?: string;
+        MessageDeduplicationId?: string;
+      }[]) {
         if (Buffer.byteLength(entry.MessageBody) > queue.maxMessageBytes) {
-          Failed.push({ Id: entry.Id, SenderFault: true, Code: 'InvalidParameterValue', Message: `One or more parameters are invalid. Reason: Message must be shorter than ${queue.maxMessageBytes} bytes.` });
+          Failed.push({
+            Id: entry.Id,
+            SenderFault: true,
+            Code: 'InvalidParameterValue',
+            Message: `One or more parameters are invalid. Reason: Message must be shorter than ${queue.maxMessageBytes} bytes.`,
+          });
           continue;
         }
-        const message: StoredMessage = { id: randomUUID(), body: entry.MessageBody, groupId: entry.MessageGroupId, deduplicationId: entry.MessageDeduplicationId, sentAt: Date.now(), invisibleUntil: 0 };
+        const message: StoredMessage = {
+          id: randomUUID(),
+          body: entry.MessageBody,
+          groupId: entry.MessageGroupId,
+          deduplicationId: entry.MessageDeduplicationId,
+          sentAt: Date.now(),
+          invisibleUntil: 0,
+        };
         queue.stored.push(message);
         Successful.push({ Id: entry.Id, MessageId: message.id, MD5OfMessageBody: md5(entry.MessageBody) });
       }
@@ -231,7 +273,11 @@ export class ScriptedSqsServer {
     DeleteMessageBatch: (input) => {
       const queue = this.byUrl(input.QueueUrl)!;
       const entries = input.Entries as { Id: string; ReceiptHandle: string }[];
-      queue.stored.splice(0, queue.stored.length, ...queue.stored.filter((message) => !entries.some((entry) => entry.ReceiptHandle === message.handle)));
+      queue.stored.splice(
+        0,
+        queue.stored.length,
+        ...queue.stored.filter((message) => !entries.some((entry) => entry.ReceiptHandle === message.handle)),
+      );
       queue.messages = queue.stored.length;
       return { ok: { Successful: entries.map((entry) => ({ Id: entry.Id })), Failed: [] } };
     },
@@ -259,12 +305,19 @@ export class ScriptedSqsServer {
     const outputs = this.stacks.get(stackName);
     response.writeHead(outputs && action === 'DescribeStacks' ? 200 : 400, { 'content-type': 'text/xml' });
     if (action !== 'DescribeStacks') {
-      response.end(`<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Unknown action ${xml(action)}</Message></Error><RequestId>1</RequestId></ErrorResponse>`);
+      response.end(
+        `<ErrorResponse><Error><Type>Sender</Type><Code>InvalidAction</Code><Message>Unknown action ${xml(action)}</Message></Error><RequestId>1</RequestId></ErrorResponse>`,
+      );
     } else if (!outputs) {
-      response.end(`<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${xml(stackName)} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`);
+      response.end(
+        `<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code><Message>Stack with id ${xml(stackName)} does not exist</Message></Error><RequestId>1</RequestId></ErrorResponse>`,
+      );
     } else {
       const members = outputs
-        .map((output) => `<member><OutputKey>${xml(output.key)}</OutputKey><OutputValue>${xml(output.value)}</OutputValue>${output.description ? `<Description>${xml(output.description)}</Description>` : ''}</member>`)
+        .map(
+          (output) =>
+            `<member><OutputKey>${xml(output.key)}</OutputKey><OutputValue>${xml(output.value)}</OutputValue>${output.description ? `<Description>${xml(output.description)}</Description>` : ''}</member>`,
+        )
         .join('');
       response.end(
         `<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><DescribeStacksResult><Stacks><member>` +
