@@ -50,8 +50,13 @@ export async function redriveInBatches(options: BatchRedriveOptions): Promise<Re
   let moved = 0;
   let heldBack = 0;
   let notDeleted = 0;
+  let interrupted = false;
   try {
-    while (!signal?.aborted) {
+    for (;;) {
+      if (signal?.aborted) {
+        interrupted = true;
+        break;
+      }
       const { Messages = [] } = await sqs.send(
         new ReceiveMessageCommand({
           QueueUrl: from.url,
@@ -111,7 +116,7 @@ export async function redriveInBatches(options: BatchRedriveOptions): Promise<Re
     rejected,
     heldBack,
     notDeleted,
-    interrupted: signal?.aborted ?? false,
+    interrupted,
   };
 }
 
