@@ -1,9 +1,12 @@
-import type { Command } from 'commander';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import type { RedrivePlan } from '../../lib/redrive/redrive.ts';
 import type { RedriveProgress, RedriveResult } from '../../lib/redrive/redrive-progress.ts';
 import { queueName } from '../../lib/redrive/queue.ts';
-import { nonNegativeInteger } from './options.ts';
+import { type Command, InvalidArgumentError } from 'commander';
+import { nonNegativeInteger, positiveInteger } from './options.ts';
+
+/** SQS's range for a move task's MaxNumberOfMessagesPerSecond; the batch path keeps to it too. */
+const MAX_RATE = 500;
 
 /** Exit code of a command stopped by Ctrl-C, as shells report it. */
 const INTERRUPTED = 130;
@@ -13,6 +16,7 @@ interface RedriveFlags {
   stack?: string;
   dryRun?: boolean;
   sample: number;
+  rate?: number;
 }
 
 export function addRedriveCommand(program: Command): void {
@@ -30,6 +34,11 @@ export function addRedriveCommand(program: Command): void {
       '--to <queue>',
       'where the messages go (URL, ARN, name or consumer name); default: the queue whose redrive policy names the dead-letter queue',
     )
+    .option(
+      '--rate <n>',
+      'at most this many messages a second on average (1-500), not to flood a consumer that just recovered',
+      messageRate,
+    )
     .option('--dry-run', 'show how many messages would move, where, and a sample; move nothing')
     .option('--sample <n>', 'messages shown by --dry-run', nonNegativeInteger, 3)
     .action(async (deadLetterQueue: string, flags: RedriveFlags) => {
@@ -41,11 +50,17 @@ export function addRedriveCommand(program: Command): void {
       try {
         const plan = await planRedrive(sqs, source, flags.to);
         if (flags.dryRun) await printDryRun(sqs, plan, flags.sample);
-        else printResult(plan, await runRedrive(sqs, plan));
+        else printResult(plan, await runRedrive(sqs, plan, flags.rate));
       } finally {
         sqs.destroy();
       }
     });
+}
+
+function messageRate(value: string): number {
+  const rate = positiveInteger(value);
+  if (rate > MAX_RATE) throw new InvalidArgumentError(`expected at most ${MAX_RATE} (the most SQS moves a second)`);
+  return rate;
 }
 
 async function deadLetterQueueOfStack(stackName: string, consumerId: string): Promise<string> {
@@ -72,7 +87,7 @@ async function printDryRun(sqs: SQSClient, plan: RedrivePlan, sampleSize: number
 }
 
 /** Runs the redrive with a progress line on stderr; the first Ctrl-C stops after the batch in flight, a second one at once. */
-async function runRedrive(sqs: SQSClient, plan: RedrivePlan): Promise<RedriveResult> {
+async function runRedrive(sqs: SQSClient, plan: RedrivePlan, maxPerSecond: number | undefined): Promise<RedriveResult> {
   const { redrive } = await import('../../lib/redrive/redrive.ts');
   const stop = new AbortController();
   const stopping = plan.method === 'StartMessageMoveTask' ? 'cancelling the move task' : 'stopping after the batch in flight';
@@ -84,7 +99,7 @@ async function runRedrive(sqs: SQSClient, plan: RedrivePlan): Promise<RedriveRes
   process.once('SIGTERM', onSignal);
   const progress = progressLine();
   try {
-    const result = await redrive(sqs, plan, { signal: stop.signal, onProgress: progress.update });
+    const result = await redrive(sqs, plan, { maxPerSecond, signal: stop.signal, onProgress: progress.update });
     progress.end(result);
     return result;
   } finally {

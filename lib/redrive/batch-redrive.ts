@@ -9,6 +9,7 @@ import {
   type SendMessageBatchRequestEntry,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { queueName, type Queue } from './queue.ts';
 import type { RedriveProgress, RedriveResult, RejectedMessage } from './redrive-progress.ts';
 
@@ -30,6 +31,8 @@ export interface BatchRedriveOptions {
    * @default 300
    */
   visibilityTimeoutSeconds?: number;
+  /** At most this many messages a second on average: the next batch waits its turn. @default no limit */
+  maxPerSecond?: number;
   /** Stops after the batch in flight. */
   signal?: AbortSignal;
   onProgress?: (progress: RedriveProgress) => void;
@@ -51,6 +54,7 @@ export async function redriveInBatches(options: BatchRedriveOptions): Promise<Re
   let heldBack = 0;
   let notDeleted = 0;
   let interrupted = false;
+  let handled = 0;
   try {
     for (;;) {
       if (signal?.aborted) {
@@ -75,6 +79,8 @@ export async function redriveInBatches(options: BatchRedriveOptions): Promise<Re
       toRelease.push(...later.map((message) => message.ReceiptHandle!));
       if (current.length === 0) continue;
 
+      await paceFor(handled, options.maxPerSecond, startedAt, signal);
+      handled += current.length;
       const outcome = await sendBack(sqs, to, current);
       for (const refusal of outcome.rejected) refusedIds.add(refusal.messageId);
       rejected.push(...outcome.rejected);
@@ -247,6 +253,18 @@ async function releaseMessages(sqs: SQSClient, queue: Queue, receiptHandles: str
       }),
     );
   }
+}
+
+/** Waits until `handled` messages are within the rate since the start; a stop request ends the wait. */
+async function paceFor(
+  handled: number,
+  maxPerSecond: number | undefined,
+  startedAt: number,
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  if (!maxPerSecond) return;
+  const due = startedAt + (handled / maxPerSecond) * 1000 - Date.now();
+  if (due > 0) await sleep(due, undefined, { signal }).catch(() => undefined);
 }
 
 function errorText(error: unknown): string {

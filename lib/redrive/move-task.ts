@@ -18,6 +18,8 @@ export interface MoveTaskOptions {
   to: Queue;
   /** What the dead-letter queue held at the start, until the task reports its own count. */
   total: number;
+  /** The task's MaxNumberOfMessagesPerSecond. @default SQS's own pace */
+  maxPerSecond?: number;
   /** How often the task's progress is read. @default 1000 */
   pollIntervalMs?: number;
   /** Cancels the task: messages not moved yet stay in the dead-letter queue. */
@@ -49,7 +51,9 @@ export async function moveTaskSupport(
  */
 export async function redriveWithMoveTask(options: MoveTaskOptions): Promise<RedriveResult> {
   const { sqs, from, to, signal } = options;
-  const { TaskHandle } = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: from.arn, DestinationArn: to.arn }));
+  const { TaskHandle } = await sqs.send(
+    new StartMessageMoveTaskCommand({ SourceArn: from.arn, DestinationArn: to.arn, MaxNumberOfMessagesPerSecond: options.maxPerSecond }),
+  );
   let cancelling = false;
   for (;;) {
     const task = await findTask(sqs, from, TaskHandle!);

@@ -20,6 +20,11 @@ export interface RedrivePlan {
 
 export interface RedriveOptions {
   signal?: AbortSignal;
+  /**
+   * At most this many messages a second on average (1-500, SQS's range for move tasks), so a
+   * consumer that just recovered is not flooded. @default as fast as SQS goes
+   */
+  maxPerSecond?: number;
   onProgress?: (progress: RedriveProgress) => void;
   /** How often a move task's progress is read. @default 1000 */
   pollIntervalMs?: number;
@@ -67,7 +72,15 @@ export async function planRedrive(sqs: SQSClient, deadLetterQueue: string, to?: 
 
 /** Moves the messages as planned. */
 export async function redrive(sqs: SQSClient, plan: RedrivePlan, options: RedriveOptions = {}): Promise<RedriveResult> {
-  const common = { sqs, from: plan.from, to: plan.to, total: plan.waiting, signal: options.signal, onProgress: options.onProgress };
+  const common = {
+    sqs,
+    from: plan.from,
+    to: plan.to,
+    total: plan.waiting,
+    maxPerSecond: options.maxPerSecond,
+    signal: options.signal,
+    onProgress: options.onProgress,
+  };
   if (plan.method === 'StartMessageMoveTask') return redriveWithMoveTask({ ...common, pollIntervalMs: options.pollIntervalMs });
   return redriveInBatches({ ...common, visibilityTimeoutSeconds: options.visibilityTimeoutSeconds });
 }

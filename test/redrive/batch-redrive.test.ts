@@ -238,6 +238,23 @@ describe('pgbridge redrive on an endpoint without message move tasks', () => {
     expect(rest).toHaveLength(20);
   });
 
+  it('keeps to --rate: the second batch of ten waits until a second has passed at ten a second', async () => {
+    const { deadLetter } = await queueWithDeadLetterQueue('paced');
+    await fill(
+      deadLetter.url,
+      Array.from({ length: 20 }, (_, index) => ({ body: change(index) })),
+    );
+    const plan = await planRedrive(aws.resources.sqs, deadLetter.url);
+    const startedAt = Date.now();
+    const progressAt: number[] = [];
+
+    const result = await redrive(aws.resources.sqs, plan, { maxPerSecond: 10, onProgress: () => progressAt.push(Date.now() - startedAt) });
+
+    expect(result.moved).toBe(20);
+    expect(progressAt).toHaveLength(2);
+    expect(progressAt[1]).toBeGreaterThanOrEqual(950);
+  });
+
   it('leaves messages that reach the dead-letter queue during the run for the next run', async () => {
     const { queue, deadLetter } = await queueWithDeadLetterQueue('failing-again');
     await fill(
@@ -326,6 +343,14 @@ describe('pgbridge redrive refuses what it cannot do, naming it', () => {
     expect(itself.code).toBe(2);
     expect(itself.stderr).toContain('is the dead-letter queue itself');
     expect(await depth(deadLetter.url)).toBe(1);
+  });
+
+  it('a --rate above what SQS moves a second: exit 2', async () => {
+    const result = await pgbridge('redrive', 'x', '--rate', '501');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      "pgbridge redrive: option '--rate <n>' argument '501' is invalid. expected at most 500 (the most SQS moves a second)",
+    );
   });
 
   it("a bad --sample: exit 2 with the command's help", async () => {

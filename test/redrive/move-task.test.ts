@@ -54,6 +54,12 @@ describe('pgbridge redrive through an SQS message move task', () => {
     expect(sqs.callsOf('StartMessageMoveTask')[0]!.headers.authorization).toMatch(/^AWS4-HMAC-SHA256 Credential=/);
   });
 
+  it("passes --rate to SQS as the task's messages per second", async () => {
+    const { names } = consumerQueues(5);
+    expect((await pgbridge('redrive', names.deadLetter, '--rate', '50')).code).toBe(0);
+    expect(sqs.callsOf('StartMessageMoveTask')[0]!.input).toMatchObject({ MaxNumberOfMessagesPerSecond: 50 });
+  });
+
   it('uses the move task for a FIFO dead-letter queue too, as SQS has supported since 2023', async () => {
     const { names } = consumerQueues(3, true);
     const result = await pgbridge('redrive', names.deadLetter);
