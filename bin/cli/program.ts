@@ -5,13 +5,14 @@ import { addListenCommand } from './listen-command.ts';
 import { packageVersion } from './package-version.ts';
 import { addParkedCommand } from './parked-command.ts';
 import { addReplayCommand } from './replay-command.ts';
+import { addRedriveCommand } from './redrive-command.ts';
 import { addSqlCommand } from './sql-command.ts';
 import { addStatusCommand } from './status-command.ts';
 import { addTypesCommand } from './types-command.ts';
 import { addUninstallCommand } from './uninstall-command.ts';
 
 /** Every command, in the order `pgbridge --help` lists them. A new command is one file and one line here. */
-const COMMANDS = [addInstallCommand, addSqlCommand, addUninstallCommand, addListenCommand, addGrantListenerCommand, addStatusCommand, addParkedCommand, addReplayCommand, addTypesCommand];
+const COMMANDS = [addInstallCommand, addSqlCommand, addUninstallCommand, addListenCommand, addGrantListenerCommand, addStatusCommand, addParkedCommand, addReplayCommand, addTypesCommand, addRedriveCommand];
 
 const ENVIRONMENT = `
 Environment: DATABASE_URL (or PGHOST, PGUSER, ...), PGBRIDGE_CONFIG, PGBRIDGE_CONFIG_JSON,

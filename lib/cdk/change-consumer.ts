@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -9,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { buildFilterPolicy, type ConsumerFilter } from '../consumers/filter-policy.ts';
+import { deadLetterQueueOutputDescription } from '../redrive/dead-letter-queue-output.ts';
 import { resolveHandlerFile, type HandlerFileOptions } from './handler-file.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import { builtInHandlerDirectory, type BuiltInHandler } from './package-assets.ts';
@@ -138,6 +139,8 @@ export class ChangeConsumer extends Construct {
     const handlerFile = 'builtIn' in props ? undefined : resolveHandlerFile(props, check);
     check.throwIfInvalid();
 
+    // The built-in consumers wrap this construct as `Consumer` inside the one the user named.
+    const consumerName = 'builtIn' in props ? scope.node.id : id;
     const removalPolicy = props.queueRemovalPolicy ?? RemovalPolicy.RETAIN;
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       fifo: fifo || undefined,
@@ -242,7 +245,7 @@ export class ChangeConsumer extends Construct {
     this.deadLetterQueue.grantSendMessages(this.function);
 
     this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: `${this.node.path}: change events failed ${props.maxReceiveCount ?? 5} times or were refused and wait in the dead-letter queue. Fix the cause, then redrive them (SQS console: "Start DLQ redrive").`,
+      alarmDescription: `${this.node.path}: change events failed ${props.maxReceiveCount ?? 5} times or were refused and wait in the dead-letter queue. Fix the cause, then redrive them: pgbridge redrive ${consumerName} --stack ${Stack.of(this).stackName} (or the SQS console's "Start DLQ redrive").`,
       metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
       threshold: 1,
       evaluationPeriods: 1,
@@ -251,6 +254,11 @@ export class ChangeConsumer extends Construct {
     });
     props.bridge.registerAlarm(this.deadLetterAlarm);
     props.bridge.payloadBucket?.addReader(this, this.function, props.filter);
+    // Read by `pgbridge redrive <id> --stack <stack>`, so nobody copies queue URLs from the console.
+    new CfnOutput(this, 'DeadLetterQueueUrl', {
+      value: this.deadLetterQueue.queueUrl,
+      description: deadLetterQueueOutputDescription(consumerName),
+    });
     guardStackResourceLimit(this);
     acknowledgeAwsSolutionsFindings(this.function, {
       L1: 'Node.js 22 is the runtime the handlers are bundled for (esbuild target node22) and tested on; a newer one is a tested upgrade of pgbridge, not a setting.',

@@ -7,6 +7,7 @@ import { buildFilterPolicy, type ConsumerFilter } from '../consumers/filter-poli
 import { DEMO_REACTIONS } from '../demo/demo-reactions.ts';
 import type { AwsResources } from './aws-resources.ts';
 import { ConsumerRunner, type SqsHandler } from './consumer-runner.ts';
+import { localConsumerQueueNames } from './local-consumer-queues.ts';
 
 export interface LocalReactionsOptions {
   aws: AwsResources;
@@ -80,11 +81,10 @@ export async function startLocalReactions(options: LocalReactionsOptions): Promi
 
   const consumers: LocalConsumer[] = [];
   for (const definition of definitions) {
-    const name = `${options.prefix ?? 'pgbridge-demo'}-${definition.id}`;
-    const suffix = topicArn.endsWith('.fifo') ? '.fifo' : '';
-    const deadLetter = await aws.createQueue(`${name}-dlq${suffix}`);
+    const names = localConsumerQueueNames(definition.id, { prefix: options.prefix, fifo: topicArn.endsWith('.fifo') });
+    const deadLetter = await aws.createQueue(names.deadLetterQueue);
     const policy = buildFilterPolicy(definition.filter);
-    const queue = await aws.subscribeQueue(topicArn, `${name}${suffix}`, policy?.policy, policy?.scope);
+    const queue = await aws.subscribeQueue(topicArn, names.queue, policy?.policy, policy?.scope);
     await aws.sqs.send(
       new SetQueueAttributesCommand({
         QueueUrl: queue.url,

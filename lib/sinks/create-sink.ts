@@ -67,7 +67,7 @@ function regionFromArn(arn: string | undefined): string | undefined {
 }
 
 /** `https://sqs.eu-west-1.amazonaws.com/…` (or the legacy `https://eu-west-1.queue.amazonaws.com/…`) names its region. */
-function regionFromQueueUrl(url: string | undefined): string | undefined {
+export function regionFromQueueUrl(url: string | undefined): string | undefined {
   const match = url ? /^https?:\/\/(?:sqs\.([a-z0-9-]+)\.amazonaws\.com|([a-z0-9-]+)\.queue\.amazonaws\.com)/.exec(url) : null;
   return match ? (match[1] ?? match[2]) : undefined;
 }
