@@ -28,6 +28,8 @@ export function durationSeconds(value: string): number {
   const milliseconds = /^\s*\d+(\.\d+)?\s*[a-z]+\s*$/i.test(value) ? ms(value as ms.StringValue) : undefined;
   if (milliseconds === undefined || !(milliseconds > 0)) throw new InvalidArgumentError('expected a duration with its unit, such as 60s, 5m or 1h');
   return milliseconds / 1000;
+}
+
 /** A commander argument parser for a whole number of at least 0. */
 export function nonNegativeInteger(value: string): number {
   if (!/^(0|[1-9]\d*)$/.test(value)) throw new InvalidArgumentError('expected a whole number of at least 0');
