@@ -24,6 +24,12 @@ export interface CoalescingRun {
   writers: number;
   updates: number;
   writeSeconds: number;
+  /**
+   * When the last update committed: events still in the outbox, and messages already received.
+   * Which of the two lags shows where a delay comes from (the listener's side or the queue's).
+   */
+  outboxWhenWritesEnded: number;
+  receivedWhenWritesEnded: number;
   /** Messages of the hot rows that reached the consumer queue. */
   messages: number;
   /** Counted at the HTTP level between the listener and the SNS endpoint. */
@@ -59,7 +65,7 @@ export async function measureCoalescing(env: BenchEnvironment, settings: BenchSe
         runs.push(run);
         progress(
           `coalesce ${topic.padEnd(8)} ${(coalesce ?? 'off').padEnd(3)}: ${run.updates} updates in ${run.writeSeconds.toFixed(1)} s -> ${run.messages} messages, ` +
-            `${run.sns.publishBatchRequests} PublishBatch; per update p50 ${run.updateDelay.p50} ms, p99 ${run.updateDelay.p99} ms; ` +
+            `${run.sns.publishBatchRequests} PublishBatch; at the last commit ${run.outboxWhenWritesEnded} in the outbox, ${run.receivedWhenWritesEnded} received; per update p50 ${run.updateDelay.p50} ms, p99 ${run.updateDelay.p99} ms; ` +
             `final state ${run.rowsWithFinalState}/${run.rows}, missing ${run.updatesMissing}, duplicated ${run.updatesDuplicated}` +
             (run.orderViolations === null ? '' : `, order violations ${run.orderViolations}`),
         );
@@ -83,6 +89,8 @@ async function measureOne(env: BenchEnvironment, proxy: CountingProxy, topic: 's
     const started = Date.now();
     const commitAt = await writeUpdates(env, updates);
     const writeSeconds = (Date.now() - started) / 1000;
+    const receivedWhenWritesEnded = receiving.messages.length;
+    const outboxWhenWritesEnded = Number((await env.admin.query<{ count: string }>('SELECT count(*) FROM pgbridge.outbox')).rows[0]!.count);
     const finalVersions = await versions(env);
 
     const deadline = Date.now() + ARRIVAL_TIMEOUT_MS;
@@ -104,6 +112,8 @@ async function measureOne(env: BenchEnvironment, proxy: CountingProxy, topic: 's
       writers: HOT_ROW_WRITERS,
       updates,
       writeSeconds,
+      outboxWhenWritesEnded,
+      receivedWhenWritesEnded,
       messages: tally.messages,
       sns,
       messagesPerTenThousandUpdates: perTenThousand(tally.messages),

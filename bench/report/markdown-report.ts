@@ -122,7 +122,7 @@ function coalescingSection(runs: CoalescingRun[]): string {
     'Messages are those of the hot rows in the consumer queue; PublishBatch requests are counted between the listener and the SNS endpoint. ' +
       'Delays run from an update\'s commit to the receipt of the first message carrying it (per update) or of the message whose newest update it is (per message); they depend on the machine\'s load, the counts on how many windows the writes span.\n',
     table(
-      ['topic', 'coalesce', 'written in', 'messages', 'PublishBatch requests', 'messages per 10,000 updates', 'requests per 10,000 updates', 'messages, requests ÷ without', 'delay per update p50 / p99 ms', 'delay per message p50 / p99 ms', 'final state of every row', 'updates missing / duplicated', 'FIFO order violations'],
+      ['topic', 'coalesce', 'written in', 'messages', 'PublishBatch requests', 'messages per 10,000 updates', 'requests per 10,000 updates', 'messages, requests ÷ without', 'delay per update p50 / p99 ms', 'delay per message p50 / p99 ms', 'at the last commit: in the outbox, received', 'final state of every row', 'updates missing / duplicated', 'FIFO order violations'],
       runs.map((run) => {
         const base = without(run);
         return [
@@ -136,6 +136,7 @@ function coalescingSection(runs: CoalescingRun[]): string {
           run.coalesce === null ? '1×' : `${ratio(run.messages, base?.messages)}, ${ratio(run.sns.publishBatchRequests, base?.sns.publishBatchRequests)}`,
           delay(run.updateDelay),
           delay(run.messageDelay),
+          `${n(run.outboxWhenWritesEnded)}, ${n(run.receivedWhenWritesEnded)}`,
           `${run.rowsWithFinalState}/${run.rows}`,
           `${run.updatesMissing} / ${run.updatesDuplicated}`,
           run.orderViolations === null ? '–' : String(run.orderViolations),
