@@ -25,8 +25,9 @@ export interface CoalescingRun {
   updates: number;
   writeSeconds: number;
   /**
-   * When the last update committed: events still in the outbox, and messages already received.
-   * Which of the two lags shows where a delay comes from (the listener's side or the queue's).
+   * When the last update committed: outbox rows (waiting, or published and not yet deleted) and
+   * messages already received. Which one lags hints where a delay comes from: the listener's side
+   * or the emulator's and the consumer's.
    */
   outboxWhenWritesEnded: number;
   receivedWhenWritesEnded: number;
