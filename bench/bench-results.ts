@@ -1,4 +1,5 @@
 import type { BacklogRun, CeilingRun } from './phases/ceilings-and-backlog.ts';
+import type { CoalescingRun } from './phases/coalescing.ts';
 import { isHeadlineCell, type EndToEndResults } from './phases/end-to-end.ts';
 import type { WriterRun } from './phases/writer-throughput.ts';
 
@@ -10,6 +11,7 @@ export interface BenchResults {
   endToEnd: EndToEndResults;
   ceilings: CeilingRun[];
   backlog: BacklogRun[];
+  coalescing: CoalescingRun[];
   durationSeconds: number;
 }
 

@@ -18,11 +18,13 @@ export interface BenchSettings {
   e2eHeadlineEvents: number;
   /** Rounds of the writer cells the targets compare (median kept); BENCH_TARGET_ROUNDS. */
   targetCellRounds: number;
-  /** Subset of phases to run (BENCH_PHASES=writers,e2e,delay,ceilings,backlog). */
+  /** Updates of the hot rows in each coalescing run; BENCH_COALESCE_UPDATES. */
+  coalesceUpdates: number;
+  /** Subset of phases to run (BENCH_PHASES=writers,e2e,delay,ceilings,backlog,coalesce). */
   phases: Set<string>;
 }
 
-export const ALL_PHASES = ['writers', 'e2e', 'delay', 'ceilings', 'backlog'] as const;
+export const ALL_PHASES = ['writers', 'e2e', 'delay', 'ceilings', 'backlog', 'coalesce'] as const;
 
 export function readBenchSettings(argv: string[], env: NodeJS.ProcessEnv): BenchSettings {
   const quick = argv.includes('--quick');
@@ -49,6 +51,7 @@ export function readBenchSettings(argv: string[], env: NodeJS.ProcessEnv): Bench
     e2eCellEvents: number('BENCH_E2E_EVENTS', quick ? 3_000 : 6_000),
     e2eHeadlineEvents: quick ? 5_000 : 20_000,
     targetCellRounds: Math.round(number('BENCH_TARGET_ROUNDS', quick ? 1 : 3)),
+    coalesceUpdates: Math.round(number('BENCH_COALESCE_UPDATES', quick ? 2_000 : 10_000)),
     phases,
   };
 }

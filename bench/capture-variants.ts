@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { install } from '../lib/capture/installer.ts';
-import { BENCH_CONFIG, BENCH_WATCHES, type BenchEnvironment } from './bench-environment.ts';
+import { parseConfig } from '../lib/config/watch-config.ts';
+import { BENCH_CONFIG, type BenchEnvironment } from './bench-environment.ts';
 import type { ConsumerQueue } from './measure/consumer-queue.ts';
 import { NicedProcess } from './processes/niced-process.ts';
 
@@ -21,6 +22,12 @@ export const VARIANTS: Record<VariantName, Variant> = {
   'pgbridge-fifo': { name: 'pgbridge-fifo', title: 'pgbridge FIFO', capture: 'pgbridge', listener: 'fifo' },
 };
 
+/** A run with other watches than the bench table's, or with the listener's SNS calls going through a proxy. */
+export interface VariantOverrides {
+  config?: { watches: object[] };
+  endpoint?: string;
+}
+
 const NAIVE_TRIGGER_SQL = readFileSync(new URL('./naive/naive-trigger.sql', import.meta.url), 'utf8');
 
 /** A variant set up on the bench table, with its listener (if any) running under `nice`. */
@@ -33,10 +40,12 @@ export class RunningVariant {
   private constructor(
     readonly variant: Variant,
     private readonly env: BenchEnvironment,
+    private readonly config: { watches: object[] },
+    private readonly listenerEndpoint: string,
   ) {}
 
-  static async start(variant: Variant, env: BenchEnvironment): Promise<RunningVariant> {
-    const running = new RunningVariant(variant, env);
+  static async start(variant: Variant, env: BenchEnvironment, overrides: VariantOverrides = {}): Promise<RunningVariant> {
+    const running = new RunningVariant(variant, env, overrides.config ?? BENCH_CONFIG, overrides.endpoint ?? env.endpoint);
     await running.installCapture();
     await running.startListener();
     return running;
@@ -89,12 +98,12 @@ export class RunningVariant {
     this.listener = new NicedProcess(`pgbridge listener (${variant.listener})`, [...flags, env.bundles.pgbridge], {
       PGBRIDGE_SQL_DIR: env.bundles.sqlDir,
       DATABASE_URL: env.databaseUrl,
-      AWS_ENDPOINT_URL: env.endpoint,
+      AWS_ENDPOINT_URL: this.listenerEndpoint,
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
       PGBRIDGE_TOPIC_ARN: variant.listener === 'fifo' ? env.topics.fifo : env.topics.standard,
-      PGBRIDGE_CONFIG_JSON: JSON.stringify(BENCH_CONFIG),
+      PGBRIDGE_CONFIG_JSON: JSON.stringify(this.config),
       PGBRIDGE_LOG_LEVEL: 'info',
     });
     await this.listener.waitForLine(/"role":"leader"/);
@@ -106,7 +115,7 @@ export class RunningVariant {
     const client = await this.env.admin.connect();
     try {
       await client.query('DROP TRIGGER IF EXISTS naive_notify ON bench.items');
-      await install(client, this.variant.capture === 'pgbridge' ? BENCH_WATCHES : []);
+      await install(client, this.variant.capture === 'pgbridge' ? parseConfig(this.config) : []);
       if (this.variant.capture === 'naive') await client.query(NAIVE_TRIGGER_SQL);
       // No listener is waiting in the trigger-only runs: writers must not notify.
       await client.query('UPDATE pgbridge.listener_state SET waiting = false');

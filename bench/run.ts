@@ -3,13 +3,14 @@ import os from 'node:os';
 import { startBenchEnvironment } from './bench-environment.ts';
 import { readBenchSettings } from './bench-settings.ts';
 import { measureBacklog, measureCeilings } from './phases/ceilings-and-backlog.ts';
+import { measureCoalescing } from './phases/coalescing.ts';
 import { measureEndToEnd } from './phases/end-to-end.ts';
 import { measureWriterThroughput } from './phases/writer-throughput.ts';
 import { renderChart } from './report/chart.ts';
 import type { BenchResults } from './bench-results.ts';
 import { renderMarkdown } from './report/markdown-report.ts';
 
-// `npm run bench [-- --quick]`: every figure of issue 4 in one run on one machine, so that the
+// `npm run bench [-- --quick]`: every figure of issues 4 and 12 in one run on one machine, so that the
 // ratios compare like with like. Progress goes to stderr, the Markdown report to stdout.
 const settings = readBenchSettings(process.argv.slice(2), process.env);
 const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -31,6 +32,7 @@ try {
     endToEnd: settings.phases.has('e2e') || settings.phases.has('delay') ? await measureEndToEnd(env, settings, progress) : { throughput: [], delays: [], peakRssMb: {} },
     ceilings: settings.phases.has('ceilings') ? await measureCeilings(env, settings, progress) : [],
     backlog: settings.phases.has('backlog') ? await measureBacklog(env, settings, progress) : [],
+    coalescing: settings.phases.has('coalesce') ? await measureCoalescing(env, settings, progress) : [],
     durationSeconds: 0,
   };
   results.durationSeconds = (Date.now() - startedAt) / 1000;

@@ -1,4 +1,4 @@
-import { GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 // Every benchmark row carries the writer's clock in `sent_at`; the naive body is the row itself,
 // pgbridge's has it under "row". Reading it with a regex works for both without parsing.
@@ -63,4 +63,38 @@ export class ConsumerQueue {
       },
     };
   }
+
+  /**
+   * Long-polls like `startReceiving` but keeps every body with its arrival time and deletes what
+   * it received: a FIFO queue hands out a message group's next message only once the previous
+   * one is deleted, so per group the bodies are kept in the queue's order.
+   */
+  startCollecting(receivers = 4): { messages: ReceivedMessage[]; stop: () => Promise<void> } {
+    const messages: ReceivedMessage[] = [];
+    let stopping = false;
+    const loops = Array.from({ length: receivers }, async () => {
+      while (!stopping) {
+        const { Messages = [] } = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+        const receivedAt = Date.now();
+        for (const message of Messages) messages.push({ body: message.Body ?? '', receivedAt });
+        if (Messages.length > 0) {
+          await this.sqs.send(
+            new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }),
+          );
+        }
+      }
+    });
+    return {
+      messages,
+      stop: async () => {
+        stopping = true;
+        await Promise.all(loops);
+      },
+    };
+  }
+}
+
+export interface ReceivedMessage {
+  body: string;
+  receivedAt: number;
 }

@@ -2,6 +2,7 @@ import { checkTargets, writerRate, type BenchResults } from '../bench-results.ts
 import { WORKLOADS } from '../load/workloads.ts';
 import { VARIANTS } from '../capture-variants.ts';
 import type { CeilingRun } from '../phases/ceilings-and-backlog.ts';
+import type { CoalescingRun } from '../phases/coalescing.ts';
 import { END_TO_END_VARIANTS, isHeadlineCell } from '../phases/end-to-end.ts';
 import { WRITER_VARIANTS } from '../phases/writer-throughput.ts';
 
@@ -103,7 +104,44 @@ export function renderMarkdown(results: BenchResults): string {
     ));
   }
 
+  if (results.coalescing.length > 0) out.push(coalescingSection(results.coalescing));
+
   out.push('\n### Targets (ratios within this run)\n');
   out.push(table(['target', 'measured', 'met'], checkTargets(results).map((check) => [check.target, check.measured, check.met === undefined ? '–' : check.met ? 'yes' : '**no**'])));
   return out.join('\n');
+}
+
+/** Issue 12: what `coalesce` saves on hot rows, and what it costs in delay. */
+function coalescingSection(runs: CoalescingRun[]): string {
+  const first = runs[0]!;
+  const without = (run: CoalescingRun) => runs.find((other) => other.topic === run.topic && other.coalesce === null);
+  const ratio = (value: number, base: number | undefined) => (base ? `${(value / base).toFixed(3)}×` : '–');
+  const delay = (summary: CoalescingRun['updateDelay']) => `${n(summary.p50)} / ${n(summary.p99)}`;
+  return [
+    `\n### Coalescing: ${n(first.updates)} updates of ${first.rows} hot rows from ${first.writers} writers, per topic with and without \`coalesce\`\n`,
+    'Messages are those of the hot rows in the consumer queue; PublishBatch requests are counted between the listener and the SNS endpoint. ' +
+      'Delays run from an update\'s commit to the receipt of the first message carrying it (per update) or of the message whose newest update it is (per message); they depend on the machine\'s load, the counts on how many windows the writes span.\n',
+    table(
+      ['topic', 'coalesce', 'written in', 'messages', 'PublishBatch requests', 'messages per 10,000 updates', 'requests per 10,000 updates', 'messages, requests ÷ without', 'delay per update p50 / p99 ms', 'delay per message p50 / p99 ms', 'at the last commit: in the outbox, received', 'final state of every row', 'updates missing / duplicated', 'FIFO order violations'],
+      runs.map((run) => {
+        const base = without(run);
+        return [
+          run.topic,
+          run.coalesce ?? 'off',
+          `${run.writeSeconds.toFixed(1)} s`,
+          n(run.messages),
+          n(run.sns.publishBatchRequests),
+          n(run.messagesPerTenThousandUpdates),
+          n(run.requestsPerTenThousandUpdates),
+          run.coalesce === null ? '1×' : `${ratio(run.messages, base?.messages)}, ${ratio(run.sns.publishBatchRequests, base?.sns.publishBatchRequests)}`,
+          delay(run.updateDelay),
+          delay(run.messageDelay),
+          `${n(run.outboxWhenWritesEnded)}, ${n(run.receivedWhenWritesEnded)}`,
+          `${run.rowsWithFinalState}/${run.rows}`,
+          `${run.updatesMissing} / ${run.updatesDuplicated}`,
+          run.orderViolations === null ? '–' : String(run.orderViolations),
+        ];
+      }),
+    ),
+  ].join('\n');
 }
