@@ -128,7 +128,7 @@ async function main(): Promise<void> {
   cleanups.unshift(() => reactions.stop());
   for (const consumer of reactions.consumers) {
     consumer.runner.on('batch', ({ failed }) => {
-      if (failed.length) console.log(`retry    ${consumer.id}: ${failed.length} record(s) failed; they come back after the visibility timeout, then go to ${consumer.deadLetterQueueUrl}`);
+      if (failed.length) console.log(`retry    ${consumer.id}: ${failed.length} record(s) failed; they come back after a backoff, then go to ${consumer.deadLetterQueueUrl}`);
     });
     consumer.runner.on('failure', (error) => console.log(`error    ${consumer.id}: ${error.message}`));
   }

@@ -6,6 +6,7 @@ import type { ChangeEvent } from '../message/change-event.ts';
 import { parseChangeEvent } from './change-event-parser.ts';
 import { sendToDeadLetterQueue } from './dead-letter-queue.ts';
 import { PermanentFailure } from './permanent-failure.ts';
+import { delayRetry, retryBackoffFromEnvironment, type RetryBackoff } from './retry-backoff.ts';
 
 export type ChangeHandler<Row> = (event: ChangeEvent<Row>, record: SQSRecord) => Promise<void> | void;
 export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -21,6 +22,14 @@ export interface HandleChangesOptions {
   deadLetterQueueUrl?: string;
   /** @default an SQSClient for the function's region */
   sqs?: SQSClient;
+  /**
+   * The queue the records come from: a failed record is hidden there for its backoff delay
+   * (`retryBackoff`). Without it, a failed record comes back after the queue's visibility timeout.
+   * @default process.env.PGBRIDGE_QUEUE_URL (set by the CDK consumer constructs)
+   */
+  queueUrl?: string;
+  /** @default from PGBRIDGE_RETRY_FIRST_DELAY_SECONDS / PGBRIDGE_RETRY_MAX_DELAY_SECONDS, else 10 s doubling up to 15 minutes */
+  retryBackoff?: RetryBackoff;
 }
 
 /**
@@ -38,6 +47,9 @@ export interface HandleChangesOptions {
 export function handleChanges<Row = Record<string, unknown>>(handler: ChangeHandler<Row>, options: HandleChangesOptions = {}): SqsBatchHandler {
   const logger = options.logger ?? new Logger();
   const deadLetterQueueUrl = options.deadLetterQueueUrl ?? process.env.PGBRIDGE_DEAD_LETTER_QUEUE_URL;
+  const retry = retryBackoffFromEnvironment(process.env);
+  const queueUrl = options.queueUrl ?? retry.queueUrl;
+  const retryBackoff = options.retryBackoff ?? retry.backoff;
   let sqs = options.sqs;
 
   const processRecord = async (record: SQSRecord): Promise<void> => {
@@ -45,7 +57,8 @@ export function handleChanges<Row = Record<string, unknown>>(handler: ChangeHand
       await handler(parseChangeEvent<Row>(record.body), record);
     } catch (error) {
       if (!(error instanceof PermanentFailure) || !deadLetterQueueUrl) {
-        logger.warn('change failed; it will be retried', { messageId: record.messageId, error: (error as Error).message });
+        const retryInSeconds = queueUrl ? await delayRetry((sqs ??= new SQSClient({})), queueUrl, record, retryBackoff) : undefined;
+        logger.warn('change failed; it will be retried', { messageId: record.messageId, error: (error as Error).message, retryInSeconds });
         throw error;
       }
       sqs ??= new SQSClient({});
