@@ -369,6 +369,21 @@ describe('PgBridge options', () => {
     });
   });
 
+  it('the README cookbook: alarm emails subscribe to the alarm topic, and a consumer with a 6-hour retry window alarms after 5 minutes of age', () => {
+    const { stack, vpc, database } = baseStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+    const paged = new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES, alarmEmails: ['oncall@example.com'] });
+    const orders = paged.addWebhookConsumer('Orders', { url: 'https://hooks.example.com/orders', retryWindow: Duration.hours(6), maxEventAge: Duration.minutes(5) });
+    const synthesized = Template.fromStack(stack);
+    synthesized.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: stack.getLogicalId(paged.alarmTopic.node.defaultChild as CfnElement) } });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('nobody is subscribed'))).toEqual([]);
+    const queueAge = synthesized.toJSON().Resources[stack.getLogicalId(orders.consumer.alarms.queueAge.node.defaultChild as CfnElement)].Properties;
+    expect(queueAge.Threshold).toBe(300);
+    // 10 s doubling to 15 minutes: 6 hours take 31 receives.
+    const queue = synthesized.toJSON().Resources[stack.getLogicalId(orders.consumer.queue.node.defaultChild as CfnElement)].Properties;
+    expect(queue.RedrivePolicy.maxReceiveCount).toBe(31);
+    expect(orders.consumer.retryWindow.toSeconds()).toBeGreaterThanOrEqual(6 * 3600);
+  });
+
   it('a queue stays invisible to other invocations for six function timeouts plus the batching window', () => {
     const { stack, vpc, database } = baseStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
     const windowBridge = new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES });
