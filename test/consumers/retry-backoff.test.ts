@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handleChanges } from '../../lib/consumers/handle-changes.ts';
-import { receivesForRetryWindow, retryDelaySeconds, retryWindowSeconds, type RetryBackoff } from '../../lib/consumers/retry-backoff.ts';
+import { receivesForRetryWindow, retryBackoffFromEnvironment, retryDelaySeconds, retryWindowSeconds, type RetryBackoff } from '../../lib/consumers/retry-backoff.ts';
 import { ConsumerRunner } from '../../lib/local/consumer-runner.ts';
 import { startTestAws, type TestAws } from '../support/test-aws.ts';
 import { changeEvent } from '../support/sqs-event.ts';
@@ -57,6 +57,16 @@ describe('retry backoff of failed records', () => {
     const receives = receivesForRetryWindow(24 * 3600, production);
     expect(retryWindowSeconds(receives, production)).toBeGreaterThanOrEqual(24 * 3600);
     expect(retryWindowSeconds(receives - 1, production)).toBeLessThan(24 * 3600);
+  });
+
+  it('the backoff the constructs put in the environment is read once, and a bad value names the variable', () => {
+    expect(retryBackoffFromEnvironment({ PGBRIDGE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q', PGBRIDGE_RETRY_FIRST_DELAY_SECONDS: '5', PGBRIDGE_RETRY_MAX_DELAY_SECONDS: '60' })).toEqual({
+      queueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q',
+      backoff: { firstDelaySeconds: 5, maxDelaySeconds: 60 },
+    });
+    expect(retryBackoffFromEnvironment({})).toEqual({ queueUrl: undefined, backoff: { firstDelaySeconds: 10, maxDelaySeconds: 900 } });
+    expect(() => retryBackoffFromEnvironment({ PGBRIDGE_RETRY_MAX_DELAY_SECONDS: 'soon' })).toThrow(/invalid retry consumer environment: PGBRIDGE_RETRY_MAX_DELAY_SECONDS: .*\(got "soon"\)/);
+    expect(() => retryBackoffFromEnvironment({ PGBRIDGE_RETRY_MAX_DELAY_SECONDS: '50000' })).toThrow(/PGBRIDGE_RETRY_MAX_DELAY_SECONDS/);
   });
 
   it('a record whose target is down comes back after 1, 2 and 4 seconds, not after the queue visibility timeout, and is handled once the target is up', async () => {
