@@ -44,10 +44,10 @@ export class ListenerMetrics {
     this.published += result.published;
     this.failures += result.failed;
     this.batchSizes.add(result.fetched);
-    if (result.oldest !== undefined) {
+    if (result.oldestPublished !== undefined) {
       // `at` arrives as JSON text: a quoted ISO timestamp.
-      const at = Date.parse(result.oldest.at.slice(1, -1));
-      if (Number.isFinite(at)) this.rawDelaysMs.add(result.oldest.acceptedAtMs - at);
+      const at = Date.parse(result.oldestPublished.at.slice(1, -1));
+      if (Number.isFinite(at)) this.rawDelaysMs.add(result.oldestPublished.acceptedAtMs - at);
     }
   }
 

@@ -27,7 +27,7 @@ export interface DrainResult {
   /** Entries the sink refused or that did not reach it. */
   failed: number;
   /** The oldest published event's `at` (JSON text) and when the sink accepted it, on this machine's clock. */
-  oldest?: { at: string; acceptedAtMs: number };
+  oldestPublished?: { at: string; acceptedAtMs: number };
   /** Every call to the sink failed: it is down or unreachable. */
   sinkDown: boolean;
   /** Why, when `sinkDown`. */
@@ -131,7 +131,7 @@ export async function drainOnce(
       // Rows come oldest first; usually the first one was accepted.
       const acceptedIds = new Set(accepted);
       const oldest = rows.find((row) => acceptedIds.has(row.id));
-      if (oldest) result.oldest = { at: oldest.at, acceptedAtMs };
+      if (oldest) result.oldestPublished = { at: oldest.at, acceptedAtMs };
     }
     return result;
   } catch (error) {
