@@ -158,4 +158,21 @@ describe('listener metrics (CloudWatch Embedded Metric Format)', () => {
     expect(delays[0]).toBeGreaterThanOrEqual(1.5);
     expect(delays[0]).toBeLessThan(6);
   });
+
+  it('a listener waiting in "installing" (a watched table that does not exist yet) logs no metrics, which the not-reporting alarm treats as breaching', async () => {
+    const listener = await startTestListener({
+      databaseUrl: db.url,
+      endpoint: aws.endpoint,
+      topicArn,
+      config: { watches: [{ table: 'not_created_yet' }] },
+      retryInstall: true,
+      metricsIntervalMs: 100,
+      bridgeName: 'emf-installing',
+    });
+    started.push(listener);
+    await waitFor(() => listener.role === 'installing', 10_000, 'the installing role');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(listener.role).toBe('installing');
+    expect(metricLines('emf-installing')).toEqual([]);
+  });
 });
