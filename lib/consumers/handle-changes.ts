@@ -6,7 +6,7 @@ import type { ChangeEvent } from '../message/change-event.ts';
 import { parseChangeEvent } from './change-event-parser.ts';
 import { sendToDeadLetterQueue } from './dead-letter-queue.ts';
 import { PermanentFailure } from './permanent-failure.ts';
-import { delayRetry, retryBackoffFromEnvironment, type RetryBackoff } from './retry-backoff.ts';
+import { delayFifoRetries, delayRetry, retryBackoffFromEnvironment, type RetryBackoff } from './retry-backoff.ts';
 
 export type ChangeHandler<Row> = (event: ChangeEvent<Row>, record: SQSRecord) => Promise<void> | void;
 export type SqsBatchHandler = (event: SQSEvent, context?: Context) => Promise<SQSBatchResponse>;
@@ -36,8 +36,9 @@ export interface HandleChangesOptions {
  * A Lambda handler for an SQS queue subscribed to the pgbridge topic: each record is parsed into a
  * `ChangeEvent<Row>` and given to `handler`; records whose handler throws are reported as batch
  * item failures, so only they are retried, not their batch mates (the event source mapping must
- * have `reportBatchItemFailures`, which the constructs set). On a FIFO queue, processing stops at
- * the first failure and the rest of the batch is retried, keeping each group's order.
+ * have `reportBatchItemFailures`, which the constructs set). On a FIFO queue, a failure skips the
+ * rest of its message group in the batch (retried with it, keeping the group's order); other
+ * groups are processed.
  *
  * @example
  * export const handler = handleChanges<User>(async (event) => {
@@ -72,7 +73,13 @@ export function handleChanges<Row = Record<string, unknown>>(handler: ChangeHand
     // an invocation error in the metrics for what is an ordinary downstream outage.
     const options = { context, throwOnFullBatchFailure: false };
     if (event.Records[0]?.eventSourceARN.endsWith('.fifo')) {
-      return processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), options);
+      // A failure holds back the rest of its own group (order), not the other groups of the batch.
+      const response = await processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), { ...options, skipGroupOnError: true });
+      if (queueUrl) {
+        const failedIds = response.batchItemFailures.map((failure) => failure.itemIdentifier);
+        await delayFifoRetries((sqs ??= new SQSClient({})), queueUrl, event.Records, failedIds, retryBackoff);
+      }
+      return response;
     }
     return processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), options);
   };

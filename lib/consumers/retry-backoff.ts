@@ -1,4 +1,4 @@
-import { ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityBatchCommand, ChangeMessageVisibilityCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { z } from 'zod';
 import { readEnvironment } from './consumer-environment.ts';
@@ -53,6 +53,28 @@ export async function delayRetry(sqs: SQSClient, queueUrl: string, record: SQSRe
   } catch {
     return undefined;
   }
+}
+
+/**
+ * FIFO: after a record fails, the records of its group behind it in the batch are reported
+ * failed without being tried (other groups go on). Left alone they would come back after the
+ * queue's visibility timeout, and SQS returns none of the group while one of them is in flight,
+ * so the group would wait for the longer of the two. They get the failed record's backoff
+ * instead: the group comes back together, in order. Never throws, as `delayRetry`.
+ */
+export async function delayFifoRetries(sqs: SQSClient, queueUrl: string, records: SQSRecord[], failedIds: string[], backoff: RetryBackoff): Promise<void> {
+  const failed = new Set(failedIds);
+  const delayByGroup = new Map<string | undefined, number>();
+  const entries = [];
+  for (const record of records) {
+    if (!failed.has(record.messageId)) continue;
+    const group = record.attributes.MessageGroupId;
+    // The group's first failure is the record that was tried; the rest follow its backoff.
+    if (!delayByGroup.has(group)) delayByGroup.set(group, retryDelaySeconds(Number(record.attributes.ApproximateReceiveCount) || 1, backoff));
+    entries.push({ Id: String(entries.length), ReceiptHandle: record.receiptHandle, VisibilityTimeout: delayByGroup.get(group)! });
+  }
+  if (entries.length === 0) return;
+  await sqs.send(new ChangeMessageVisibilityBatchCommand({ QueueUrl: queueUrl, Entries: entries })).catch(() => undefined);
 }
 
 const seconds = z.coerce.number().int().min(0).max(MAX_VISIBILITY_SECONDS);

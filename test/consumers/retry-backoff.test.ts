@@ -116,4 +116,32 @@ describe('retry backoff of failed records', () => {
     expect(receives).toEqual([1, 2, 3, 4]);
     expect((deadAt - sentAt) / 1000).toBeGreaterThanOrEqual(windowSeconds);
   });
+
+  it('on a FIFO queue a failed record backs off and holds back its own group, in order, while other groups go through', async () => {
+    const queue = await aws.resources.createQueue(aws.name('backoff.fifo'), { VisibilityTimeout: '60' });
+    for (const [id, group] of [['101', 'row-a'], ['201', 'row-b'], ['102', 'row-a']] as const) {
+      await aws.resources.sqs.send(
+        new SendMessageCommand({ QueueUrl: queue.url, MessageBody: JSON.stringify(changeEvent({ id })), MessageGroupId: group, MessageDeduplicationId: id }),
+      );
+    }
+    const handled: Array<{ id: string; at: number }> = [];
+    const tries: number[] = [];
+    const handler = handleChanges(
+      (event) => {
+        if (event.id === '101' && tries.push(Date.now()) < 3) throw new Error('the receiver is down');
+        handled.push({ id: event.id, at: Date.now() });
+      },
+      { logger: quiet(), sqs: aws.resources.sqs, queueUrl: queue.url, retryBackoff: backoff },
+    );
+    const runner = new ConsumerRunner({ name: 'backoff-fifo', sqs: aws.resources.sqs, queueUrl: queue.url, queueArn: queue.arn, handler });
+    runners.push(runner);
+    runner.start();
+    await waitFor(() => handled.length >= 3, 20_000, 'the three records handled');
+    expect(handled.map((record) => record.id)).toEqual(['201', '101', '102']);
+    // The other group did not wait for row-a's retries.
+    expect(handled[0]!.at).toBeLessThan(tries[1]!);
+    // row-a came back after 1 s, then 2 s: not after the queue's 60-second visibility timeout.
+    expect((tries[2]! - tries[0]!) / 1000).toBeGreaterThanOrEqual(2.9);
+    expect((tries[2]! - tries[0]!) / 1000).toBeLessThan(8);
+  });
 });
