@@ -18,7 +18,7 @@ import { DatabaseInstaller, type DatabaseInstallerOptions } from './database-ins
 import { EmailConsumer, type EmailConsumerOptions } from './email-consumer.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import { listenerImageDirectory } from './package-assets.ts';
-import { PropsCheck } from './props-validation.ts';
+import { isToken, PropsCheck } from './props-validation.ts';
 import { WebhookConsumer, type WebhookConsumerOptions } from './webhook-consumer.ts';
 
 /** The PostgreSQL database whose changes the bridge captures. */
@@ -175,6 +175,14 @@ export class PgBridge extends Construct {
       .integerBetween('database.port', port, 1, 65_535)
       .require([1, 2].includes(props.listenerCount ?? 1), `listenerCount must be 1 or 2 (got ${props.listenerCount})`)
       .require(!(props.installer && props.installWatches), 'installWatches: the installer installs the watches at deploy time; remove installWatches');
+    const metricsInterval = props.listenerEnvironment?.PGBRIDGE_METRICS_INTERVAL_MS;
+    check.require(
+      metricsInterval === undefined || isToken(metricsInterval) || (Number(metricsInterval) > 0 && Number(metricsInterval) <= 30_000),
+      `listenerEnvironment.PGBRIDGE_METRICS_INTERVAL_MS: "${metricsInterval}" would leave minutes without metrics and the listener-not-reporting alarm would fire: use 1 to 30000 ms`,
+    );
+    for (const email of props.alarmEmails ?? []) {
+      check.require(isToken(email) || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email), `alarmEmails: "${email}" is not an email address`);
+    }
     check.attempt(() => parseConfig({ watches: props.watches }, `${this.node.path} watches`));
     check.throwIfInvalid();
 

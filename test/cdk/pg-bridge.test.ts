@@ -427,6 +427,14 @@ describe('invalid props fail at synth with a message saying what to fix', () => 
     );
   });
 
+  it('alarm settings: an address that is not one, metrics turned off or too rare for the alarms', () => {
+    expect(build(() => undefined, { alarmEmails: ['oncall'] })).toThrow(/alarmEmails: "oncall" is not an email address/);
+    expect(build(() => undefined, { listenerEnvironment: { PGBRIDGE_METRICS_INTERVAL_MS: '0' } })).toThrow(
+      /PGBRIDGE_METRICS_INTERVAL_MS: "0" would leave minutes without metrics and the listener-not-reporting alarm would fire/,
+    );
+    expect(build(() => undefined, { listenerEnvironment: { PGBRIDGE_METRICS_INTERVAL_MS: '10000' } })).not.toThrow();
+  });
+
   it('unknown filter field, empty recipients, bad URL, template typo, bad batch settings', () => {
     expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, filter: { tabel: 'users' } as never }))).toThrow(/Bridge\/A: invalid props:\n\s+- filter: unknown field "tabel"/);
     expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, filter: { raw: { color: ['red'] } } }))).toThrow(/filter\.raw\.color: pgbridge message attributes have no "color"/);
