@@ -20,6 +20,7 @@ import { EmbeddedPostgres } from '../lib/local/embedded-postgres.ts';
 import { canEnter, postgresSystemUser } from '../lib/local/postgres-system-user.ts';
 import { startLocalSnsSqs } from '../lib/local/local-sns-sqs.ts';
 import { sentEmails, startLocalSes } from '../lib/local/local-ses.ts';
+import { LiveSummary } from '../lib/local/live-summary.ts';
 import { startLocalReactions } from '../lib/local/local-reactions.ts';
 import { WebhookReceiver } from '../lib/local/webhook-receiver.ts';
 
@@ -33,6 +34,9 @@ const log = createLogger('pgbridge-listener', { level: process.env.PGBRIDGE_LOG_
 const cleanups: Array<() => Promise<unknown>> = [];
 /** Ctrl-C (SIGINT), SIGTERM, a closed terminal (SIGHUP) and PGBRIDGE_DEMO_EXIT_AFTER all stop the demo the same way. */
 const stopRequest = new AbortController();
+/** The status line at the bottom, once the reactions run; output goes above it through `say`. */
+let summary: LiveSummary | undefined;
+const say = (text: string) => (summary ? summary.log(text) : console.log(text));
 
 async function startDatabase(): Promise<{ url: string; dataDir?: string }> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL };
@@ -79,7 +83,7 @@ async function startWebhookReceiver(secret: string): Promise<string> {
   receiver.on('webhook', (webhook) => {
     const event = JSON.parse(webhook.body);
     const signature = webhook.signature.valid ? 'signature ok' : `signature INVALID (${webhook.signature.reason})`;
-    console.log(`webhook  POST ${receiver.url}  ${signature}  event ${event.id}: ${event.table} ${event.action}\n         ${webhook.body}`);
+    say(`webhook  POST ${receiver.url}  ${signature}  event ${event.id}: ${event.table} ${event.action}\n         ${webhook.body}`);
   });
   return receiver.url;
 }
@@ -130,15 +134,15 @@ async function main(): Promise<void> {
   cleanups.unshift(() => reactions.stop());
   for (const consumer of reactions.consumers) {
     consumer.runner.on('batch', ({ failed }) => {
-      if (failed.length) console.log(`retry    ${consumer.id}: ${failed.length} record(s) failed; they come back after the visibility timeout, then go to ${consumer.deadLetterQueueUrl}`);
+      if (failed.length) say(`retry    ${consumer.id}: ${failed.length} record(s) failed; they come back after a backoff, then go to ${consumer.deadLetterQueueUrl}`);
     });
-    consumer.runner.on('failure', (error) => console.log(`error    ${consumer.id}: ${error.message}`));
+    consumer.runner.on('failure', (error) => say(`error    ${consumer.id}: ${error.message}`));
   }
   const emailsShown = { count: (await sentEmails(sesEndpoint).catch(() => [])).length };
   const emailPrinter = setInterval(async () => {
     const emails = await sentEmails(sesEndpoint).catch(() => []);
     for (const email of emails.slice(emailsShown.count)) {
-      console.log(`email    to ${email.to.join(', ')}  "${email.subject}"\n         ${email.text ?? ''}`);
+      say(`email    to ${email.to.join(', ')}  "${email.subject}"\n         ${email.text ?? ''}`);
     }
     emailsShown.count = Math.max(emailsShown.count, emails.length);
   }, 1000);
@@ -148,10 +152,15 @@ async function main(): Promise<void> {
   const listener = await startListener({
     configPath,
     install: true,
-    env: { ...process.env, DATABASE_URL: databaseUrl, AWS_ENDPOINT_URL: endpoint, PGBRIDGE_TOPIC_ARN: topicArn, PGBRIDGE_PAYLOAD_BUCKET: payloadBucket },
+    // Metrics every second feed the status line (their EMF lines are logged at info, below the demo's level).
+    env: { PGBRIDGE_METRICS_INTERVAL_MS: '1000', ...process.env, DATABASE_URL: databaseUrl, AWS_ENDPOINT_URL: endpoint, PGBRIDGE_TOPIC_ARN: topicArn, PGBRIDGE_PAYLOAD_BUCKET: payloadBucket },
     log,
   });
   cleanups.unshift(() => listener.stop());
+  const liveSummary = new LiveSummary({ out: process.stdout, sqs: aws.sqs, consumers: reactions.consumers });
+  listener.on('drained', (round) => liveSummary.recordPublished(round.published));
+  listener.on('metrics', (metrics) => liveSummary.recordBacklog(metrics.backlog));
+  cleanups.unshift(async () => liveSummary.stop());
 
   const psqlUrl = databaseUrl.replace(/:[^:@/]+@/, ':***@');
   // The demo database is kept between runs and emails are unique: a fresh address each run.
@@ -173,6 +182,8 @@ Change a row from another terminal and watch the messages, emails and webhooks a
   psql "${psqlUrl}" -c "INSERT INTO orders (total) VALUES (42.50)"
 Ctrl-C stops everything (the demo database is kept for the next run).
 `);
+  summary = liveSummary;
+  liveSummary.start();
 
   // Rows of our own so that a first email and webhook show up without typing anything.
   const demoEmail = `ada+${Date.now()}@example.com`;
@@ -192,7 +203,7 @@ Ctrl-C stops everything (the demo database is kept for the next run).
       });
     for (const message of Messages) {
       const attributes = Object.fromEntries(Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]));
-      console.log(`message  ${JSON.stringify(attributes)}\n         ${message.Body}`);
+      say(`message  ${JSON.stringify(attributes)}\n         ${message.Body}`);
       shown++;
     }
     if (Messages.length > 0) {

@@ -8,7 +8,7 @@ import type { Watch } from '../../lib/config/watch-config.ts';
 import { InstallError } from '../../lib/errors.ts';
 import type { Logger } from '../../lib/logger.ts';
 import type { Sink } from '../../lib/sinks/sink.ts';
-import { reportBacklog } from './backlog-metrics.ts';
+import { ListenerMetrics, type MetricsSnapshot } from './listener-metrics.ts';
 import { drainOnce, type DrainOptions, type DrainResult } from './outbox-drainer.ts';
 import { RetryBook } from './retry-book.ts';
 import { Wakeup } from './wakeup.ts';
@@ -31,7 +31,7 @@ export interface ListenerOptions extends DrainOptions {
   retryBaseMs: number;
   /** How often installed watches are checked for dropped or renamed tables. */
   watchCheckIntervalMs: number;
-  /** How often the leader logs backlog metrics (EMF); 0 turns them off. */
+  /** How often the leader logs its metrics (EMF); 0 turns them off. */
   metricsIntervalMs?: number;
   /** The `Bridge` dimension of the metrics, to tell several bridges in one account apart. */
   bridgeName?: string;
@@ -50,6 +50,8 @@ export type ListenerRole = 'starting' | 'installing' | 'standby' | 'leader' | 'd
 export interface ListenerEvents {
   role: [ListenerRole];
   drained: [DrainResult];
+  /** The leader logged its metrics line (every `metricsIntervalMs`). */
+  metrics: [MetricsSnapshot];
   /** A round failed (connection lost, database restarted, ...); the listener reconnects. */
   failure: [Error];
 }
@@ -99,6 +101,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   /** Cut short only by stop: backoffs, which connection events must not shorten. */
   private readonly stopRequested = new Wakeup();
   private readonly retries: RetryBook;
+  private readonly metrics: ListenerMetrics;
   private loop?: Promise<void>;
   private installed = false;
   /** This session holds the waiting lock (sql/wake/take-waiting-lock.sql), so its flag counts. */
@@ -113,6 +116,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   constructor(private readonly options: ListenerOptions) {
     super();
     this.retries = new RetryBook({ baseDelayMs: options.retryBaseMs, maxDelayMs: options.maxBackoffMs });
+    this.metrics = new ListenerMetrics(options.bridgeName ?? 'pgbridge');
   }
 
   /** Starts the loop. Rejects only if installing the watches fails (fix the config). */
@@ -296,7 +300,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private async drainBurst(connections: pg.Client[]): Promise<DrainResult> {
     const { sink, log, batchSize } = this.options;
     const options = { ...this.options, maxInFlight: Math.max(1, Math.ceil(this.options.maxInFlight / connections.length)) };
-    const total: DrainResult = { fetched: 0, published: 0, parked: 0, retrying: 0, held: 0, sinkDown: false };
+    const total: DrainResult = { fetched: 0, published: 0, parked: 0, retrying: 0, held: 0, failed: 0, sinkDown: false };
     // One connection failing ends the burst for all: the main one holds leadership, and a
     // helper must not go on draining once it is lost.
     let aborted = false;
@@ -311,12 +315,14 @@ export class Listener extends EventEmitter<ListenerEvents> {
             throw error;
           }
           this.lastProgress = Date.now();
+          this.metrics.recordRound(result);
           this.emit('drained', result);
           total.fetched += result.fetched;
           total.published += result.published;
           total.parked += result.parked;
           total.retrying += result.retrying;
           total.held += result.held;
+          total.failed += result.failed;
           if (result.sinkDown) {
             total.sinkDown = true;
             total.sinkError ??= result.sinkError;
@@ -402,7 +408,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const interval = this.options.metricsIntervalMs ?? 0;
     if (interval <= 0 || Date.now() - this.lastMetrics < interval) return;
     this.lastMetrics = Date.now();
-    await reportBacklog(this.client!, this.options.bridgeName ?? 'pgbridge', this.options.log);
+    this.emit('metrics', await this.metrics.report(this.client!, this.options.log));
   }
 
   /** Creates the coming days' partitions of retained events and drops expired ones. */

@@ -24,6 +24,10 @@ export interface DrainResult {
   retrying: number;
   /** Not attempted (FIFO: an earlier event of the same row is waiting). */
   held: number;
+  /** Entries the sink refused or that did not reach it. */
+  failed: number;
+  /** The oldest published event's `at` (JSON text) and when the sink accepted it, on this machine's clock. */
+  oldestPublished?: { at: string; acceptedAtMs: number };
   /** Every call to the sink failed: it is down or unreachable. */
   sinkDown: boolean;
   /** Why, when `sinkDown`. */
@@ -42,7 +46,7 @@ export async function drainOnce(
   options: DrainOptions,
   log: Logger,
 ): Promise<DrainResult> {
-  const result: DrainResult = { fetched: 0, published: 0, parked: 0, retrying: 0, held: 0, sinkDown: false };
+  const result: DrainResult = { fetched: 0, published: 0, parked: 0, retrying: 0, held: 0, failed: 0, sinkDown: false };
   await client.query('BEGIN');
   try {
     // One clock for the whole round: an event whose backoff ends between the fetch (which left
@@ -76,6 +80,7 @@ export async function drainOnce(
     }
 
     const report = await publishAll(sink, messages, options.maxInFlight);
+    const acceptedAtMs = Date.now();
     result.sinkDown = report.calls > 0 && report.failedCalls === report.calls;
     if (result.sinkDown) {
       const first = report.outcomes.find((outcome) => !outcome.ok && 'message' in outcome);
@@ -106,6 +111,8 @@ export async function drainOnce(
       }
     }
 
+    result.failed = report.outcomes.length - accepted.length - heldInRound.length;
+
     // One line per round, not per event: a throttled endpoint fails thousands of entries.
     if (firstRetry) log.warn({ msg: 'sink refused events, will retry them', count: result.retrying, first: firstRetry });
 
@@ -120,6 +127,12 @@ export async function drainOnce(
     await client.query('COMMIT');
     result.published = accepted.length;
     result.parked = toPark.size;
+    if (accepted.length > 0) {
+      // Rows come oldest first; usually the first one was accepted.
+      const acceptedIds = new Set(accepted);
+      const oldest = rows.find((row) => acceptedIds.has(row.id));
+      if (oldest) result.oldestPublished = { at: oldest.at, acceptedAtMs };
+    }
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);

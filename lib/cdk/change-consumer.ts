@@ -10,6 +10,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { buildFilterPolicy, type ConsumerFilter } from '../consumers/filter-policy.ts';
 import { deadLetterQueueOutputDescription } from '../redrive/dead-letter-queue-output.ts';
+import { DEFAULT_RETRY_BACKOFF, MAX_VISIBILITY_SECONDS, receivesForRetryWindow, retryWindowSeconds, type RetryBackoff } from '../consumers/retry-backoff.ts';
+import { createConsumerAlarms, QUEUE_RETENTION, type ConsumerAlarms } from './consumer-alarms.ts';
 import { resolveHandlerFile, type HandlerFileOptions } from './handler-file.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import { builtInHandlerDirectory, type BuiltInHandler } from './package-assets.ts';
@@ -40,15 +42,34 @@ export interface ConsumerOptions {
   readonly maxBatchingWindow?: Duration;
   /**
    * At most this many concurrent invocations from the queue (2-1000): protects a downstream
-   * that cannot take a burst.
-   * @default no limit beyond the account's concurrency
+   * that cannot take a burst. Email and webhook consumers default to 2, the least Lambda allows,
+   * so that a bulk update does not burst past SES's sending rate (14 emails/s by default) or a
+   * receiver's capacity; records that wait count in the queue's age, never as failures.
+   * @default 2 for email and webhook consumers; for your own, no limit beyond the account's concurrency
    */
   readonly maxConcurrency?: number;
   /**
-   * Receives before a record moves to the dead-letter queue.
-   * @default 5
+   * How long a record whose handler fails is retried before it moves to the dead-letter queue.
+   * Each failure hides the record for a backoff: 10 s, doubling up to `maxRetryDelay`; the
+   * queue's `maxReceiveCount` is derived from this window. A target that is down for less than
+   * the window loses nothing: its records wait in the queue and go through once it is back.
+   * @default Duration.hours(24)
+   */
+  readonly retryWindow?: Duration;
+  /** The longest backoff between two attempts of a failing record (at most 12 hours). @default Duration.minutes(15) */
+  readonly maxRetryDelay?: Duration;
+  /**
+   * Receives before a record moves to the dead-letter queue, instead of `retryWindow` (the
+   * window then follows from the backoff: 5 receives wait 10 + 20 + 40 + 80 s).
+   * @default derived from `retryWindow`
    */
   readonly maxReceiveCount?: number;
+  /**
+   * Alarm when the oldest record waiting in the queue is older than this: the target is failing
+   * or the function falls behind, well before records reach the dead-letter queue.
+   * @default Duration.minutes(15)
+   */
+  readonly maxEventAge?: Duration;
   /** The function's timeout. @default Duration.seconds(30) */
   readonly functionTimeout?: Duration;
   /** @default 256 */
@@ -111,6 +132,10 @@ export class ChangeConsumer extends Construct {
   readonly function: lambda.Function;
   readonly subscription: sns.Subscription;
   readonly deadLetterAlarm: cloudwatch.Alarm;
+  /** Dead-letter depth and age, queue age, function errors and throttles. */
+  readonly alarms: ConsumerAlarms;
+  /** How long a failing record is retried before it is dead-lettered. */
+  readonly retryWindow: Duration;
 
   constructor(scope: Construct, id: string, props: ChangeConsumerProps) {
     super(scope, id);
@@ -119,10 +144,22 @@ export class ChangeConsumer extends Construct {
     const topic = props.bridge.topic;
     const fifo = topic.fifo;
     const batchSize = props.batchSize ?? 10;
+    const backoff: RetryBackoff = { ...DEFAULT_RETRY_BACKOFF, maxDelaySeconds: props.maxRetryDelay?.toSeconds() ?? DEFAULT_RETRY_BACKOFF.maxDelaySeconds };
+    const maxReceiveCount = props.maxReceiveCount ?? receivesForRetryWindow((props.retryWindow ?? Duration.hours(24)).toSeconds(), backoff);
     const check = new PropsCheck(this.node.path)
       .integerBetween('batchSize', props.batchSize, 1, 10_000)
       .integerBetween('maxConcurrency', props.maxConcurrency, 2, 1000)
       .integerBetween('maxReceiveCount', props.maxReceiveCount, 1, 1000)
+      .require(!(props.maxReceiveCount && props.retryWindow), 'maxReceiveCount and retryWindow: give one of them (the other follows from the backoff)')
+      .require(
+        backoff.maxDelaySeconds >= backoff.firstDelaySeconds && backoff.maxDelaySeconds <= MAX_VISIBILITY_SECONDS,
+        `maxRetryDelay must be between ${backoff.firstDelaySeconds} seconds and 12 hours (the SQS visibility limit)`,
+      )
+      .require(
+        props.retryWindow === undefined || props.retryWindow.toSeconds() <= Duration.days(7).toSeconds(),
+        'retryWindow cannot exceed 7 days: records must reach the dead-letter queue well before SQS deletes them (14 days after they were published)',
+      )
+      .require(maxReceiveCount <= 1000, `retryWindow needs ${maxReceiveCount} receives, more than the 1000 SQS allows: raise maxRetryDelay or shorten retryWindow`)
       .integerBetween('memorySize', props.memorySize, 128, 10_240)
       .require(timeout.toSeconds() <= 900, 'functionTimeout cannot exceed 15 minutes (the Lambda maximum)')
       .require(batchingWindow.toSeconds() <= 300, 'maxBatchingWindow cannot exceed 5 minutes (the Lambda maximum)')
@@ -146,7 +183,7 @@ export class ChangeConsumer extends Construct {
       fifo: fifo || undefined,
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: Duration.days(14),
+      retentionPeriod: QUEUE_RETENTION,
       removalPolicy,
     });
     this.queue = new sqs.Queue(this, 'Queue', {
@@ -154,11 +191,13 @@ export class ChangeConsumer extends Construct {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       removalPolicy,
+      // As long as SQS allows: events wait out a long consumer outage here rather than expire.
+      retentionPeriod: QUEUE_RETENTION,
       // AWS's advice for a Lambda-fed queue: six times the function timeout plus the batching
       // window, so a record is not handed to a second invocation while the first is still
       // gathering or working on it (throttling included).
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6 + batchingWindow.toSeconds()),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });
 
     // Subscribed by hand rather than with SqsSubscription, which makes the queue's stack depend on
@@ -208,6 +247,11 @@ export class ChangeConsumer extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME: id,
         PGBRIDGE_DEAD_LETTER_QUEUE_URL: this.deadLetterQueue.queueUrl,
+        // handleChanges hides a failed record in its queue for its backoff (the function may:
+        // the event source's consume grant includes sqs:ChangeMessageVisibility).
+        PGBRIDGE_QUEUE_URL: this.queue.queueUrl,
+        PGBRIDGE_RETRY_FIRST_DELAY_SECONDS: String(backoff.firstDelaySeconds),
+        PGBRIDGE_RETRY_MAX_DELAY_SECONDS: String(backoff.maxDelaySeconds),
         ...props.environment,
       },
     } satisfies Partial<lambda.FunctionProps>;
@@ -244,15 +288,19 @@ export class ChangeConsumer extends Construct {
     // handleChanges moves a PermanentFailure to the DLQ itself instead of retrying it.
     this.deadLetterQueue.grantSendMessages(this.function);
 
-    this.deadLetterAlarm = new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
-      alarmDescription: `${this.node.path}: change events failed ${props.maxReceiveCount ?? 5} times or were refused and wait in the dead-letter queue. Fix the cause, then redrive them: pgbridge redrive ${consumerName} --stack ${Stack.of(this).stackName} (or the SQS console's "Start DLQ redrive").`,
-      metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    this.retryWindow = Duration.seconds(retryWindowSeconds(maxReceiveCount, backoff));
+    this.alarms = createConsumerAlarms(this, {
+      queue: this.queue,
+      deadLetterQueue: this.deadLetterQueue,
+      function: this.function,
+      maxReceiveCount,
+      retryWindow: this.retryWindow,
+      maxEventAge: props.maxEventAge ?? Duration.minutes(15),
+      redriveCommand: `pgbridge redrive ${consumerName} --stack ${Stack.of(this).stackName}`,
     });
-    props.bridge.registerAlarm(this.deadLetterAlarm);
+    this.deadLetterAlarm = this.alarms.deadLetter;
+    for (const alarm of Object.values(this.alarms)) props.bridge.registerAlarm(alarm);
+    props.bridge.addConsumerToDashboard(this);
     props.bridge.payloadBucket?.addReader(this, this.function, props.filter);
     // Read by `pgbridge redrive <id> --stack <stack>`, so nobody copies queue URLs from the console.
     new CfnOutput(this, 'DeadLetterQueueUrl', {

@@ -56,6 +56,7 @@ export class EmailConsumer extends Construct {
     this.consumer = new ChangeConsumer(this, 'Consumer', {
       ...props,
       builtIn: 'email-handler',
+      maxConcurrency: props.maxConcurrency ?? 2,
       environment: {
         ...props.environment,
         PGBRIDGE_EMAIL_FROM: props.from,

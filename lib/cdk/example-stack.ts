@@ -16,6 +16,8 @@ export interface PgBridgeExampleStackProps extends StackProps {
   readonly fromEmail: string;
   /** Receiver of the order webhook. */
   readonly webhookUrl: string;
+  /** Who the alarms email (each address confirms once). @default nobody: subscribe to the alarm topic */
+  readonly alarmEmails?: string[];
 }
 
 /**
@@ -68,6 +70,7 @@ export class PgBridgeExampleStack extends Stack {
         securityGroup: database.connections.securityGroups[0],
       },
       watches,
+      alarmEmails: props.alarmEmails,
       installer: {
         // The example's own choice, so that a deploy is all it takes: the demo tables are created
         // in the install step. An application with a migration tool creates its tables there.
@@ -81,6 +84,8 @@ export class PgBridgeExampleStack extends Stack {
     const webhook = this.bridge.addWebhookConsumer(orderWebhook.id, { filter: orderWebhook.filter, url: props.webhookUrl });
 
     new CfnOutput(this, 'TopicArn', { value: this.bridge.topic.topicArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.bridge.alarmTopic.topicArn, description: 'Every alarm of the bridge and its consumers notifies it' });
+    new CfnOutput(this, 'DashboardName', { value: this.bridge.dashboard.dashboard.dashboardName, description: 'The CloudWatch dashboard of the bridge and its consumers' });
     new CfnOutput(this, 'WebhookSecretArn', { value: webhook.secret.secretArn, description: 'Its value is the Standard Webhooks secret receivers verify with (as it is, or after whsec_)' });
     new CfnOutput(this, 'DatabaseSecretArn', { value: database.secret!.secretArn, description: 'The master user: for administration, not for the listener' });
     new CfnOutput(this, 'ListenerSecretArn', { value: this.bridge.installer!.listenerSecret.secretArn, description: 'The login the listener runs as (pgbridge_listener)' });

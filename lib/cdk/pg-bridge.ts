@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -9,15 +9,17 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import { parseConfig, type WatchConfig } from '../config/watch-config.ts';
+import { BridgeDashboard } from './bridge-dashboard.ts';
 import { ChangeConsumer, type ConsumerPlacement, type CustomConsumerOptions } from './change-consumer.ts';
 import { DatabaseInstaller, type DatabaseInstallerOptions } from './database-installer.ts';
 import { EmailConsumer, type EmailConsumerOptions } from './email-consumer.ts';
 import { PayloadBucket, type PayloadBucketProps } from './payload-bucket.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
 import { listenerImageDirectory } from './package-assets.ts';
-import { PropsCheck } from './props-validation.ts';
+import { isToken, PropsCheck } from './props-validation.ts';
 import { WebhookConsumer, type WebhookConsumerOptions } from './webhook-consumer.ts';
 
 /** The PostgreSQL database whose changes the bridge captures. */
@@ -128,8 +130,13 @@ export interface PgBridgeProps {
    * @default Duration.minutes(5)
    */
   readonly maxOutboxAge?: Duration;
-  /** Topic that every alarm of the bridge and its consumers notifies. @default alarms without actions */
+  /**
+   * Topic that every alarm of the bridge and its consumers notifies (alarm and OK).
+   * @default a new encrypted topic, `bridge.alarmTopic`: subscribe to it, or give `alarmEmails`
+   */
   readonly alarmTopic?: sns.ITopic;
+  /** Addresses subscribed to the alarm topic (each confirms by email once). @default none */
+  readonly alarmEmails?: string[];
   /**
    * Name of the bridge in its metrics (dimension `Bridge` of the `pgbridge` namespace).
    * @default `<stack name>-<construct id>`
@@ -165,9 +172,17 @@ export class PgBridge extends Construct {
   readonly listenerNotRunningAlarm: cloudwatch.Alarm;
   readonly outboxBacklogAlarm: cloudwatch.Alarm;
   readonly parkedEventsAlarm: cloudwatch.Alarm;
+  readonly listenerNotReportingAlarm: cloudwatch.Alarm;
+  readonly deliveryFailuresAlarm: cloudwatch.Alarm;
   /** Every alarm of the bridge and of the consumers added so far. */
   readonly alarms: cloudwatch.Alarm[] = [];
+  /** What every alarm notifies. */
+  readonly alarmTopic: sns.ITopic;
+  /** The listener's metrics and the consumers of this stack. */
+  readonly dashboard: BridgeDashboard;
   private readonly alarmActions: cloudwatch.IAlarmAction[];
+  /** Dashboards of consumers created in other stacks, one per stack. */
+  private readonly otherStackDashboards = new Map<Stack, BridgeDashboard>();
 
   constructor(scope: Construct, id: string, props: PgBridgeProps) {
     super(scope, id);
@@ -176,11 +191,27 @@ export class PgBridge extends Construct {
       .integerBetween('database.port', port, 1, 65_535)
       .require([1, 2].includes(props.listenerCount ?? 1), `listenerCount must be 1 or 2 (got ${props.listenerCount})`)
       .require(!(props.installer && props.installWatches), 'installWatches: the installer installs the watches at deploy time; remove installWatches');
+    const metricsInterval = props.listenerEnvironment?.PGBRIDGE_METRICS_INTERVAL_MS;
+    check.require(
+      metricsInterval === undefined || isToken(metricsInterval) || (Number(metricsInterval) > 0 && Number(metricsInterval) <= 30_000),
+      `listenerEnvironment.PGBRIDGE_METRICS_INTERVAL_MS: "${metricsInterval}" would leave minutes without metrics and the listener-not-reporting alarm would fire: use 1 to 30000 ms`,
+    );
+    for (const email of props.alarmEmails ?? []) {
+      check.require(isToken(email) || /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email), `alarmEmails: "${email}" is not an email address`);
+    }
     check.attempt(() => parseConfig({ watches: props.watches, retention: props.retention }, `${this.node.path} watches`));
     check.throwIfInvalid();
 
     this.bridgeName = props.bridgeName ?? `${Stack.of(this).stackName}-${id}`;
-    this.alarmActions = props.alarmTopic ? [new cloudwatchActions.SnsAction(props.alarmTopic)] : [];
+    this.alarmTopic = props.alarmTopic ?? this.createAlarmTopic();
+    for (const email of props.alarmEmails ?? []) this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(email));
+    if (!props.alarmTopic && !props.alarmEmails?.length) {
+      Annotations.of(this).addWarningV2(
+        'pgbridge:alarmsUnsubscribed',
+        'The alarms notify bridge.alarmTopic, which nobody is subscribed to: set alarmEmails, pass your own alarmTopic, or subscribe to it.',
+      );
+    }
+    this.alarmActions = [new cloudwatchActions.SnsAction(this.alarmTopic)];
 
     this.topicKey = props.topicKey ?? new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: `pgbridge topic ${this.node.path}` });
     this.topic = new sns.Topic(this, 'Topic', {
@@ -228,6 +259,9 @@ export class PgBridge extends Construct {
         PGBRIDGE_INSTALL_RETRY: 'true',
         PGBRIDGE_HEALTH_PORT: String(healthPort),
         PGBRIDGE_NAME: this.bridgeName,
+        // Two metric lines a minute: every one-minute period has a datapoint, so the
+        // not-reporting alarm never mistakes a late line for a missing leader.
+        PGBRIDGE_METRICS_INTERVAL_MS: '30000',
         AWS_REGION: Stack.of(this).region,
         ...(this.payloadBucket ? { PGBRIDGE_PAYLOAD_BUCKET: this.payloadBucket.bucket.bucketName } : {}),
         ...props.listenerEnvironment,
@@ -291,9 +325,28 @@ export class PgBridge extends Construct {
       threshold: maxOutboxAge.toSeconds(),
       evaluationPeriods: 3,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      // No datapoints means no leader is reporting: the not-running alarm covers that.
+      // No datapoints means no leader is reporting: the not-reporting alarm covers that.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    this.listenerNotReportingAlarm = this.addAlarm('ListenerNotReportingAlarm', {
+      alarmDescription: `${this.node.path}: no listener is draining the outbox (no leader reports metrics), while triggers keep filling it: a task waits in "installing" (a watched table or column missing: see its log), is standby only, or cannot reach Postgres.`,
+      metric: this.metricOutboxBacklog({ statistic: 'SampleCount' }),
+      threshold: 1,
+      evaluationPeriods: 3,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      // The metric itself missing is the condition.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+    this.deliveryFailuresAlarm = this.addAlarm('DeliveryFailuresAlarm', {
+      alarmDescription: `${this.node.path}: SNS failed to deliver changes to a consumer queue (a queue policy or key that refuses SNS, a deleted queue). Check the topic's delivery status logs and the consumers' queue policies.`,
+      metric: this.topic.metricNumberOfNotificationsFailed({ statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.dashboard = new BridgeDashboard(this, 'Dashboard', { title: `pgbridge ${this.bridgeName}` });
+    this.dashboard.addListener(this);
     this.parkedEventsAlarm = this.addAlarm('ParkedEventsAlarm', {
       alarmDescription: `${this.node.path}: changes were parked because the topic refused them on every attempt. List them with "pgbridge parked list" and, after fixing the cause, put them back with "pgbridge parked resend".`,
       metric: this.metricParkedEvents(),
@@ -312,6 +365,31 @@ export class PgBridge extends Construct {
   /** Changes parked after the topic refused them repeatedly. */
   metricParkedEvents(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.listenerMetric('ParkedEvents', props);
+  }
+
+  /** Events SNS accepted (use statistic `Sum`). */
+  metricEventsPublished(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.listenerMetric('EventsPublished', props);
+  }
+
+  /** Entries SNS refused or that did not reach it; they are retried (use statistic `Sum`). */
+  metricPublishFailures(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.listenerMetric('PublishFailures', props);
+  }
+
+  /** Events waiting in the outbox (counted up to a million). */
+  metricOutboxBacklog(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.listenerMetric('OutboxBacklog', props);
+  }
+
+  /** Per drain round, seconds from its oldest event's transaction start to SNS accepting it (a sample; use p50/p99). */
+  metricPublishDelay(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.listenerMetric('PublishDelaySeconds', props);
+  }
+
+  /** Events fetched per drain round. */
+  metricDrainBatchSize(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.listenerMetric('DrainBatchSize', props);
   }
 
   /** A reaction with your own code: `handler` is a file exporting a `handleChanges(...)` handler. */
@@ -336,6 +414,31 @@ export class PgBridge extends Construct {
   registerAlarm(alarm: cloudwatch.Alarm): void {
     for (const action of this.alarmActions) alarm.addAlarmAction(action);
     this.alarms.push(alarm);
+  }
+
+  /**
+   * Adds a consumer's row to the dashboard of its stack: the bridge's own, or one made for that
+   * stack (a widget reading another stack's queue would make the bridge's stack depend on it).
+   */
+  addConsumerToDashboard(consumer: ChangeConsumer): void {
+    const stack = Stack.of(consumer);
+    if (stack === Stack.of(this)) {
+      this.dashboard.addConsumer(consumer);
+      return;
+    }
+    let dashboard = this.otherStackDashboards.get(stack);
+    if (!dashboard) {
+      dashboard = new BridgeDashboard(stack, `${Names.uniqueId(this)}Dashboard`, { title: `pgbridge ${this.bridgeName}: consumers in ${stack.stackName}` });
+      this.otherStackDashboards.set(stack, dashboard);
+    }
+    dashboard.addConsumer(consumer);
+  }
+
+  /** The topic the alarms notify when none is given: encrypted, with a key CloudWatch may use. */
+  private createAlarmTopic(): sns.Topic {
+    const key = new kms.Key(this, 'AlarmTopicKey', { enableKeyRotation: true, description: `pgbridge alarms ${this.node.path}` });
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    return new sns.Topic(this, 'AlarmTopic', { masterKey: key, enforceSSL: true, displayName: 'pgbridge alarms' });
   }
 
   private listenerMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

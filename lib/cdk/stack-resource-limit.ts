@@ -21,7 +21,7 @@ export function guardStackResourceLimit(construct: IConstruct): void {
       if (count <= CLOUDFORMATION_RESOURCES_PER_STACK) return [];
       return [
         `stack ${stack.node.path} holds ${count} CloudFormation resources, more than the ${CLOUDFORMATION_RESOURCES_PER_STACK} a stack may have ` +
-          '(a webhook consumer is 12): create consumers in another stack or a NestedStack, ' +
+          '(a webhook consumer is 15): create consumers in another stack or a NestedStack, ' +
           "e.g. bridge.addWebhookConsumer(id, { ...options, scope: new Stack(app, 'Reactions') })",
       ];
     },

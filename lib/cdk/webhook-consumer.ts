@@ -85,6 +85,7 @@ export class WebhookConsumer extends Construct {
     this.consumer = new ChangeConsumer(this, 'Consumer', {
       ...props,
       builtIn: 'webhook-handler',
+      maxConcurrency: props.maxConcurrency ?? 2,
       environment: {
         ...props.environment,
         PGBRIDGE_WEBHOOK_URL: props.url,

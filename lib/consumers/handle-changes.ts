@@ -8,6 +8,7 @@ import { withOffloadedBody } from './offloaded-payload.ts';
 import { parseChangeEvent } from './change-event-parser.ts';
 import { sendToDeadLetterQueue } from './dead-letter-queue.ts';
 import { PermanentFailure } from './permanent-failure.ts';
+import { delayFifoRetries, delayRetry, retryBackoffFromEnvironment, type RetryBackoff } from './retry-backoff.ts';
 
 /** `RowOrEvent`: a row type (the handler gets `ChangeEvent<Row>`) or an event union from `pgbridge types`. */
 export type ChangeHandler<RowOrEvent> = (event: EventOf<RowOrEvent>, record: SQSRecord) => Promise<void> | void;
@@ -26,6 +27,14 @@ export interface HandleChangesOptions {
   sqs?: SQSClient;
   /** Reads the bodies of rows offloaded to S3. @default an S3Client for the function's region */
   s3?: S3Client;
+  /**
+   * The queue the records come from: a failed record is hidden there for its backoff delay
+   * (`retryBackoff`). Without it, a failed record comes back after the queue's visibility timeout.
+   * @default process.env.PGBRIDGE_QUEUE_URL (set by the CDK consumer constructs)
+   */
+  queueUrl?: string;
+  /** @default from PGBRIDGE_RETRY_FIRST_DELAY_SECONDS / PGBRIDGE_RETRY_MAX_DELAY_SECONDS, else 10 s doubling up to 15 minutes */
+  retryBackoff?: RetryBackoff;
 }
 
 /**
@@ -33,8 +42,9 @@ export interface HandleChangesOptions {
  * `ChangeEvent<Row>` (or, given the `PgBridgeEvent` union that `pgbridge types` writes, one of its
  * members) and given to `handler`; records whose handler throws are reported as batch item
  * failures, so only they are retried, not their batch mates (the event source mapping must have
- * `reportBatchItemFailures`, which the constructs set). On a FIFO queue, processing stops at the
- * first failure and the rest of the batch is retried, keeping each group's order. A row the
+ * `reportBatchItemFailures`, which the constructs set). On a FIFO queue, a failure skips the
+ * rest of its message group in the batch (retried with it, keeping the group's order); other
+ * groups are processed. A row the
  * listener offloaded to S3 (too large for SNS) is read from there first: `handler` gets the whole
  * event, and `record.body` is the whole body, as if it had fit in the message.
  *
@@ -51,6 +61,9 @@ export interface HandleChangesOptions {
 export function handleChanges<RowOrEvent = Record<string, unknown>>(handler: ChangeHandler<RowOrEvent>, options: HandleChangesOptions = {}): SqsBatchHandler {
   const logger = options.logger ?? new Logger();
   const deadLetterQueueUrl = options.deadLetterQueueUrl ?? process.env.PGBRIDGE_DEAD_LETTER_QUEUE_URL;
+  const retry = retryBackoffFromEnvironment(process.env);
+  const queueUrl = options.queueUrl ?? retry.queueUrl;
+  const retryBackoff = options.retryBackoff ?? retry.backoff;
   let sqs = options.sqs;
   let s3 = options.s3;
   const s3Client = () => (s3 ??= new S3Client({ followRegionRedirects: true }));
@@ -63,7 +76,8 @@ export function handleChanges<RowOrEvent = Record<string, unknown>>(handler: Cha
       await handler(parseChangeEvent(whole.body) as EventOf<RowOrEvent>, whole);
     } catch (error) {
       if (!(error instanceof PermanentFailure) || !deadLetterQueueUrl) {
-        logger.warn('change failed; it will be retried', { messageId: record.messageId, error: (error as Error).message });
+        const retryInSeconds = queueUrl ? await delayRetry((sqs ??= new SQSClient({})), queueUrl, record, retryBackoff) : undefined;
+        logger.warn('change failed; it will be retried', { messageId: record.messageId, error: (error as Error).message, retryInSeconds });
         throw error;
       }
       sqs ??= new SQSClient({});
@@ -77,7 +91,13 @@ export function handleChanges<RowOrEvent = Record<string, unknown>>(handler: Cha
     // an invocation error in the metrics for what is an ordinary downstream outage.
     const options = { context, throwOnFullBatchFailure: false };
     if (event.Records[0]?.eventSourceARN.endsWith('.fifo')) {
-      return processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), options);
+      // A failure holds back the rest of its own group (order), not the other groups of the batch.
+      const response = await processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), { ...options, skipGroupOnError: true });
+      if (queueUrl) {
+        const failedIds = response.batchItemFailures.map((failure) => failure.itemIdentifier);
+        await delayFifoRetries((sqs ??= new SQSClient({})), queueUrl, event.Records, failedIds, retryBackoff);
+      }
+      return response;
     }
     return processPartialResponse(event, processRecord, new BatchProcessor(EventType.SQS), options);
   };

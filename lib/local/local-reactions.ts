@@ -4,6 +4,8 @@ import { SetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createEmailConsumer } from '../consumers/email-consumer.ts';
 import { createWebhookConsumer } from '../consumers/webhook-consumer.ts';
 import { buildFilterPolicy, type ConsumerFilter } from '../consumers/filter-policy.ts';
+import type { HandleChangesOptions } from '../consumers/handle-changes.ts';
+import type { RetryBackoff } from '../consumers/retry-backoff.ts';
 import { DEMO_REACTIONS } from '../demo/demo-reactions.ts';
 import type { AwsResources } from './aws-resources.ts';
 import { ConsumerRunner, type SqsHandler } from './consumer-runner.ts';
@@ -22,8 +24,10 @@ export interface LocalReactionsOptions {
   prefix?: string;
   /** Receives before a message moves to its dead-letter queue. @default 3 */
   maxReceiveCount?: number;
-  /** Seconds before a failed message comes back. @default 5 */
+  /** Seconds before a message whose handler crashed comes back. @default 30 */
   visibilityTimeoutSeconds?: number;
+  /** How long a failed record waits before it comes back. @default 2 s, doubling up to 8 s */
+  retryBackoff?: RetryBackoff;
   /** Log level of the handlers (Powertools). @default 'WARN' */
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
@@ -57,24 +61,21 @@ export async function startLocalReactions(options: LocalReactionsOptions): Promi
   });
   const { signupEmail, planChangedEmail, orderWebhook } = DEMO_REACTIONS;
 
-  const definitions: Array<{ id: string; filter: ConsumerFilter; handler: (deadLetterQueueUrl: string, logger: Logger) => SqsHandler }> = [
+  const definitions: Array<{ id: string; filter: ConsumerFilter; handler: (handling: HandleChangesOptions) => SqsHandler }> = [
     ...[signupEmail, planChangedEmail].map((email) => ({
       id: email.id,
       filter: email.filter,
-      handler: (deadLetterQueueUrl: string, logger: Logger) =>
-        createEmailConsumer(
-          { from: team, to: [team], subject: email.subject, text: email.text, html: email.html },
-          { ses, sqs: aws.sqs, s3: aws.s3, deadLetterQueueUrl, logger },
-        ),
+      handler: (handling: HandleChangesOptions) =>
+        createEmailConsumer({ from: team, to: [team], subject: email.subject, text: email.text, html: email.html }, { ...handling, ses }),
     })),
     {
       id: orderWebhook.id,
       filter: orderWebhook.filter,
-      handler: (deadLetterQueueUrl, logger) =>
+      handler: (handling) =>
         createWebhookConsumer(
           // Loopback is refused by default; the local receiver is on 127.0.0.1, so allow it here.
           { url: options.webhookUrl, secret: async () => options.webhookSecret, timeoutMs: 5000, allowPrivateTargets: true },
-          { sqs: aws.sqs, s3: aws.s3, deadLetterQueueUrl, logger },
+          handling,
         ),
     },
   ];
@@ -89,7 +90,7 @@ export async function startLocalReactions(options: LocalReactionsOptions): Promi
       new SetQueueAttributesCommand({
         QueueUrl: queue.url,
         Attributes: {
-          VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 5),
+          VisibilityTimeout: String(options.visibilityTimeoutSeconds ?? 30),
           RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount: options.maxReceiveCount ?? 3 }),
         },
       }),
@@ -100,7 +101,14 @@ export async function startLocalReactions(options: LocalReactionsOptions): Promi
       sqs: aws.sqs,
       queueUrl: queue.url,
       queueArn: queue.arn,
-      handler: definition.handler(deadLetter.url, logger),
+      handler: definition.handler({
+        sqs: aws.sqs,
+        s3: aws.s3,
+        queueUrl: queue.url,
+        deadLetterQueueUrl: deadLetter.url,
+        retryBackoff: options.retryBackoff ?? { firstDelaySeconds: 2, maxDelaySeconds: 8 },
+        logger,
+      }),
       region,
     });
     runner.start();

@@ -1,11 +1,12 @@
 import { App, type CfnElement, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ChangeConsumer } from '../../lib/cdk/change-consumer.ts';
 import { PgBridge, type PgBridgeProps } from '../../lib/cdk/pg-bridge.ts';
 
 const AUDIT_HANDLER = fileURLToPath(new URL('./fixtures/audit-handler.ts', import.meta.url));
@@ -42,6 +43,7 @@ beforeAll(() => {
 });
 
 const resourcesOf = (type: string) => Object.entries(template.findResources(type));
+const logicalId = (construct: { node: { defaultChild?: unknown } }) => Stack.of(bridge).getLogicalId(construct.node.defaultChild as CfnElement);
 const ref = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 
 describe('PgBridge construct', () => {
@@ -57,7 +59,8 @@ describe('PgBridge construct', () => {
       .filter(([, alarm]) => alarm.Properties.MetricName === 'ApproximateNumberOfMessagesVisible')
       .map(([, alarm]) => alarm.Properties.Dimensions[0].Value['Fn::GetAtt'][0]);
     expect(alarmedQueues.sort()).toEqual([...deadLetterIds].sort());
-    expect(withRedrive.map(([, queue]) => queue.Properties.RedrivePolicy.maxReceiveCount).sort()).toEqual([3, 5, 5]);
+    // 3 given; the others follow from the default 24-hour retry window: waits of 10 s doubling to 15 minutes.
+    expect(withRedrive.map(([, queue]) => queue.Properties.RedrivePolicy.maxReceiveCount).sort()).toEqual([103, 103, 3]);
   });
 
   it('subscriptions use raw delivery and the filter policies the props describe', () => {
@@ -75,9 +78,9 @@ describe('PgBridge construct', () => {
   });
 
   it('encrypts the topic with a rotated KMS key and every queue at rest, and refuses plain HTTP', () => {
-    const [[keyId, key]] = resourcesOf('AWS::KMS::Key') as [[string, any]];
-    expect(key.Properties.EnableKeyRotation).toBe(true);
-    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: ref(keyId) });
+    const keyId = logicalId(bridge.topicKey);
+    expect(template.toJSON().Resources[keyId].Properties.EnableKeyRotation).toBe(true);
+    expect(template.toJSON().Resources[logicalId(bridge.topic)].Properties.KmsMasterKeyId).toEqual(ref(keyId));
     for (const [, queue] of resourcesOf('AWS::SQS::Queue')) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     const queuePolicies = resourcesOf('AWS::SQS::QueuePolicy').flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
     expect(queuePolicies.some((statement: any) => statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toBe(true);
@@ -88,8 +91,8 @@ describe('PgBridge construct', () => {
     const [[, taskDefinition]] = resourcesOf('AWS::ECS::TaskDefinition') as [[string, any]];
     const taskRoleId = taskDefinition.Properties.TaskRoleArn['Fn::GetAtt'][0];
     const taskPolicy = policies.find((policy) => policy.Roles.some((role: any) => role.Ref === taskRoleId));
-    const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0]!;
-    const keyId = Object.keys(template.findResources('AWS::KMS::Key'))[0]!;
+    const topicId = logicalId(bridge.topic);
+    const keyId = logicalId(bridge.topicKey);
     const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0]!;
     expect(taskPolicy.PolicyDocument.Statement).toEqual([
       { Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: topicId } },
@@ -107,7 +110,7 @@ describe('PgBridge construct', () => {
 
   it('the topic policy denies publishing to every principal but the listener task role, so nobody can forge a change', () => {
     const [[, taskDefinition]] = resourcesOf('AWS::ECS::TaskDefinition') as [[string, any]];
-    const topicId = Object.keys(template.findResources('AWS::SNS::Topic'))[0]!;
+    const topicId = logicalId(bridge.topic);
     const statements = resourcesOf('AWS::SNS::TopicPolicy').flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
     const publishDenials = statements.filter((statement: any) => statement.Effect === 'Deny' && [statement.Action].flat().includes('sns:Publish'));
     expect(publishDenials).toContainEqual({
@@ -201,7 +204,86 @@ describe('PgBridge construct', () => {
       Dimensions: [{ Name: 'Bridge', Value: 'Test-Bridge' }],
       Threshold: 300,
     });
-    expect(bridge.alarms).toHaveLength(6);
+    // The bridge's five and four per consumer.
+    expect(bridge.alarms).toHaveLength(5 + 3 * 4);
+  });
+
+  it('a bridge that should be running but reports no metrics is itself an alarm, as are failed SNS deliveries', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'pgbridge',
+      MetricName: 'OutboxBacklog',
+      Statistic: 'SampleCount',
+      ComparisonOperator: 'LessThanThreshold',
+      TreatMissingData: 'breaching',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SNS',
+      MetricName: 'NumberOfNotificationsFailed',
+      Dimensions: [{ Name: 'TopicName', Value: { 'Fn::GetAtt': [logicalId(bridge.topic), 'TopicName'] } }],
+    });
+  });
+
+  it('without an alarm topic every alarm notifies a new encrypted topic (alarm and OK), and synth warns that nobody is subscribed', () => {
+    const alarmTopicId = logicalId(bridge.alarmTopic as unknown as { node: { defaultChild?: unknown } });
+    const alarms = resourcesOf('AWS::CloudWatch::Alarm');
+    expect(alarms).toHaveLength(17);
+    for (const [, alarm] of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: alarmTopicId }]);
+    const alarmKeyId = template.toJSON().Resources[alarmTopicId].Properties.KmsMasterKeyId['Fn::GetAtt'][0];
+    const keyStatements = template.toJSON().Resources[alarmKeyId].Properties.KeyPolicy.Statement;
+    expect(keyStatements).toContainEqual(
+      expect.objectContaining({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+    );
+    const warnings = Annotations.fromStack(Stack.of(bridge)).findWarning('*', Match.stringLikeRegexp('nobody is subscribed'));
+    expect(warnings).toHaveLength(1);
+  });
+
+  it('each consumer alarms on its queue age, its dead-letter depth and age (days before SQS deletes them), and function errors or throttles', () => {
+    const consumer = bridge.node.findChild('OrderWebhook').node.findChild('Consumer') as ChangeConsumer;
+    const queueAge = template.toJSON().Resources[logicalId(consumer.alarms.queueAge)].Properties;
+    expect(queueAge).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 900, Dimensions: [{ Value: { 'Fn::GetAtt': [logicalId(consumer.queue), 'QueueName'] } }] });
+    const deadLetterAge = template.toJSON().Resources[logicalId(consumer.alarms.deadLetterAge)].Properties;
+    // 14 days of retention, less the retry window spent in the queue (24 hours and a bit), less 3 days of warning.
+    expect(deadLetterAge).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 11 * 86400 - consumer.retryWindow.toSeconds(), Dimensions: [{ Value: { 'Fn::GetAtt': [logicalId(consumer.deadLetterQueue), 'QueueName'] } }] });
+    const failing = template.toJSON().Resources[logicalId(consumer.alarms.functionFailing)].Properties;
+    expect(failing.Metrics.map((metric: any) => metric.MetricStat?.Metric.MetricName).filter(Boolean).sort()).toEqual(['Errors', 'Throttles']);
+    for (const [, queue] of resourcesOf('AWS::SQS::Queue')) expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 86400);
+  });
+
+  it('failed records back off in their queue: the function knows its queue and backoff, and email and webhook consumers run at most 2 at a time', () => {
+    const consumer = bridge.node.findChild('OrderWebhook').node.findChild('Consumer') as ChangeConsumer;
+    const environment = template.toJSON().Resources[logicalId(consumer.function)].Properties.Environment.Variables;
+    expect(environment).toMatchObject({
+      PGBRIDGE_QUEUE_URL: { Ref: logicalId(consumer.queue) },
+      PGBRIDGE_RETRY_FIRST_DELAY_SECONDS: '10',
+      PGBRIDGE_RETRY_MAX_DELAY_SECONDS: '900',
+    });
+    expect(consumer.retryWindow.toSeconds()).toBeGreaterThanOrEqual(24 * 3600);
+    const concurrency = resourcesOf('AWS::Lambda::EventSourceMapping').map(([, mapping]) => mapping.Properties.ScalingConfig?.MaximumConcurrency);
+    expect(concurrency).toEqual([2, 2, 2]);
+  });
+
+  it('the dashboard shows the listener metrics and, per consumer, queue depth and age, dead-letter depth and age, errors, throttles and duration', () => {
+    const [[, dashboard]] = resourcesOf('AWS::CloudWatch::Dashboard') as [[string, any]];
+    // The body is JSON joined with references (queue names, the region): read them as plain text.
+    const parts: unknown[] = dashboard.Properties.DashboardBody['Fn::Join'][1];
+    const body = JSON.parse(parts.map((part) => (typeof part === 'string' ? part : 'ref')).join(''));
+    const widgets = body.widgets.filter((widget: any) => widget.type === 'metric');
+    // Each metric row is [namespace, name, ...dimensions, options].
+    const metricsOf = (title: RegExp) =>
+      widgets.filter((widget: any) => title.test(widget.properties.title)).flatMap((widget: any) => widget.properties.metrics.map((row: any[]) => row[1]));
+    expect(new Set(metricsOf(/./))).toEqual(
+      new Set([
+        'EventsPublished', 'PublishFailures', 'OutboxBacklog', 'OutboxOldestEventAgeSeconds', 'PublishDelaySeconds', 'DrainBatchSize', 'ParkedEvents',
+        'NumberOfNotificationsFailed', 'CPUUtilization', 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'Errors', 'Throttles', 'Duration',
+      ]),
+    );
+    for (const consumer of ['SignupEmail', 'OrderWebhook', 'OneOrder']) {
+      // Titled with the consumer's path (a built-in one's ChangeConsumer is its child `Consumer`).
+      const titled = (what: string) => new RegExp(`/${consumer}(/Consumer)?: ${what}$`);
+      expect(metricsOf(titled('queue')), consumer).toEqual(['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage']);
+      expect(metricsOf(titled('dead-letter queue')), consumer).toEqual(['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage']);
+      expect(metricsOf(titled('function')), consumer).toEqual(['Errors', 'Throttles', 'Duration']);
+    }
   });
 
   it('template snapshot: resources, filter policies, permissions, listener settings and consumer wiring', () => {
@@ -289,6 +371,21 @@ describe('PgBridge options', () => {
     });
   });
 
+  it('the README cookbook: alarm emails subscribe to the alarm topic, and a consumer with a 6-hour retry window alarms after 5 minutes of age', () => {
+    const { stack, vpc, database } = baseStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
+    const paged = new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES, alarmEmails: ['oncall@example.com'] });
+    const orders = paged.addWebhookConsumer('Orders', { url: 'https://hooks.example.com/orders', retryWindow: Duration.hours(6), maxEventAge: Duration.minutes(5) });
+    const synthesized = Template.fromStack(stack);
+    synthesized.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: stack.getLogicalId(paged.alarmTopic.node.defaultChild as CfnElement) } });
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('nobody is subscribed'))).toEqual([]);
+    const queueAge = synthesized.toJSON().Resources[stack.getLogicalId(orders.consumer.alarms.queueAge.node.defaultChild as CfnElement)].Properties;
+    expect(queueAge.Threshold).toBe(300);
+    // 10 s doubling to 15 minutes: 6 hours take 31 receives.
+    const queue = synthesized.toJSON().Resources[stack.getLogicalId(orders.consumer.queue.node.defaultChild as CfnElement)].Properties;
+    expect(queue.RedrivePolicy.maxReceiveCount).toBe(31);
+    expect(orders.consumer.retryWindow.toSeconds()).toBeGreaterThanOrEqual(6 * 3600);
+  });
+
   it('a queue stays invisible to other invocations for six function timeouts plus the batching window', () => {
     const { stack, vpc, database } = baseStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
     const windowBridge = new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES });
@@ -319,6 +416,29 @@ describe('invalid props fail at synth with a message saying what to fix', () => 
       /watches\[0\] \(users\)\.when: a condition is one expression/,
     );
     expect(build(() => undefined, { watches: [{ table: 'users', actions: ['insert', 'truncate'], when: "NEW.plan = 'pro'" }, { table: 'orders', coalesce: '2s' }] })).not.toThrow();
+  });
+
+  it('retry settings: a window and a receive count at once, a window SQS retention cannot hold, a backoff beyond the visibility limit', () => {
+    expect(build((bridge) => bridge.addConsumer('Both', { handler: AUDIT_HANDLER, retryWindow: Duration.hours(2), maxReceiveCount: 4 }))).toThrow(
+      /maxReceiveCount and retryWindow: give one of them/,
+    );
+    expect(build((bridge) => bridge.addWebhookConsumer('Long', { url: 'https://hooks.example.com/x', retryWindow: Duration.days(10) }))).toThrow(
+      /retryWindow cannot exceed 7 days/,
+    );
+    expect(build((bridge) => bridge.addConsumer('Slow', { handler: AUDIT_HANDLER, maxRetryDelay: Duration.hours(13) }))).toThrow(
+      /maxRetryDelay must be between 10 seconds and 12 hours/,
+    );
+    expect(build((bridge) => bridge.addConsumer('Many', { handler: AUDIT_HANDLER, retryWindow: Duration.days(7), maxRetryDelay: Duration.seconds(30) }))).toThrow(
+      /retryWindow needs \d+ receives, more than the 1000 SQS allows/,
+    );
+  });
+
+  it('alarm settings: an address that is not one, metrics turned off or too rare for the alarms', () => {
+    expect(build(() => undefined, { alarmEmails: ['oncall'] })).toThrow(/alarmEmails: "oncall" is not an email address/);
+    expect(build(() => undefined, { listenerEnvironment: { PGBRIDGE_METRICS_INTERVAL_MS: '0' } })).toThrow(
+      /PGBRIDGE_METRICS_INTERVAL_MS: "0" would leave minutes without metrics and the listener-not-reporting alarm would fire/,
+    );
+    expect(build(() => undefined, { listenerEnvironment: { PGBRIDGE_METRICS_INTERVAL_MS: '10000' } })).not.toThrow();
   });
 
   it('unknown filter field, empty recipients, bad URL, template typo, bad batch settings', () => {

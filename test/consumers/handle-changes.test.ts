@@ -75,18 +75,20 @@ describe('handleChanges', () => {
     expect((await handler(input)).batchItemFailures).toEqual([{ itemIdentifier: input.Records[0]!.messageId }]);
   });
 
-  it('on a FIFO queue, stops at the first failure and retries the rest of the batch, keeping order', async () => {
+  it('on a FIFO queue, a failure holds back the rest of its group for a retry, keeping order, while other groups are handled', async () => {
     const handled: string[] = [];
     const handler = handleChanges(
       async (event) => {
-        if (event.key?.id === 2) throw new Error('not yet');
-        handled.push(String(event.key?.id));
+        if (event.id === '2') throw new Error('not yet');
+        handled.push(event.id);
       },
       { logger: quiet() },
     );
-    const input = sqsEvent([1, 2, 3].map((id) => changeEvent({ key: { id } })), 'arn:aws:sqs:us-east-1:000000000000:orders.fifo');
+    const input = sqsEvent(['1', '2', '3', '4'].map((id) => changeEvent({ id })), 'arn:aws:sqs:us-east-1:000000000000:orders.fifo');
+    // Events 1-3 are one row's (one message group), event 4 another row's.
+    input.Records.forEach((record, index) => (record.attributes.MessageGroupId = index < 3 ? 'public.orders:1' : 'public.orders:2'));
     const response = await handler(input);
-    expect(handled).toEqual(['1']);
-    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(input.Records.slice(1).map((record) => record.messageId));
+    expect(handled).toEqual(['1', '4']);
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(input.Records.slice(1, 3).map((record) => record.messageId));
   });
 });

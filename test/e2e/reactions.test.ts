@@ -64,6 +64,7 @@ beforeAll(async () => {
     prefix: aws.name('e2e'),
     maxReceiveCount: 2,
     visibilityTimeoutSeconds: 1,
+    retryBackoff: { firstDelaySeconds: 1, maxDelaySeconds: 1 },
     logLevel: 'ERROR',
   });
   listener = await startTestListener({
@@ -130,7 +131,7 @@ describe.skipIf(Boolean(skipReason))('reactions end to end', () => {
     expect(receiver.received.length - webhooksBefore).toBe(0);
   });
 
-  it('a webhook answered 503 is retried after the visibility timeout; one answered 400 ends in the dead-letter queue', async () => {
+  it('a webhook answered 503 is retried after its backoff; one answered 400 ends in the dead-letter queue', async () => {
     statusForTotal.set(5.01, [503]);
     statusForTotal.set(5.02, [400]);
     await db.query(`INSERT INTO orders (total) VALUES (5.01), (5.02)`);

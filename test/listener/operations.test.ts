@@ -101,8 +101,8 @@ describe('operations', () => {
     await waitFor(async () => (await listener.role()) === 'leader', 20_000, 'leader');
     await db.query(`INSERT INTO alpha VALUES (100)`);
     await waitFor(() => listener.logs.some((line) => line.msg === 'sink unreachable, events stay in the outbox'), 10_000, 'sink error');
-    await waitFor(() => listener.logs.some((line) => line.msg === 'backlog' && line.OutboxOldestEventAgeSeconds > 0), 10_000, 'backlog metric');
-    const metric = listener.logs.find((line) => line.msg === 'backlog' && line.OutboxOldestEventAgeSeconds > 0);
+    await waitFor(() => listener.logs.some((line) => line.msg === 'metrics' && line.OutboxOldestEventAgeSeconds > 0), 10_000, 'backlog metric');
+    const metric = listener.logs.find((line) => line.msg === 'metrics' && line.OutboxOldestEventAgeSeconds > 0);
     expect(metric._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'pgbridge', Dimensions: [['Bridge']] });
     expect(metric.Bridge).toBe('ops-test');
     const everything = JSON.stringify(listener.logs);

@@ -127,8 +127,9 @@ describe('pgbridge as an installed package in a new CDK app', () => {
     expect(existsSync(join(app, 'node_modules', 'pgbridge', 'node_modules', 'constructs'))).toBe(false);
   });
 
-  it('cdk synth produces the topic, the listener service and the consumer with its queue and dead-letter queue', () => {
-    expect(resources('AWS::SNS::Topic')).toHaveLength(1);
+  it('cdk synth produces the topic, the alarm topic, the listener service, the dashboard and the consumer with its queue and dead-letter queue', () => {
+    expect(resources('AWS::SNS::Topic').map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['BridgeAlarmTopic', 'BridgeTopic']);
+    expect(resources('AWS::CloudWatch::Dashboard')).toHaveLength(1);
     expect(resources('AWS::ECS::Service')).toHaveLength(1);
     const auditQueue = resources('AWS::SQS::Queue').find(([id]) => /^BridgeAuditQueue/.test(id));
     const deadLetterId = auditQueue?.[1].Properties.RedrivePolicy?.deadLetterTargetArn['Fn::GetAtt'][0];
