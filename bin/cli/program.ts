@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { addBackfillCommand } from './backfill-command.ts';
 import { addGrantListenerCommand } from './grant-listener-command.ts';
 import { addInstallCommand } from './install-command.ts';
 import { addListenCommand } from './listen-command.ts';
@@ -9,7 +10,7 @@ import { addStatusCommand } from './status-command.ts';
 import { addUninstallCommand } from './uninstall-command.ts';
 
 /** Every command, in the order `pgbridge --help` lists them. A new command is one file and one line here. */
-const COMMANDS = [addInstallCommand, addSqlCommand, addUninstallCommand, addListenCommand, addGrantListenerCommand, addStatusCommand, addParkedCommand];
+const COMMANDS = [addInstallCommand, addSqlCommand, addUninstallCommand, addListenCommand, addGrantListenerCommand, addStatusCommand, addParkedCommand, addBackfillCommand];
 
 const ENVIRONMENT = `
 Environment: DATABASE_URL (or PGHOST, PGUSER, ...), PGBRIDGE_CONFIG, PGBRIDGE_CONFIG_JSON,

@@ -27,7 +27,7 @@ export async function install(client: pg.ClientBase, watches: Watch[]): Promise<
 const TRANSIENT_CLASSES = ['08', '40', '53', '57'];
 
 /** Network failures (no SQLSTATE) and the states above pass; everything else is the config's fault. */
-function isTransient(error: unknown): boolean {
+export function isTransient(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   if (!code || !/^[0-9A-Z]{5}$/.test(code)) return true;
   return TRANSIENT_CLASSES.includes(code.slice(0, 2)) || code === '55P03';

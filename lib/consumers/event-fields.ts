@@ -17,6 +17,8 @@ const FIELDS: Record<ChangeEventField, true> = {
   txid: true,
   at: true,
   truncated: true,
+  backfill: true,
+  target: true,
 };
 
 /** Top-level fields of a change event body (see ChangeEvent), in the order the listener writes them. */

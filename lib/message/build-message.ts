@@ -22,14 +22,15 @@ export function buildMessage(event: OutboxEvent, limits: MessageLimits): BuiltMe
     action: event.action,
   };
   if (event.label !== null) attributes.label = event.label;
+  if (event.target !== null) attributes.target = event.target;
   for (const [name, value] of Object.entries(attributes)) {
     if (!isValidAwsText(value)) return { ok: false, reason: `attribute ${name} contains characters AWS does not accept` };
   }
 
-  let body = escapeJsonForAws(event.body);
+  let body = escapeJsonForAws(withBackfillFields(event.body, event));
   let truncated = false;
   if (messageSize(body, attributes) > limits.maxMessageBytes) {
-    body = escapeJsonForAws(truncatedBody(event));
+    body = escapeJsonForAws(withBackfillFields(truncatedBody(event), event));
     truncated = true;
     if (messageSize(body, attributes) > limits.maxMessageBytes) {
       return { ok: false, reason: `message exceeds ${limits.maxMessageBytes} bytes even without the row (key too large)` };
@@ -49,4 +50,15 @@ function truncatedBody(event: OutboxEvent): string {
     `"label":${JSON.stringify(event.label)},"key":${event.key ?? 'null'},"truncated":true,` +
     `"txid":${JSON.stringify(event.txid)},"at":${event.at}}`
   );
+}
+
+/**
+ * A backfill's `read` event also names its backfill and, when targeted, its one consumer (in the
+ * body too, for body-scope filter policies). Spliced into the text, so that every other event's
+ * body stays exactly as Postgres wrote it.
+ */
+function withBackfillFields(body: string, event: OutboxEvent): string {
+  if (event.backfill === null) return body;
+  const target = event.target === null ? '' : `,"target":${JSON.stringify(event.target)}`;
+  return `${body.slice(0, body.lastIndexOf('}'))},"backfill":${JSON.stringify(event.backfill)}${target}}`;
 }
