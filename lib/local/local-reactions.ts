@@ -83,8 +83,8 @@ export async function startLocalReactions(options: LocalReactionsOptions): Promi
     const name = `${options.prefix ?? 'pgbridge-demo'}-${definition.id}`;
     const suffix = topicArn.endsWith('.fifo') ? '.fifo' : '';
     const deadLetter = await aws.createQueue(`${name}-dlq${suffix}`);
-    const policy = buildFilterPolicy(definition.filter);
-    const queue = await aws.subscribeQueue(topicArn, `${name}${suffix}`, policy?.policy, policy?.scope);
+    const policy = buildFilterPolicy(definition.filter, definition.id);
+    const queue = await aws.subscribeQueue(topicArn, `${name}${suffix}`, policy.policy, policy.scope);
     await aws.sqs.send(
       new SetQueueAttributesCommand({
         QueueUrl: queue.url,
