@@ -26,8 +26,15 @@ const WRITE_INTERVAL_MS = 10;
 
 const server = new EmbeddedPostgres({ settings: { shared_buffers: '512MB', max_wal_size: '8GB' } });
 await server.start();
+const children: NicedProcess[] = [];
+// A failed run must not leave Postgres and the emulator behind.
+process.on('uncaughtException', (error) => {
+  console.error(error);
+  void Promise.all(children.map((child) => child.stop())).finally(() => server.destroy().finally(() => process.exit(1)));
+});
 const databaseUrl = server.connectionString;
 const emulator = new NicedProcess('emulator', ['--import', 'tsx', 'bench/processes/emulator-main.ts'], {});
+children.push(emulator);
 const endpoint = JSON.parse(await emulator.waitForLine(/"endpoint"/)).endpoint as string;
 const db = new pg.Pool({ connectionString: databaseUrl, max: 4 });
 const watches = parseConfig({ watches: [{ table: 'accounts' }, { table: 'live_writes' }] });
@@ -35,8 +42,8 @@ await db.query(`
   CREATE TABLE accounts (id bigint PRIMARY KEY, email text NOT NULL, plan text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
   INSERT INTO accounts (id, email, plan) SELECT n, 'user' || n || '@example.com', 'free' FROM generate_series(1, ${ROWS}) AS n;
   CREATE TABLE live_writes (id bigserial PRIMARY KEY, sent_at double precision NOT NULL);
-  VACUUM ANALYZE accounts;
 `);
+await db.query('VACUUM ANALYZE accounts');
 const client = await db.connect();
 await install(client, watches);
 client.release();
@@ -54,6 +61,7 @@ const listener = new NicedProcess('listener', ['--import', 'tsx', 'bin/pgbridge.
   PGBRIDGE_TOPIC_ARN: topicArn,
   AWS_ENDPOINT_URL: endpoint,
 });
+children.push(listener);
 await listener.waitForLine(/"role":"leader"/);
 
 let writing = true;

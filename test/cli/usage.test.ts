@@ -15,6 +15,8 @@ const COMMANDS: Array<[string[], string[]]> = [
   [['status'], []],
   [['parked', 'list'], ['--limit <n>']],
   [['parked', 'resend'], ['--id <id...>']],
+  [['backfill'], ['--table <table>', '--label <label>', '--where <sql>', '--target <consumer>', '--chunk <rows>', '--restart']],
+  [['backfill', 'status'], []],
 ];
 
 describe.concurrent('pgbridge usage', () => {
