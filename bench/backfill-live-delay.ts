@@ -60,6 +60,10 @@ const listener = new NicedProcess('listener', ['--import', 'tsx', 'bin/pgbridge.
   DATABASE_URL: databaseUrl,
   PGBRIDGE_TOPIC_ARN: topicArn,
   AWS_ENDPOINT_URL: endpoint,
+  // The emulator takes any credentials; AWS or LocalStack runs bring their own.
+  AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID ?? 'test',
+  AWS_SECRET_ACCESS_KEY: process.env.AWS_SECRET_ACCESS_KEY ?? 'test',
+  AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
 });
 children.push(listener);
 await listener.waitForLine(/"role":"leader"/);

@@ -3,6 +3,7 @@ import { isTransient } from '../capture/installer.ts';
 import { statement } from '../capture/sql-files.ts';
 import { ConfigError } from '../errors.ts';
 import { isValidAwsText } from '../message/aws-text.ts';
+import { ChunkPacer } from './chunk-pacer.ts';
 
 export interface BackfillOptions {
   /** `name` or `schema.name` (schema `public` by default), a watched table. */
@@ -13,7 +14,10 @@ export interface BackfillOptions {
   where?: string;
   /** The one consumer the events are for (the `target` attribute): every other consumer ignores them. */
   target?: string;
-  /** Rows per chunk, each chunk in its own short transaction. @default 1000 */
+  /**
+   * At most this many rows per chunk, each chunk in its own short transaction. Chunks are sized
+   * so that the listener publishes one in about 100 ms (see ChunkPacer), up to this. @default 1000
+   */
   chunk?: number;
   /** Give up an unfinished backfill of the same table, where clause and target, and start from the first key. */
   restart?: boolean;
@@ -52,7 +56,8 @@ const MAX_POLL_INTERVAL_MS = 1000;
  * order: each chunk is one statement (so one short transaction) that reads the rows, writes
  * their events and records how far the backfill got. A chunk is written only once the listener
  * has published the previous one, so at most one chunk of backfill events waits in the outbox
- * and live events written meanwhile are published after at most that many.
+ * and live events written meanwhile are published after at most that many; chunks are sized to
+ * take the listener about 100 ms.
  */
 export async function runBackfill(client: pg.ClientBase, options: BackfillOptions, reporter: BackfillReporter): Promise<void> {
   const chunk = options.chunk ?? 1000;
@@ -77,9 +82,12 @@ export async function runBackfill(client: pg.ClientBase, options: BackfillOption
   let lastKey: string | null = backfill.last_key;
   reporter.started({ id: backfill.id, watch, resumed: unfinished.rows.length > 0, rowsDone, rowsEstimate });
   let oldestPending = '0';
-  for (;;) {
+  const pacer = new ChunkPacer(chunk);
+  for (let previous = { rows: 0, committedAt: 0 }; ; ) {
     oldestPending = await waitForPublished(client, backfill.id, oldestPending, options.pollIntervalMs ?? 25, reporter);
-    const result = await readChunk(client, statements.chunk, [backfill.id, lastKey, chunk, target]);
+    pacer.published(previous.rows, Date.now() - previous.committedAt);
+    const result = await readChunk(client, statements.chunk, [backfill.id, lastKey, pacer.size, target]);
+    previous = { rows: result.rows, committedAt: Date.now() };
     rowsDone += result.rows;
     lastKey = result.last_key;
     if (result.first_event_id !== null) oldestPending = result.first_event_id;

@@ -175,17 +175,18 @@ describe('pgbridge backfill', () => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, DATABASE_URL: db.url }, stdio: 'ignore' });
     const exited = new Promise((resolve) => child.once('exit', resolve));
     const progress = async () => (await db.query(`SELECT id::text, rows_done::int FROM pgbridge.backfill WHERE where_clause = 'id <= 2500' ORDER BY id DESC LIMIT 1`)).rows[0];
-    await waitFor(async () => (await progress())?.rows_done === 1000, 30_000, 'the first chunk');
+    await waitFor(async () => (await progress())?.rows_done > 0, 30_000, 'the first chunk');
     child.kill('SIGKILL');
     await exited;
-    const { id } = await progress();
+    const { id, rows_done: committed } = await progress();
+    expect(committed).toBeLessThan(2500);
     const interrupted = await pgbridge('backfill', 'status');
-    expect(interrupted.stdout).toMatch(new RegExp(`^${id} +public\\.users#signup +interrupted +1000/\\d+ +- +id <= 2500 `, 'm'));
+    expect(interrupted.stdout).toMatch(new RegExp(`^${id} +public\\.users#signup +interrupted +${committed}/\\d+ +- +id <= 2500 `, 'm'));
 
     listener = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn, config: { watches: WATCHES as never } });
     const resumed = await pgbridge(...args);
     expect(resumed.code, resumed.stderr).toBe(0);
-    expect(resumed.stdout).toMatch(new RegExp(`^backfill ${id} of public\\.users#signup: continuing after 1000 rows`));
+    expect(resumed.stdout).toMatch(new RegExp(`^backfill ${id} of public\\.users#signup: continuing after ${committed} rows`));
     expect(resumed.stdout).toMatch(/done: 2500 rows sent as read events\n$/);
     const messages = await receiveMessages(aws, queue, { count: 2500, timeoutMs: 60_000, settleMs: 500 });
     expect(messages).toHaveLength(2500);
