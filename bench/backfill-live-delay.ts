@@ -1,6 +1,6 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import pg from 'pg';
-import { runBackfill } from '../lib/backfill/backfill-runner.ts';
+import { DEFAULT_CHUNK, runBackfill } from '../lib/backfill/backfill-runner.ts';
 import { install } from '../lib/capture/installer.ts';
 import { parseConfig } from '../lib/config/watch-config.ts';
 import { buildFilterPolicy } from '../lib/consumers/filter-policy.ts';
@@ -20,7 +20,7 @@ const argument = (name: string, fallback: number) => {
   return index === -1 ? fallback : Number(process.argv[index + 1]);
 };
 const ROWS = argument('rows', 100_000);
-const CHUNK = argument('chunk', 1000);
+const CHUNK = argument('chunk', DEFAULT_CHUNK);
 const BASELINE_MS = 10_000;
 const WRITE_INTERVAL_MS = 10;
 

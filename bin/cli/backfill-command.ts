@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { listBackfills, type BackfillSummary } from '../../lib/backfill/backfill-status.ts';
-import { runBackfill } from '../../lib/backfill/backfill-runner.ts';
+import { DEFAULT_CHUNK, runBackfill } from '../../lib/backfill/backfill-runner.ts';
 import { backfillReporter } from './backfill-progress.ts';
 import { withDatabase } from './database.ts';
 import { positiveInteger } from './options.ts';
@@ -23,7 +23,7 @@ export function addBackfillCommand(program: Command): void {
     .option('--label <label>', "the watch whose columns and label the events get (when the table has several)")
     .option('--where <sql>', "only rows matching this SQL condition, e.g. \"plan = 'pro'\"")
     .option('--target <consumer>', 'only this consumer receives the events (the consumer id, e.g. SignupEmail)')
-    .option('--chunk <rows>', 'rows per chunk, each in its own short transaction', positiveInteger, 1000)
+    .option('--chunk <rows>', 'rows per chunk, each in its own short transaction', positiveInteger, DEFAULT_CHUNK)
     .option('--restart', 'start over instead of continuing an unfinished backfill of the same table, --where and --target')
     .action(async (options: BackfillCommandOptions, command: Command) => {
       const { table } = options;

@@ -3,7 +3,6 @@ import { isTransient } from '../capture/installer.ts';
 import { statement } from '../capture/sql-files.ts';
 import { ConfigError } from '../errors.ts';
 import { isValidAwsText } from '../message/aws-text.ts';
-import { ChunkPacer } from './chunk-pacer.ts';
 
 export interface BackfillOptions {
   /** `name` or `schema.name` (schema `public` by default), a watched table. */
@@ -15,8 +14,9 @@ export interface BackfillOptions {
   /** The one consumer the events are for (the `target` attribute): every other consumer ignores them. */
   target?: string;
   /**
-   * At most this many rows per chunk, each chunk in its own short transaction. Chunks are sized
-   * so that the listener publishes one in about 100 ms (see ChunkPacer), up to this. @default 1000
+   * Rows per chunk, each chunk in its own short transaction. The default is half the listener's
+   * default batch (500), so a live event written while a chunk waits is usually published in
+   * the same drain round as the chunk. @default 250
    */
   chunk?: number;
   /** Give up an unfinished backfill of the same table, where clause and target, and start from the first key. */
@@ -50,17 +50,17 @@ const CHUNK_LOCK_TIMEOUT = '2s';
 const LOCK_RETRIES = 30;
 const LOCK_NOT_AVAILABLE = '55P03';
 const MAX_POLL_INTERVAL_MS = 1000;
+export const DEFAULT_CHUNK = 250;
 
 /**
  * Emits a `read` event for every row of a watched table, through the outbox, in primary-key
  * order: each chunk is one statement (so one short transaction) that reads the rows, writes
  * their events and records how far the backfill got. A chunk is written only once the listener
  * has published the previous one, so at most one chunk of backfill events waits in the outbox
- * and live events written meanwhile are published after at most that many; chunks are sized to
- * take the listener about 100 ms.
+ * and live events written meanwhile are published after at most that many.
  */
 export async function runBackfill(client: pg.ClientBase, options: BackfillOptions, reporter: BackfillReporter): Promise<void> {
-  const chunk = options.chunk ?? 1000;
+  const chunk = options.chunk ?? DEFAULT_CHUNK;
   const where = options.where ?? null;
   const target = options.target ?? null;
   if (target !== null) assertValidTarget(target);
@@ -82,12 +82,9 @@ export async function runBackfill(client: pg.ClientBase, options: BackfillOption
   let lastKey: string | null = backfill.last_key;
   reporter.started({ id: backfill.id, watch, resumed: unfinished.rows.length > 0, rowsDone, rowsEstimate });
   let oldestPending = '0';
-  const pacer = new ChunkPacer(chunk);
-  for (let previous = { rows: 0, committedAt: 0 }; ; ) {
+  for (;;) {
     oldestPending = await waitForPublished(client, backfill.id, oldestPending, options.pollIntervalMs ?? 25, reporter);
-    pacer.published(previous.rows, Date.now() - previous.committedAt);
-    const result = await readChunk(client, statements.chunk, [backfill.id, lastKey, pacer.size, target]);
-    previous = { rows: result.rows, committedAt: Date.now() };
+    const result = await readChunk(client, statements.chunk, [backfill.id, lastKey, chunk, target]);
     rowsDone += result.rows;
     lastKey = result.last_key;
     if (result.first_event_id !== null) oldestPending = result.first_event_id;
