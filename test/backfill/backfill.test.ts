@@ -87,7 +87,7 @@ describe('pgbridge backfill', () => {
     // Keyset order: the events of one backfill are numbered in key order.
     const byId = [...messages].sort((a, b) => Number(BigInt(a.event.id) - BigInt(b.event.id)));
     expect(byId.map((message) => message.event.key.id)).toEqual(Array.from({ length: 2500 }, (_, index) => index + 1));
-  });
+  }, 180_000);
 
   it('a composite key is read in key order with --where, and exclude leaves the excluded column out', async () => {
     const queue = await consumerQueue('Lines', { table: 'shop.line_items', action: 'read' });
@@ -203,5 +203,5 @@ describe('pgbridge backfill', () => {
     expect(status.stdout.split('\n')[0]).toMatch(/^id +watch +state +rows +target +where +started +updated$/);
     expect(status.stdout).toMatch(new RegExp(`^${id} +public\\.users#signup +done +2500/\\d+ +- +id <= 2500 `, 'm'));
     expect(status.stdout).toMatch(new RegExp(`^${restartedId} +public\\.users#signup +done +2500/\\d+ `, 'm'));
-  });
+  }, 240_000);
 });
