@@ -66,7 +66,7 @@ const listener = new NicedProcess('listener', ['--import', 'tsx', 'bin/pgbridge.
   AWS_REGION: process.env.AWS_REGION ?? 'us-east-1',
 });
 children.push(listener);
-await listener.waitForLine(/"role":"leader"/);
+await listener.waitForLine(/"role":"leader"/, 120_000);
 
 let writing = true;
 const writer = (async () => {
