@@ -133,6 +133,18 @@ describe('pgbridge backfill', () => {
     }
   });
 
+  it('a parked targeted event keeps its target when resent', async () => {
+    const crm = await consumerQueue('Crm', { table: 'users', action: 'read' });
+    const other = await consumerQueue('Other', { table: 'users', action: 'read' });
+    await db.query(`
+      INSERT INTO pgbridge.parked (id, schema_name, table_name, action, label, key, row_data, backfill_id, target, txid, at, reason)
+      VALUES (42, 'public', 'users', 'read', 'signup', '{"id": 7}', '{"id": 7}', 1, 'Crm', 1, now(), 'refused by the sink')`);
+    expect(await pgbridge('parked', 'resend', '--id', '42')).toMatchObject({ code: 0 });
+    const [resent] = await receiveMessages(aws, crm, { count: 1 });
+    expect(resent).toMatchObject({ attributes: { action: 'read', target: 'Crm' }, event: { id: '42', backfill: '1', target: 'Crm' } });
+    expect(await receiveMessages(aws, other, { count: 1, timeoutMs: 1500 })).toEqual([]);
+  });
+
   it('bad input is refused with a message naming it, exit 2, and nothing is sent', async () => {
     await waitFor(async () => (await outboxCount()) === 0, 30_000, 'an empty outbox');
     const usersBefore = (await db.query(`SELECT count(*) FROM users`)).rows[0].count;
