@@ -3,9 +3,9 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
   /** Each problem on its own, when there are several (the message lists them under one heading). */
   readonly problems: readonly string[];
-  constructor(message: string, problems: readonly string[] = [message]) {
-    super(message);
-    this.problems = problems;
+  constructor(message: string, options: { cause?: unknown; problems?: readonly string[] } = {}) {
+    super(message, { cause: options.cause });
+    this.problems = options.problems ?? [message];
   }
 }
 

@@ -70,6 +70,8 @@ CREATE TABLE IF NOT EXISTS pgbridge.parked (
 --     many, and the union of the columns they changed.
 --   coalesce_key, coalesce_until (outbox only): the watch and row of a coalescing watch's
 --     event, and until when later updates of the row may still be merged into it.
+--   backfill_id, target: which backfill wrote a `read` event, and the one consumer it is meant
+--     for (NULL: every consumer that accepts `read`); on parked too, so a resent event keeps it.
 -- Writers take their table's lock, then the outbox's (in the trigger): the upgrade takes the
 -- watched tables first, in a fixed order, so that it queues behind writers instead of
 -- deadlocking with them (the watches are re-created right after, which needs these locks anyway).
@@ -83,7 +85,9 @@ BEGIN
     SELECT * FROM (VALUES ('pgbridge.outbox', 'key_change', 'json'), ('pgbridge.parked', 'key_change', 'json'),
                           ('pgbridge.outbox', 'coalesced', 'integer'), ('pgbridge.parked', 'coalesced', 'integer'),
                           ('pgbridge.outbox', 'changed_columns', 'json'), ('pgbridge.parked', 'changed_columns', 'json'),
-                          ('pgbridge.outbox', 'coalesce_key', 'text'), ('pgbridge.outbox', 'coalesce_until', 'timestamptz'))
+                          ('pgbridge.outbox', 'coalesce_key', 'text'), ('pgbridge.outbox', 'coalesce_until', 'timestamptz'),
+                          ('pgbridge.outbox', 'backfill_id', 'bigint'), ('pgbridge.parked', 'backfill_id', 'bigint'),
+                          ('pgbridge.outbox', 'target', 'text'), ('pgbridge.parked', 'target', 'text'))
                   AS c(table_name, column_name, column_type)
     WHERE NOT EXISTS (SELECT FROM pg_attribute
                       WHERE attrelid = c.table_name::regclass AND attname = c.column_name AND NOT attisdropped)

@@ -164,11 +164,7 @@ BEGIN
   PERFORM pgbridge.assert_columns_exist(watch_name, 'payload', payload, all_columns, table_sql);
   PERFORM pgbridge.assert_columns_exist(watch_name, 'exclude', exclude, all_columns, table_sql);
 
-  SELECT array_agg(a.attname::text ORDER BY k.position) INTO key_columns
-  FROM pg_index i
-  CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, position)
-  JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-  WHERE i.indrelid = target AND i.indisprimary;
+  key_columns := pgbridge.primary_key_columns(target);
 
   key_new := CASE WHEN key_columns IS NULL THEN 'NULL' ELSE pgbridge.json_object_sql('NEW', key_columns) END;
   key_old := CASE WHEN key_columns IS NULL THEN 'NULL' ELSE pgbridge.json_object_sql('OLD', key_columns) END;
@@ -180,15 +176,9 @@ BEGIN
     IF cardinality(sent_columns) = 0 THEN
       RAISE EXCEPTION 'watch "%": every payload column is excluded, nothing would be sent', watch_name;
     END IF;
-    row_new := pgbridge.json_object_sql('NEW', sent_columns);
-    row_old := pgbridge.json_object_sql('OLD', sent_columns);
-  ELSIF cardinality(exclude) > 0 THEN
-    row_new := format('(to_jsonb(NEW) - %L::text[])::json', exclude);
-    row_old := format('(to_jsonb(OLD) - %L::text[])::json', exclude);
-  ELSE
-    row_new := 'row_to_json(NEW)';
-    row_old := 'row_to_json(OLD)';
   END IF;
+  row_new := pgbridge.row_json_sql('NEW', payload, exclude);
+  row_old := pgbridge.row_json_sql('OLD', payload, exclude);
 
   -- An UPDATE emits only when something the consumer can see changed: the `columns` of the
   -- watch, or else the columns that are sent.

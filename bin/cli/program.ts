@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { addBackfillCommand } from './backfill-command.ts';
 import { addGrantListenerCommand } from './grant-listener-command.ts';
 import { addInstallCommand } from './install-command.ts';
 import { addListenCommand } from './listen-command.ts';
@@ -12,7 +13,7 @@ import { addTypesCommand } from './types-command.ts';
 import { addUninstallCommand } from './uninstall-command.ts';
 
 /** Every command, in the order `pgbridge --help` lists them. A new command is one file and one line here. */
-const COMMANDS = [addInstallCommand, addSqlCommand, addUninstallCommand, addListenCommand, addGrantListenerCommand, addStatusCommand, addParkedCommand, addReplayCommand, addTypesCommand, addRedriveCommand];
+const COMMANDS = [addInstallCommand, addSqlCommand, addUninstallCommand, addListenCommand, addGrantListenerCommand, addStatusCommand, addParkedCommand, addReplayCommand, addTypesCommand, addRedriveCommand, addBackfillCommand];
 
 const ENVIRONMENT = `
 Environment: DATABASE_URL (or PGHOST, PGUSER, ...), PGBRIDGE_CONFIG, PGBRIDGE_CONFIG_JSON,

@@ -43,7 +43,7 @@ const PRIVILEGE_HINT =
 const TRANSIENT_CLASSES = ['08', '40', '53', '57'];
 
 /** Network failures (no SQLSTATE) and the states above pass; everything else is the config's fault. */
-function isTransient(error: unknown): boolean {
+export function isTransient(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   if (!code || !/^[0-9A-Z]{5}$/.test(code)) return true;
   return TRANSIENT_CLASSES.includes(code.slice(0, 2)) || code === '55P03';

@@ -24,10 +24,18 @@ export interface ConsumerOptions {
   /**
    * Which change events reach this consumer: `{ table: 'users', action: 'insert' }`,
    * `{ label: 'plan_changed' }`, `{ table: 'orders', body: { key: { id: [42] } } }` (one record),
-   * or `{ raw: <SNS filter policy>, scope }`.
-   * @default every event the bridge publishes
+   * or `{ raw: <SNS filter policy>, scope }`. A backfill's `read` events reach a consumer only
+   * when its `action` lists `read` (a raw policy: unless it limits `action`).
+   * @default every event the bridge publishes but a backfill's `read` events
    */
   readonly filter?: ConsumerFilter;
+  /**
+   * The consumer's name for a targeted backfill: `pgbridge backfill --target NAME` sends its
+   * events to this consumer alone (every consumer's filter policy honours the `target`
+   * attribute). Unique among the bridge's consumers.
+   * @default the consumer's id, e.g. 'Signup' for `addEmailConsumer('Signup', ...)`
+   */
+  readonly name?: string;
   /**
    * Records per invocation; above 10, `maxBatchingWindow` is required (an SQS rule). A FIFO
    * bridge allows at most 10.
@@ -136,6 +144,8 @@ export class ChangeConsumer extends Construct {
   readonly alarms: ConsumerAlarms;
   /** How long a failing record is retried before it is dead-lettered. */
   readonly retryWindow: Duration;
+  /** What `pgbridge backfill --target` names to reach this consumer alone. */
+  readonly consumerName: string;
 
   constructor(scope: Construct, id: string, props: ChangeConsumerProps) {
     super(scope, id);
@@ -172,7 +182,8 @@ export class ChangeConsumer extends Construct {
         fifo || batchSize <= 10 || batchingWindow.toSeconds() > 0,
         `batchSize ${batchSize} needs maxBatchingWindow (SQS allows more than 10 records per batch only with a batching window)`,
       );
-    const filterPolicy = check.attempt(() => buildFilterPolicy(props.filter));
+    this.consumerName = props.name ?? id;
+    const filterPolicy = check.attempt(() => buildFilterPolicy(props.filter, this.consumerName));
     const handlerFile = 'builtIn' in props ? undefined : resolveHandlerFile(props, check);
     check.throwIfInvalid();
 

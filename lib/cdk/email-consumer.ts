@@ -55,6 +55,7 @@ export class EmailConsumer extends Construct {
 
     this.consumer = new ChangeConsumer(this, 'Consumer', {
       ...props,
+      name: props.name ?? id,
       builtIn: 'email-handler',
       maxConcurrency: props.maxConcurrency ?? 2,
       environment: {

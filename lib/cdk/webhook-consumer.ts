@@ -84,6 +84,7 @@ export class WebhookConsumer extends Construct {
     }
     this.consumer = new ChangeConsumer(this, 'Consumer', {
       ...props,
+      name: props.name ?? id,
       builtIn: 'webhook-handler',
       maxConcurrency: props.maxConcurrency ?? 2,
       environment: {

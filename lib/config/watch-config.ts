@@ -138,7 +138,7 @@ export interface BridgeConfig {
 /** Validates a parsed config object; throws ConfigError naming every problem found. */
 export function parseBridgeConfig(input: unknown, source = 'config'): BridgeConfig {
   const result = validate(configSchema, input, { where: (path) => describePath(input, path) });
-  if (!result.ok) throw new ConfigError(`invalid ${source}:\n  - ${result.problems.join('\n  - ')}`, result.problems);
+  if (!result.ok) throw new ConfigError(`invalid ${source}:\n  - ${result.problems.join('\n  - ')}`, { problems: result.problems });
   const watches = result.data.watches.map(normaliseWatch);
   assertUniqueNames(watches, source);
   return { watches, retentionDays: result.data.retention ?? null };
@@ -182,7 +182,7 @@ function assertUniqueNames(watches: Watch[], source: string): void {
         ? `label "${watch.label}" is used twice on this table`
         : 'several watches on one table need distinct labels';
       const problem = `watch "${watch.name}" is declared twice (${fix})`;
-      throw new ConfigError(`invalid ${source}: ${problem}`, [problem]);
+      throw new ConfigError(`invalid ${source}: ${problem}`, { problems: [problem] });
     }
     seen.add(watch.name);
   }

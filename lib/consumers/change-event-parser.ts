@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { ACTIONS } from '../config/watch-config.ts';
-import type { ChangeEvent } from '../message/change-event.ts';
+import { EVENT_ACTIONS, type ChangeEvent } from '../message/change-event.ts';
 import { pathText, validate } from '../validation-problems.ts';
 import type { ChangeEventField } from './event-fields.ts';
 import { PermanentFailure } from './permanent-failure.ts';
@@ -13,7 +12,7 @@ const changeEventSchema = z.looseObject({
   id: z.string().regex(/^\d+$/),
   schema: z.string(),
   table: z.string(),
-  action: z.enum(ACTIONS),
+  action: z.enum(EVENT_ACTIONS),
   label: z.string().nullable(),
   key: z.record(z.string(), z.unknown()).nullable(),
   row: z.record(z.string(), z.unknown()).nullable().optional(),
@@ -24,6 +23,8 @@ const changeEventSchema = z.looseObject({
   truncated: z.literal(true).optional(),
   key_change: z.object({ old: z.record(z.string(), z.unknown()), new: z.record(z.string(), z.unknown()) }).optional(),
   coalesced: z.number().int().min(2).optional(),
+  backfill: z.string().regex(/^\d+$/).optional(),
+  target: z.string().optional(),
 } satisfies Record<ChangeEventField, z.ZodType>);
 
 // Row values may be personal data: an error that ends up in logs names their field only.

@@ -19,6 +19,8 @@ const FIELDS: Record<ChangeEventField, true> = {
   truncated: true,
   key_change: true,
   coalesced: true,
+  backfill: true,
+  target: true,
 };
 
 /** Top-level fields of a change event body (see ChangeEvent), in the order the listener writes them. */

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { ACTIONS, type Action } from '../config/watch-config.ts';
-import { MESSAGE_ATTRIBUTES } from '../message/change-event.ts';
+import { EVENT_ACTIONS, MESSAGE_ATTRIBUTES, type EventAction } from '../message/change-event.ts';
 import { pathText, validate, valueText } from '../validation-problems.ts';
 import { CHANGE_EVENT_FIELDS, isChangeEventField } from './event-fields.ts';
 
@@ -13,7 +12,8 @@ import { CHANGE_EVENT_FIELDS, isChangeEventField } from './event-fields.ts';
 export interface ChangeFilter {
   /** `users` or `shop.orders`; `users` matches that table in any schema. */
   table?: string | string[];
-  action?: Action | Action[];
+  /** `read` (a backfill's events) only reaches a consumer whose filter lists it. @default every action but `read` */
+  action?: EventAction | EventAction[];
   /** The watch label, e.g. `plan_changed`. */
   label?: string | string[];
   /**
@@ -57,7 +57,7 @@ const oneOrMore = <T extends z.ZodType>(item: T, expected: string) =>
 const changeFilterSchema = z.strictObject(
   {
     table: oneOrMore(z.string().regex(/^[^.]+(\.[^.]+)?$/), 'a table is "name" or "schema.name" (or a list of them)').optional(),
-    action: oneOrMore(z.enum(ACTIONS), 'an action is "insert", "update", "delete" or "truncate" (or a list of them)').optional(),
+    action: oneOrMore(z.enum(EVENT_ACTIONS), `an action is ${EVENT_ACTIONS.map((action) => `"${action}"`).join(', ')} (or a list of them)`).optional(),
     label: oneOrMore(z.string().min(1), 'a label is a non-empty string (or a list of them)').optional(),
     body: z.record(z.string(), z.unknown()).optional(),
   },
@@ -72,10 +72,33 @@ const rawFilterSchema = z.strictObject({
 /**
  * Turns a consumer's `filter` into the SNS filter policy of its subscription. Throws an Error
  * naming the problem: a field the listener never sets can only ever match nothing.
+ *
+ * Every policy also honours `target`: a message that carries the attribute (a targeted
+ * backfill's event) reaches only the consumer named `consumer`. A filter without `action`
+ * leaves out `read` events (a backfill's), so a consumer opts in to them by listing `read`.
  */
-export function buildFilterPolicy(filter: ConsumerFilter | undefined): FilterPolicy | undefined {
-  if (filter === undefined) return undefined;
-  if ('raw' in filter) return rawPolicy(filter);
+export function buildFilterPolicy(filter: ConsumerFilter | undefined, consumer: string): FilterPolicy {
+  const own = filter === undefined ? { policy: { action: EVERY_ACTION_BUT_READ }, scope: 'MessageAttributes' as const } : 'raw' in filter ? rawPolicy(filter) : changePolicy(filter);
+  const policy = forConsumerOnly(own.policy, consumer);
+  assertWithinSnsLimits(policy, filter !== undefined && 'raw' in filter ? 'filter.raw' : 'filter', ADDED_BY_PGBRIDGE);
+  return { policy, scope: own.scope };
+}
+
+const EVERY_ACTION_BUT_READ = [{ 'anything-but': ['read'] }];
+const ADDED_BY_PGBRIDGE = 'with the target condition pgbridge adds to every policy, and action when the filter has none';
+
+/**
+ * `target` absent, or naming this consumer. Within an `$or` of the filter's own, every
+ * alternative is paired with both (SNS has one `$or` per level).
+ */
+function forConsumerOnly(policy: Record<string, unknown>, consumer: string): Record<string, unknown> {
+  const targets = [{ target: [{ exists: false }] }, { target: [consumer] }];
+  const { $or: choices, ...rest } = policy;
+  if (!Array.isArray(choices)) return { ...policy, $or: targets };
+  return { ...rest, $or: choices.flatMap((choice) => targets.map((target) => ({ ...(choice as Record<string, unknown>), ...target }))) };
+}
+
+function changePolicy(filter: ChangeFilter): { policy: Record<string, unknown>; scope: FilterPolicyScope } {
   const parsed = validate(changeFilterSchema, filter, { where: filterPath });
   if (!parsed.ok) throw new Error(parsed.problems.join('; '));
   const { table, action, label, body } = parsed.data;
@@ -84,17 +107,22 @@ export function buildFilterPolicy(filter: ConsumerFilter | undefined): FilterPol
   if (table !== undefined) Object.assign(policy, tableConditions(list(table)));
   if (action !== undefined) policy.action = [...new Set(list(action))];
   if (label !== undefined) policy.label = list(label);
-  if (body === undefined) {
-    assertWithinSnsLimits(policy, 'filter');
-    return Object.keys(policy).length ? { policy, scope: 'MessageAttributes' } : undefined;
-  }
-  for (const [field, condition] of Object.entries(body)) {
+  for (const [field, condition] of Object.entries(body ?? {})) {
     if (field in policy) throw new Error(`filter.body.${field} repeats filter.${field}: give it in one place`);
     if (field !== '$or' && !isChangeEventField(field)) throw new Error(`filter.body.${field}: change events have no field "${field}" (fields: ${CHANGE_EVENT_FIELDS.join(', ')})`);
     policy[field] = condition;
   }
+  assertNoTarget(policy, 'filter.body');
   assertWithinSnsLimits(policy, 'filter');
-  return { policy, scope: 'MessageBody' };
+  if (!('action' in policy)) policy.action = EVERY_ACTION_BUT_READ;
+  return { policy, scope: body === undefined ? 'MessageAttributes' : 'MessageBody' };
+}
+
+/** `target` is pgbridge's to set (see buildFilterPolicy): a filter of the user's cannot widen it. */
+function assertNoTarget(policy: Record<string, unknown>, where: string): void {
+  if (alternatives(policy).some((branch) => 'target' in branch)) {
+    throw new Error(`${where}.target: pgbridge sets the target condition itself, from the consumer's name; leave it out`);
+  }
 }
 
 function rawPolicy(filter: RawFilterPolicy): FilterPolicy {
@@ -108,6 +136,7 @@ function rawPolicy(filter: RawFilterPolicy): FilterPolicy {
       throw new Error(`filter.raw.${field}: pgbridge ${where} have no "${field}" (they have ${allowed.join(', ')}), so this policy would match nothing`);
     }
   }
+  assertNoTarget(parsed.data.raw, 'filter.raw');
   assertWithinSnsLimits(parsed.data.raw, 'filter.raw');
   return { policy: parsed.data.raw, scope };
 }
@@ -126,17 +155,18 @@ function tableConditions(tables: string[]): Record<string, string[]> {
   return { table: [...new Set(split.map((entry) => entry.table))], ...(schema ? { schema: [schema] } : {}) };
 }
 
-function assertWithinSnsLimits(policy: Record<string, unknown>, where: string): void {
+function assertWithinSnsLimits(policy: Record<string, unknown>, where: string, added?: string): void {
   const branches = alternatives(policy);
   const widest = branches.reduce((most, branch) => (Object.keys(branch).length > Object.keys(most).length ? branch : most));
   const keys = Object.keys(widest);
+  const counted = added ? ` ${added}` : '';
   if (keys.length > MAX_KEYS) {
     throw new Error(
-      `${where} uses ${keys.length} keys (${keys.join(', ')}); SNS accepts at most ${MAX_KEYS} per policy: drop a condition and check it in the handler, or, in a body filter, group column conditions under one field (row: { plan: [...], status: [...] } is one key)`,
+      `${where} uses ${keys.length} keys${counted} (${keys.join(', ')}); SNS accepts at most ${MAX_KEYS} per policy: drop a condition and check it in the handler, or, in a body filter, group column conditions under one field (row: { plan: [...], status: [...] } is one key)`,
     );
   }
   const combinations = branches.reduce((total, branch) => total + valueCombinations(branch), 0);
-  if (combinations > MAX_COMBINATIONS) throw new Error(`${where} allows ${combinations} value combinations; SNS accepts at most ${MAX_COMBINATIONS}`);
+  if (combinations > MAX_COMBINATIONS) throw new Error(`${where} allows ${combinations} value combinations${counted}; SNS accepts at most ${MAX_COMBINATIONS}`);
 }
 
 /** The policy without `$or`: one plain policy per way of choosing an alternative of each `$or`. */

@@ -84,8 +84,8 @@ export async function startLocalReactions(options: LocalReactionsOptions): Promi
   for (const definition of definitions) {
     const names = localConsumerQueueNames(definition.id, { prefix: options.prefix, fifo: topicArn.endsWith('.fifo') });
     const deadLetter = await aws.createQueue(names.deadLetterQueue);
-    const policy = buildFilterPolicy(definition.filter);
-    const queue = await aws.subscribeQueue(topicArn, names.queue, policy?.policy, policy?.scope);
+    const policy = buildFilterPolicy(definition.filter, definition.id);
+    const queue = await aws.subscribeQueue(topicArn, names.queue, policy.policy, policy.scope);
     await aws.sqs.send(
       new SetQueueAttributesCommand({
         QueueUrl: queue.url,

@@ -26,15 +26,16 @@ export function buildMessage(event: OutboxEvent, limits: MessageLimits): BuiltMe
     action: event.action,
   };
   if (event.label !== null) attributes.label = event.label;
+  if (event.target !== null) attributes.target = event.target;
   for (const [name, value] of Object.entries(attributes)) {
     if (!isValidAwsText(value)) return { ok: false, reason: `attribute ${name} contains characters AWS does not accept` };
   }
 
-  let body = escapeJsonForAws(event.body);
+  let body = escapeJsonForAws(withBackfillFields(event.body, event));
   let truncated = false;
   if (messageSize(body, attributes) > limits.maxMessageBytes) {
     if (limits.payloadBucket) return { ok: true, message: offloadedMessage(event, body, attributes, limits, limits.payloadBucket), truncated: false };
-    body = escapeJsonForAws(truncatedBody(event));
+    body = escapeJsonForAws(withBackfillFields(truncatedBody(event), event));
     truncated = true;
     if (messageSize(body, attributes) > limits.maxMessageBytes) {
       return { ok: false, reason: `message exceeds ${limits.maxMessageBytes} bytes even without the row (key too large)` };
@@ -78,4 +79,15 @@ function truncatedBody(event: OutboxEvent): string {
     (event.coalesced === null ? '' : `,"coalesced":${event.coalesced}`) +
     '}'
   );
+}
+
+/**
+ * A backfill's `read` event also names its backfill and, when targeted, its one consumer (in the
+ * body too, for body-scope filter policies). Spliced into the text, so that every other event's
+ * body stays exactly as Postgres wrote it.
+ */
+function withBackfillFields(body: string, event: OutboxEvent): string {
+  if (event.backfill === null) return body;
+  const target = event.target === null ? '' : `,"target":${JSON.stringify(event.target)}`;
+  return `${body.slice(0, body.lastIndexOf('}'))},"backfill":${JSON.stringify(event.backfill)}${target}}`;
 }

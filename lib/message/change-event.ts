@@ -1,4 +1,11 @@
-import type { Action } from '../config/watch-config.ts';
+import { ACTIONS } from '../config/watch-config.ts';
+
+/**
+ * What an event says happened: a watch's actions, plus `read` for a row a backfill sent as it
+ * is (Debezium's `r`, Sequin's `read`). Consumers see `read` only when their filter accepts it.
+ */
+export const EVENT_ACTIONS = [...ACTIONS, 'read'] as const;
+export type EventAction = (typeof EVENT_ACTIONS)[number];
 
 /**
  * The body of every message pgbridge publishes (JSON). Values are Postgres' own JSON output:
@@ -10,7 +17,7 @@ export interface ChangeEvent<Row = Record<string, unknown>> {
   id: string;
   schema: string;
   table: string;
-  action: Action;
+  action: EventAction;
   label: string | null;
   /** Primary-key columns of the row; null for a table without a primary key, and for a truncate. */
   key: Partial<Row> | null;
@@ -36,6 +43,10 @@ export interface ChangeEvent<Row = Record<string, unknown>> {
    * many. `row` is the newest, `old` the first one's, `changed` every column any of them changed.
    */
   coalesced?: number;
+  /** On a `read` event: the id of the backfill (`pgbridge backfill status`) that sent it. */
+  backfill?: string;
+  /** On a targeted backfill's event: the one consumer it is for (also the `target` attribute). */
+  target?: string;
 }
 
 /** The fields every change event has, whether typed by `ChangeEvent<Row>` or by `pgbridge types`. */
@@ -57,4 +68,4 @@ interface ChangeEventEnvelope {
 export type EventOf<RowOrEvent> = [RowOrEvent] extends [ChangeEventEnvelope] ? RowOrEvent : ChangeEvent<RowOrEvent>;
 
 /** Message attributes, all of type String: what SNS filter policies match on. */
-export const MESSAGE_ATTRIBUTES = ['table', 'schema', 'action', 'label'] as const;
+export const MESSAGE_ATTRIBUTES = ['table', 'schema', 'action', 'label', 'target'] as const;

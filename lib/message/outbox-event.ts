@@ -5,6 +5,10 @@ export interface OutboxEvent {
   table_name: string;
   action: string;
   label: string | null;
+  /** The backfill that wrote a `read` event, else null. */
+  backfill: string | null;
+  /** The one consumer a targeted backfill's event is for, else null. */
+  target: string | null;
   /** JSON text of the primary key, or null. */
   key: string | null;
   /** Key values comma-joined, for the FIFO group id. */

@@ -10,10 +10,10 @@
 -- rolled-back round counts nothing.
 WITH accepted AS (
   DELETE FROM pgbridge.outbox WHERE id = ANY ($1::bigint[])
-  RETURNING id, schema_name, table_name, action, label, key, row_data, old_data, key_change, coalesced, changed_columns, coalesce_key, txid, at
+  RETURNING id, schema_name, table_name, action, label, key, row_data, old_data, key_change, coalesced, changed_columns, coalesce_key, backfill_id, target, txid, at
 ), retained AS (
-  INSERT INTO pgbridge.published (id, schema_name, table_name, action, label, key, row_data, old_data, key_change, coalesced, changed_columns, txid, at)
-  SELECT id, schema_name, table_name, action, label, key, row_data, old_data, key_change, coalesced, changed_columns, txid, at FROM accepted
+  INSERT INTO pgbridge.published (id, schema_name, table_name, action, label, key, row_data, old_data, key_change, coalesced, changed_columns, backfill_id, target, txid, at)
+  SELECT id, schema_name, table_name, action, label, key, row_data, old_data, key_change, coalesced, changed_columns, backfill_id, target, txid, at FROM accepted
   WHERE (SELECT days IS NOT NULL FROM pgbridge.retention)
 ), uncoalesced AS (
   DELETE FROM pgbridge.coalescing AS c

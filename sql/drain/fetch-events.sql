@@ -17,6 +17,8 @@ SELECT
   o.table_name,
   o.action,
   o.label,
+  o.backfill_id::text AS backfill,
+  o.target,
   o.key::text AS key,
   (SELECT string_agg(k.value, ',') FROM json_each_text(o.key) AS k) AS key_values,
   o.txid::text AS txid,

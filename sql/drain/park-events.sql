@@ -6,6 +6,6 @@ WITH rejected AS (
   DELETE FROM pgbridge.outbox AS o USING rejected AS r WHERE o.id = r.id
   RETURNING o.*, r.reason
 )
-INSERT INTO pgbridge.parked (id, schema_name, table_name, action, label, key, row_data, old_data, key_change, coalesced, changed_columns, txid, at, reason)
-SELECT id, schema_name, table_name, action, label, key, row_data, old_data, key_change, coalesced, changed_columns, txid, at, reason FROM moved
+INSERT INTO pgbridge.parked (id, schema_name, table_name, action, label, key, row_data, old_data, key_change, coalesced, changed_columns, backfill_id, target, txid, at, reason)
+SELECT id, schema_name, table_name, action, label, key, row_data, old_data, key_change, coalesced, changed_columns, backfill_id, target, txid, at, reason FROM moved
 ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, parked_at = now()

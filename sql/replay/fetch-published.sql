@@ -13,6 +13,8 @@ SELECT
   (SELECT string_agg(k.value, ',') FROM json_each_text(o.key) AS k) AS key_values,
   o.txid::text AS txid,
   to_json(o.at)::text AS at,
+  o.backfill_id::text AS backfill,
+  o.target,
   o.key_change::text AS key_change,
   o.coalesced,
   CASE WHEN o.key_change IS NULL AND o.coalesced IS NULL THEN b.body

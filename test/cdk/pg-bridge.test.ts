@@ -69,9 +69,16 @@ describe('PgBridge construct', () => {
     const policies = subscriptions.map((subscription) => ({ policy: subscription.FilterPolicy, scope: subscription.FilterPolicyScope }));
     expect(policies).toEqual(
       expect.arrayContaining([
-        { policy: { table: ['users'], label: ['signup'] }, scope: 'MessageAttributes' },
-        { policy: { table: ['orders'], action: ['insert', 'update'] }, scope: 'MessageAttributes' },
-        { policy: { table: ['orders'], key: { id: [42] } }, scope: 'MessageBody' },
+        // A targeted backfill's events reach only the consumer named by its id; read events only a filter that lists read.
+        {
+          policy: { table: ['users'], label: ['signup'], action: [{ 'anything-but': ['read'] }], $or: [{ target: [{ exists: false }] }, { target: ['SignupEmail'] }] },
+          scope: 'MessageAttributes',
+        },
+        { policy: { table: ['orders'], action: ['insert', 'update'], $or: [{ target: [{ exists: false }] }, { target: ['OrderWebhook'] }] }, scope: 'MessageAttributes' },
+        {
+          policy: { table: ['orders'], key: { id: [42] }, action: [{ 'anything-but': ['read'] }], $or: [{ target: [{ exists: false }] }, { target: ['OneOrder'] }] },
+          scope: 'MessageBody',
+        },
       ]),
     );
     expect(policies).toHaveLength(3);

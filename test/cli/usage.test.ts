@@ -16,6 +16,8 @@ const COMMANDS: Array<[string[], string[]]> = [
   [['parked', 'list'], ['--limit <n>']],
   [['parked', 'resend'], ['--id <id...>']],
   [['types'], ['--config <file>', '--out <file>']],
+  [['backfill'], ['--table <table>', '--label <label>', '--where <sql>', '--target <consumer>', '--chunk <rows>', '--restart']],
+  [['backfill', 'status'], []],
 ];
 
 describe.concurrent('pgbridge usage', () => {

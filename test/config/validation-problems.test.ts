@@ -47,13 +47,13 @@ describe('validation errors outside the watch config', () => {
     const body = JSON.stringify({ id: 'x1', schema: 'public', table: 'users', action: 'upsert', label: null, key: 'ada@example.com', row: 'ada@example.com', txid: '7', at: 'now' });
     const message = messageOf(() => parseChangeEvent(body));
     expect(message).toContain('id: Invalid string: must match pattern /^\\d+$/ (got "x1")');
-    expect(message).toContain('action: Invalid option: expected one of "insert"|"update"|"delete"|"truncate" (got "upsert")');
+    expect(message).toContain('action: Invalid option: expected one of "insert"|"update"|"delete"|"truncate"|"read" (got "upsert")');
     expect(message).toContain('row: Invalid input: expected record, received string');
     expect(message).not.toContain('ada@example.com');
   });
 
   it('a consumer filter names the bad entry of a list', () => {
     const filter = { table: 'orders', action: ['insert', 'upsert'] } as unknown as ConsumerFilter;
-    expect(messageOf(() => buildFilterPolicy(filter))).toBe('filter.action: an action is "insert", "update", "delete" or "truncate" (or a list of them) (got "upsert")');
+    expect(messageOf(() => buildFilterPolicy(filter, 'Orders'))).toBe('filter.action: an action is "insert", "update", "delete", "truncate", "read" (or a list of them) (got "upsert")');
   });
 });

@@ -13,6 +13,8 @@ function event(body: string, overrides: Partial<OutboxEvent> = {}): OutboxEvent 
     table_name: 'users',
     action: 'update',
     label: null,
+    backfill: null,
+    target: null,
     key: '{"id" : 7}',
     key_values: '7',
     txid: '900',
