@@ -89,7 +89,7 @@ describe('email consumer', () => {
   it('templates: nested values, missing values, and typos found before deploy', () => {
     const event = changeEvent({ action: 'update', row: { id: 5, plan: 'pro' }, old: { plan: 'free' } });
     expect(renderTemplate('{{old.plan}} -> {{ row.plan }} ({{row.missing}}) {{key}}', event)).toBe('free -> pro () {"id":1}');
-    expect(templateProblems('Hi {{rows.name}}')).toEqual(['"{{rows.name}}": unknown field "rows" (use one of id, schema, table, action, label, key, row, old, changed, txid, at, truncated, key_change, coalesced)']);
+    expect(templateProblems('Hi {{rows.name}}')).toEqual(['"{{rows.name}}": unknown field "rows" (use one of id, schema, table, action, label, key, row, old, changed, txid, at, truncated, key_change, coalesced, backfill, target)']);
     expect(templateProblems('Hi {{row name}}')).toHaveLength(1);
     expect(templateProblems('Hi {{row.name}} at {{at}}')).toEqual([]);
   });

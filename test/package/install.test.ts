@@ -135,7 +135,13 @@ describe('pgbridge as an installed package in a new CDK app', () => {
     const deadLetterId = auditQueue?.[1].Properties.RedrivePolicy?.deadLetterTargetArn['Fn::GetAtt'][0];
     expect(deadLetterId).toMatch(/^BridgeAuditDeadLetterQueue/);
     const subscription = resources('AWS::SNS::Subscription').find(([, sub]) => sub.Properties.Endpoint?.['Fn::GetAtt']?.[0] === auditQueue?.[0]);
-    expect(subscription?.[1].Properties.FilterPolicy).toEqual({ table: ['users'] });
+    // The user's filter, plus pgbridge's own rules: no backfill reads unless asked for, and a
+    // targeted backfill only when it names this consumer.
+    expect(subscription?.[1].Properties.FilterPolicy).toEqual({
+      table: ['users'],
+      action: [{ 'anything-but': ['read'] }],
+      $or: [{ target: [{ exists: false }] }, { target: ['Audit'] }],
+    });
   });
 
   it("the app's own handler file is bundled, with pgbridge/consumer inside", () => {
