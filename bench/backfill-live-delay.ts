@@ -109,7 +109,10 @@ const during = delays.filter((entry) => entry.sentAt >= backfillStart && entry.s
 const before = delays.filter((entry) => entry.sentAt < backfillStart).map((entry) => entry.delay);
 const seconds = (backfillEnd - backfillStart) / 1000;
 console.log(`backfill of ${ROWS} rows in chunks of ${CHUNK}: ${seconds.toFixed(1)} s (${Math.round(ROWS / seconds)} rows/s)`);
-for (const [phase, values] of [['before the backfill', before], ['during the backfill', during]] as const) {
+for (const [phase, values] of [
+  ['before the backfill', before],
+  ['during the backfill', during],
+] as const) {
   const summary = summariseDelays(values);
   console.log(`live events ${phase}: ${summary.count} events, p50 ${summary.p50} ms, p99 ${summary.p99} ms, max ${summary.max} ms`);
 }
@@ -123,7 +126,12 @@ await server.destroy();
 async function receive(sqs: SQSClient, queueUrl: string): Promise<string[]> {
   const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
   if (Messages.length > 0) {
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })) }));
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl,
+        Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+      }),
+    );
   }
   return Messages.map((message) => message.Body!);
 }

@@ -15,8 +15,14 @@ export interface BenchResults {
   durationSeconds: number;
 }
 
-export function writerRate(results: BenchResults, variant: WriterRun['variant'], workload: WriterRun['workload'], writers: number): number | undefined {
-  return results.writers.find((run) => run.variant === variant && run.workload === workload && run.writers === writers)?.transactionsPerSecond;
+export function writerRate(
+  results: BenchResults,
+  variant: WriterRun['variant'],
+  workload: WriterRun['workload'],
+  writers: number,
+): number | undefined {
+  return results.writers.find((run) => run.variant === variant && run.workload === workload && run.writers === writers)
+    ?.transactionsPerSecond;
 }
 
 export interface TargetCheck {
@@ -37,7 +43,8 @@ const fmt = (value: number | undefined, digits = 2) => (value === undefined ? 'n
 export function cpuBoundPerSecond(results: BenchResults, variant: string): number | undefined {
   const run = results.endToEnd.throughput.find((candidate) => candidate.variant === variant && isHeadlineCell(candidate));
   if (!run) return undefined;
-  const msPerThousand = run.writersCpuMsPerThousand + run.listenerCpuMsPerThousand + run.listenerBackendCpuMsPerThousand + run.emulatorCpuMsPerThousand;
+  const msPerThousand =
+    run.writersCpuMsPerThousand + run.listenerCpuMsPerThousand + run.listenerBackendCpuMsPerThousand + run.emulatorCpuMsPerThousand;
   return Number.isFinite(msPerThousand) && msPerThousand > 0 ? (results.machine.cores * 1e6) / msPerThousand : undefined;
 }
 
@@ -45,32 +52,62 @@ export function cpuBoundPerSecond(results: BenchResults, variant: string): numbe
 export function checkTargets(results: BenchResults): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const atLeast = (target: string, value: number | undefined, threshold: number, unit = '×') =>
-    checks.push({ target, measured: value === undefined ? 'not measured' : `${fmt(value, unit === '×' ? 2 : 0)}${unit}`, met: value === undefined ? undefined : value >= threshold });
+    checks.push({
+      target,
+      measured: value === undefined ? 'not measured' : `${fmt(value, unit === '×' ? 2 : 0)}${unit}`,
+      met: value === undefined ? undefined : value >= threshold,
+    });
   const atMost = (target: string, value: number | undefined, threshold: number, unit: string) =>
-    checks.push({ target, measured: value === undefined ? 'not measured' : `${fmt(value, 0)} ${unit}`, met: value === undefined ? undefined : value <= threshold });
+    checks.push({
+      target,
+      measured: value === undefined ? 'not measured' : `${fmt(value, 0)} ${unit}`,
+      met: value === undefined ? undefined : value <= threshold,
+    });
 
-  atLeast('trigger only (listener paused) ≥ 0.7 × none, single-row inserts, 8 writers',
-    ratio(writerRate(results, 'pgbridge-trigger', 'insert', 8), writerRate(results, 'none', 'insert', 8)), 0.7);
+  atLeast(
+    'trigger only (listener paused) ≥ 0.7 × none, single-row inserts, 8 writers',
+    ratio(writerRate(results, 'pgbridge-trigger', 'insert', 8), writerRate(results, 'none', 'insert', 8)),
+    0.7,
+  );
   for (const variant of ['pgbridge', 'pgbridge-fifo'] as const) {
     const label = variant === 'pgbridge' ? 'pgbridge' : 'pgbridge FIFO';
-    atLeast(`${label} draining ≥ 1.2 × naive, single-row inserts, 8 writers`,
-      ratio(writerRate(results, variant, 'insert', 8), writerRate(results, 'naive', 'insert', 8)), 1.2);
-    atLeast(`${label} draining ≥ 1.5 × naive, single-row inserts, 32 writers`,
-      ratio(writerRate(results, variant, 'insert', 32), writerRate(results, 'naive', 'insert', 32)), 1.5);
+    atLeast(
+      `${label} draining ≥ 1.2 × naive, single-row inserts, 8 writers`,
+      ratio(writerRate(results, variant, 'insert', 8), writerRate(results, 'naive', 'insert', 8)),
+      1.2,
+    );
+    atLeast(
+      `${label} draining ≥ 1.5 × naive, single-row inserts, 32 writers`,
+      ratio(writerRate(results, variant, 'insert', 32), writerRate(results, 'naive', 'insert', 32)),
+      1.5,
+    );
   }
-  const e2e = (variant: string) => results.endToEnd.throughput.find((run) => run.variant === variant && isHeadlineCell(run))?.deliveredPerSecond;
-  const ceiling = (kind: 'drain' | 'sink', fifo: boolean) => results.ceilings.find((run) => run.kind === kind && run.fifo === fifo)?.eventsPerSecond;
-  const bound = (target: string, value: number | undefined) => checks.push({ target, measured: value === undefined ? 'not measured' : `${fmt(value)}×`, met: undefined });
+  const e2e = (variant: string) =>
+    results.endToEnd.throughput.find((run) => run.variant === variant && isHeadlineCell(run))?.deliveredPerSecond;
+  const ceiling = (kind: 'drain' | 'sink', fifo: boolean) =>
+    results.ceilings.find((run) => run.kind === kind && run.fifo === fifo)?.eventsPerSecond;
+  const bound = (target: string, value: number | undefined) =>
+    checks.push({ target, measured: value === undefined ? 'not measured' : `${fmt(value)}×`, met: undefined });
   atLeast('end-to-end throughput ≥ 10 × naive (10-row tx, 8 writers)', ratio(e2e('pgbridge'), e2e('naive')), 10);
-  bound('↳ bound on this machine: sink ceiling ÷ naive end to end (no design publishing through this emulator can do better)', ratio(ceiling('sink', false), e2e('naive')));
+  bound(
+    '↳ bound on this machine: sink ceiling ÷ naive end to end (no design publishing through this emulator can do better)',
+    ratio(ceiling('sink', false), e2e('naive')),
+  );
   atLeast('end-to-end throughput ≥ 0.8 × sink ceiling (saturating writers)', ratio(e2e('pgbridge'), ceiling('sink', false)), 0.8);
-  bound('↳ end to end ÷ what the two cores allow: cores ÷ CPU per event (writers + listener + its backend + emulator)', ratio(e2e('pgbridge'), cpuBoundPerSecond(results, 'pgbridge')));
+  bound(
+    '↳ end to end ÷ what the two cores allow: cores ÷ CPU per event (writers + listener + its backend + emulator)',
+    ratio(e2e('pgbridge'), cpuBoundPerSecond(results, 'pgbridge')),
+  );
   const backlog = results.backlog.find((run) => run.variant === 'pgbridge')?.eventsPerSecond;
   atLeast('backlog catch-up ≥ 0.8 × sink ceiling (no writers)', ratio(backlog, ceiling('sink', false)), 0.8);
   const p99 = results.endToEnd.delays.find((run) => run.variant === 'pgbridge' && run.offeredPerSecond === 500)?.p99;
   atMost('p99 delay ≤ 100 ms at 500 events/s', p99, 100, 'ms');
-  const rss = Math.max(...Object.entries(results.endToEnd.peakRssMb).filter(([variant]) => variant !== 'naive').map(([, mb]) => mb ?? 0),
-    ...results.backlog.map((run) => run.peakRssMb));
+  const rss = Math.max(
+    ...Object.entries(results.endToEnd.peakRssMb)
+      .filter(([variant]) => variant !== 'naive')
+      .map(([, mb]) => mb ?? 0),
+    ...results.backlog.map((run) => run.peakRssMb),
+  );
   atMost('listener peak RSS ≤ 150 MB', Number.isFinite(rss) && rss > 0 ? rss : undefined, 150, 'MB');
   atLeast('drain ceiling ≥ 20,000 events/s', ceiling('drain', false), 20_000, ' events/s');
   return checks;

@@ -37,7 +37,8 @@ export function readBenchSettings(argv: string[], env: NodeJS.ProcessEnv): Bench
   };
   const phases = new Set((env.BENCH_PHASES ?? ALL_PHASES.join(',')).split(',').map((phase) => phase.trim()));
   for (const phase of phases) {
-    if (!(ALL_PHASES as readonly string[]).includes(phase)) throw new Error(`BENCH_PHASES: unknown phase "${phase}" (phases: ${ALL_PHASES.join(', ')})`);
+    if (!(ALL_PHASES as readonly string[]).includes(phase))
+      throw new Error(`BENCH_PHASES: unknown phase "${phase}" (phases: ${ALL_PHASES.join(', ')})`);
   }
   return {
     quick,

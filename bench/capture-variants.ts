@@ -128,7 +128,9 @@ export class RunningVariant {
 async function backendPids(env: BenchEnvironment, applicationNames: string[], expected: number): Promise<number[]> {
   const deadline = Date.now() + 5000;
   for (;;) {
-    const { rows } = await env.admin.query(`SELECT pid FROM pg_stat_activity WHERE split_part(application_name, ' ', 1) = ANY ($1)`, [applicationNames]);
+    const { rows } = await env.admin.query(`SELECT pid FROM pg_stat_activity WHERE split_part(application_name, ' ', 1) = ANY ($1)`, [
+      applicationNames,
+    ]);
     if (rows.length >= expected || Date.now() > deadline) return rows.map((row) => row.pid);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }

@@ -29,7 +29,10 @@ try {
     },
     settings: { ...settings, phases: [...settings.phases] },
     writers: settings.phases.has('writers') ? await measureWriterThroughput(env, settings, progress) : [],
-    endToEnd: settings.phases.has('e2e') || settings.phases.has('delay') ? await measureEndToEnd(env, settings, progress) : { throughput: [], delays: [], peakRssMb: {} },
+    endToEnd:
+      settings.phases.has('e2e') || settings.phases.has('delay')
+        ? await measureEndToEnd(env, settings, progress)
+        : { throughput: [], delays: [], peakRssMb: {} },
     ceilings: settings.phases.has('ceilings') ? await measureCeilings(env, settings, progress) : [],
     backlog: settings.phases.has('backlog') ? await measureBacklog(env, settings, progress) : [],
     coalescing: settings.phases.has('coalesce') ? await measureCoalescing(env, settings, progress) : [],

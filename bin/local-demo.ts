@@ -130,11 +130,21 @@ async function main(): Promise<void> {
 
   const sesEndpoint = await startSes();
   const webhookUrl = webhook.url ?? (await startWebhookReceiver(webhook.secrets[0]!));
-  const reactions = await startLocalReactions({ aws, topicArn, sesEndpoint, teamEmail: TEAM_EMAIL, webhookUrl, webhookSecret: webhook.secrets.join(' ') });
+  const reactions = await startLocalReactions({
+    aws,
+    topicArn,
+    sesEndpoint,
+    teamEmail: TEAM_EMAIL,
+    webhookUrl,
+    webhookSecret: webhook.secrets.join(' '),
+  });
   cleanups.unshift(() => reactions.stop());
   for (const consumer of reactions.consumers) {
     consumer.runner.on('batch', ({ failed }) => {
-      if (failed.length) say(`retry    ${consumer.id}: ${failed.length} record(s) failed; they come back after a backoff, then go to ${consumer.deadLetterQueueUrl}`);
+      if (failed.length)
+        say(
+          `retry    ${consumer.id}: ${failed.length} record(s) failed; they come back after a backoff, then go to ${consumer.deadLetterQueueUrl}`,
+        );
     });
     consumer.runner.on('failure', (error) => say(`error    ${consumer.id}: ${error.message}`));
   }
@@ -153,7 +163,14 @@ async function main(): Promise<void> {
     configPath,
     install: true,
     // Metrics every second feed the status line (their EMF lines are logged at info, below the demo's level).
-    env: { PGBRIDGE_METRICS_INTERVAL_MS: '1000', ...process.env, DATABASE_URL: databaseUrl, AWS_ENDPOINT_URL: endpoint, PGBRIDGE_TOPIC_ARN: topicArn, PGBRIDGE_PAYLOAD_BUCKET: payloadBucket },
+    env: {
+      PGBRIDGE_METRICS_INTERVAL_MS: '1000',
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      AWS_ENDPOINT_URL: endpoint,
+      PGBRIDGE_TOPIC_ARN: topicArn,
+      PGBRIDGE_PAYLOAD_BUCKET: payloadBucket,
+    },
     log,
   });
   cleanups.unshift(() => listener.stop());
@@ -194,15 +211,20 @@ Ctrl-C stops everything (the demo database is kept for the next run).
   const stopped = stopRequest.signal;
   while (!stopped.aborted) {
     const { Messages = [] } = await aws.sqs
-      .send(new ReceiveMessageCommand({ QueueUrl: printed.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }), {
-        abortSignal: stopped,
-      })
+      .send(
+        new ReceiveMessageCommand({ QueueUrl: printed.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+        {
+          abortSignal: stopped,
+        },
+      )
       .catch((error) => {
         if (stopped.aborted) return { Messages: undefined };
         throw error;
       });
     for (const message of Messages) {
-      const attributes = Object.fromEntries(Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]));
+      const attributes = Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [name, value.StringValue]),
+      );
       say(`message  ${JSON.stringify(attributes)}\n         ${message.Body}`);
       shown++;
     }

@@ -15,7 +15,11 @@ export type Validation<T> = { ok: true; data: T } | { ok: false; problems: strin
  * schema's own message is kept as written (it is expected to name the value itself); zod's generic
  * messages get the received value appended, so no problem is reported by its position alone.
  */
-export function validate<Schema extends z.ZodType>(schema: Schema, input: unknown, wording: ProblemWording = {}): Validation<z.output<Schema>> {
+export function validate<Schema extends z.ZodType>(
+  schema: Schema,
+  input: unknown,
+  wording: ProblemWording = {},
+): Validation<z.output<Schema>> {
   const where = wording.where ?? pathText;
   const conceal = wording.conceal ?? (() => false);
   const result = schema.safeParse(input, {

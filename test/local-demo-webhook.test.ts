@@ -17,12 +17,21 @@ const workDir = mkdtempSync(join(tmpdir(), 'pgbridge-start-webhook-'));
 afterAll(() => {
   rmSync(workDir, { recursive: true, force: true });
   // As root the demo keeps its database in the temporary directory (see demoDataDir in bin/local-demo.ts).
-  rmSync(join(tmpdir(), `pgbridge-demo-${createHash('sha256').update(workDir).digest('hex').slice(0, 12)}`), { recursive: true, force: true });
+  rmSync(join(tmpdir(), `pgbridge-demo-${createHash('sha256').update(workDir).digest('hex').slice(0, 12)}`), {
+    recursive: true,
+    force: true,
+  });
 });
 
 /** `npm start` in its own working directory, with these variables on top of a clean environment. */
 function startDemo(variables: Record<string, string>) {
-  const { DATABASE_URL: _database, AWS_ENDPOINT_URL: _endpoint, PGBRIDGE_WEBHOOK_URL: _url, PGBRIDGE_WEBHOOK_SECRET: _secret, ...env } = process.env;
+  const {
+    DATABASE_URL: _database,
+    AWS_ENDPOINT_URL: _endpoint,
+    PGBRIDGE_WEBHOOK_URL: _url,
+    PGBRIDGE_WEBHOOK_SECRET: _secret,
+    ...env
+  } = process.env;
   const demo = spawn(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'bin/local-demo.ts')], {
     cwd: workDir,
     env: { ...env, PGBRIDGE_CONFIG: join(REPO, 'pgbridge.config.json'), ...variables },
@@ -63,7 +72,10 @@ describe('npm start with your own webhook receiver', () => {
     const printedSecret = /signed with (whsec_\S+) \(made up for this run/.exec(run.output)?.[1];
     expect(printedSecret).toBeDefined();
     const [request] = requests;
-    const event = new Webhook(printedSecret!).verify(request!.body, request!.headers as Record<string, string>) as { id: string; table: string };
+    const event = new Webhook(printedSecret!).verify(request!.body, request!.headers as Record<string, string>) as {
+      id: string;
+      table: string;
+    };
     expect(event.table).toBe('orders');
     expect(request!.headers['webhook-id']).toBe(event.id);
     expect(run.output).not.toMatch(/webhook {2}POST/);
@@ -83,6 +95,10 @@ describe('npm start with your own webhook receiver', () => {
       'PGBRIDGE_WEBHOOK_URL "localhost:3000/webhook" is not an http(s) URL: set it to your receiver, e.g. http://localhost:3000/webhook',
     );
     const secrets = ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'whsec_YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4'];
-    expect(demoWebhookFromEnvironment({ PGBRIDGE_WEBHOOK_SECRET: secrets.join(' ') })).toEqual({ url: undefined, secrets, generated: false });
+    expect(demoWebhookFromEnvironment({ PGBRIDGE_WEBHOOK_SECRET: secrets.join(' ') })).toEqual({
+      url: undefined,
+      secrets,
+      generated: false,
+    });
   });
 });

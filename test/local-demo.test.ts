@@ -37,7 +37,11 @@ describe('npm start', () => {
     let postgresPid: number | undefined;
     try {
       await waitFor(
-        () => demo.exitCode !== null || /message {2}\{"table":"users"/.test(output) && /email {4}to .*"New signup: Ada"/.test(output) && /webhook {2}POST .* signature ok/.test(output),
+        () =>
+          demo.exitCode !== null ||
+          (/message {2}\{"table":"users"/.test(output) &&
+            /email {4}to .*"New signup: Ada"/.test(output) &&
+            /webhook {2}POST .* signature ok/.test(output)),
         60_000,
         'message, email and webhook in the npm start output',
       );

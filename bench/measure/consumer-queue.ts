@@ -1,4 +1,10 @@
-import { DeleteMessageBatchCommand, GetQueueAttributesCommand, PurgeQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageBatchCommand,
+  GetQueueAttributesCommand,
+  PurgeQueueCommand,
+  ReceiveMessageCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 
 // Every benchmark row carries the writer's clock in `sent_at`; the naive body is the row itself,
 // pgbridge's has it under "row". Reading it with a regex works for both without parsing.
@@ -13,7 +19,10 @@ export class ConsumerQueue {
 
   async count(): Promise<number> {
     const { Attributes } = await this.sqs.send(
-      new GetQueueAttributesCommand({ QueueUrl: this.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: this.url,
+        AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+      }),
     );
     return Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
   }
@@ -74,12 +83,17 @@ export class ConsumerQueue {
     let stopping = false;
     const loops = Array.from({ length: receivers }, async () => {
       while (!stopping) {
-        const { Messages = [] } = await this.sqs.send(new ReceiveMessageCommand({ QueueUrl: this.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+        const { Messages = [] } = await this.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: this.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+        );
         const receivedAt = Date.now();
         for (const message of Messages) messages.push({ body: message.Body ?? '', receivedAt });
         if (Messages.length > 0) {
           await this.sqs.send(
-            new DeleteMessageBatchCommand({ QueueUrl: this.url, Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })) }),
+            new DeleteMessageBatchCommand({
+              QueueUrl: this.url,
+              Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+            }),
           );
         }
       }

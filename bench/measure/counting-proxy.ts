@@ -39,7 +39,14 @@ export class CountingProxy {
       void readBody(incoming).then((body) => {
         this.count(incoming, body);
         const forwarded = request(
-          { host: this.target.hostname, port: this.target.port, method: incoming.method, path: incoming.url, headers: incoming.headers, agent: this.upstream },
+          {
+            host: this.target.hostname,
+            port: this.target.port,
+            method: incoming.method,
+            path: incoming.url,
+            headers: incoming.headers,
+            agent: this.upstream,
+          },
           (answer) => {
             outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
             answer.pipe(outgoing);
@@ -66,7 +73,8 @@ export class CountingProxy {
     const target = String(incoming.headers['x-amz-target'] ?? '');
     if (target === 'AmazonSNS.PublishBatch') {
       this.counts.publishBatchRequests++;
-      this.counts.publishedEntries += (JSON.parse(body.toString('utf8')) as { PublishBatchRequestEntries?: unknown[] }).PublishBatchRequestEntries?.length ?? 0;
+      this.counts.publishedEntries +=
+        (JSON.parse(body.toString('utf8')) as { PublishBatchRequestEntries?: unknown[] }).PublishBatchRequestEntries?.length ?? 0;
       return;
     }
     if (target === 'AmazonSNS.Publish') {

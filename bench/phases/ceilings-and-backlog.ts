@@ -55,7 +55,11 @@ async function sampleBody(env: BenchEnvironment): Promise<string> {
 }
 
 /** Figure 4's drain ceiling and the sink ceiling of the end-to-end target. */
-export async function measureCeilings(env: BenchEnvironment, settings: BenchSettings, progress: (line: string) => void): Promise<CeilingRun[]> {
+export async function measureCeilings(
+  env: BenchEnvironment,
+  settings: BenchSettings,
+  progress: (line: string) => void,
+): Promise<CeilingRun[]> {
   const runs: CeilingRun[] = [];
   const running = await RunningVariant.start(VARIANTS['pgbridge-trigger'], env);
   try {
@@ -69,12 +73,19 @@ export async function measureCeilings(env: BenchEnvironment, settings: BenchSett
       const result = JSON.parse(await drainer.waitForLine(/eventsPerSecond/, 300_000));
       await drainer.stop();
       runs.push({ kind: 'drain', fifo, ...result });
-      progress(`ceiling  drain${fifo ? ' FIFO' : ''}: ${Math.round(result.eventsPerSecond)} events/s (${result.events} in ${result.seconds.toFixed(1)} s, listener CPU ${result.cpuSeconds.toFixed(1)} s)`);
+      progress(
+        `ceiling  drain${fifo ? ' FIFO' : ''}: ${Math.round(result.eventsPerSecond)} events/s (${result.events} in ${result.seconds.toFixed(1)} s, listener CPU ${result.cpuSeconds.toFixed(1)} s)`,
+      );
     }
     await preloadBacklog(env, 1);
     const body = await sampleBody(env);
     await env.admin.query('TRUNCATE pgbridge.outbox');
-    const sns = new SNSClient({ endpoint: env.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 2 });
+    const sns = new SNSClient({
+      endpoint: env.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts: 2,
+    });
     const loops = [
       { kind: 'sink', fifo: false },
       { kind: 'sink', fifo: true },
@@ -83,9 +94,16 @@ export async function measureCeilings(env: BenchEnvironment, settings: BenchSett
     for (const { kind, fifo } of loops) {
       const topic = fifo ? env.topics.fifo : env.topics.standard;
       const sink = kind === 'sink' ? new SnsSink(sns, topic) : new SdkSnsSink(sns, topic);
-      const result = await measureSinkCeiling(sink, { seconds: settings.seconds * 2, batchSize: DEFAULT_BATCH_SIZE, maxInFlight: DEFAULT_MAX_IN_FLIGHT, sampleBody: body });
+      const result = await measureSinkCeiling(sink, {
+        seconds: settings.seconds * 2,
+        batchSize: DEFAULT_BATCH_SIZE,
+        maxInFlight: DEFAULT_MAX_IN_FLIGHT,
+        sampleBody: body,
+      });
       runs.push({ kind, fifo, ...result });
-      progress(`ceiling  ${kind}${fifo ? ' FIFO' : ''}: ${Math.round(result.eventsPerSecond)} events/s, client CPU ${result.clientCpuMsPerThousand.toFixed(0)} ms per 1k events`);
+      progress(
+        `ceiling  ${kind}${fifo ? ' FIFO' : ''}: ${Math.round(result.eventsPerSecond)} events/s, client CPU ${result.clientCpuMsPerThousand.toFixed(0)} ms per 1k events`,
+      );
       await (fifo ? env.queues.fifo : env.queues.standard).purge();
     }
     sns.destroy();
@@ -96,7 +114,11 @@ export async function measureCeilings(env: BenchEnvironment, settings: BenchSett
 }
 
 /** Figure 5: `backlogEvents` waiting in the outbox, then the real listener starts. */
-export async function measureBacklog(env: BenchEnvironment, settings: BenchSettings, progress: (line: string) => void): Promise<BacklogRun[]> {
+export async function measureBacklog(
+  env: BenchEnvironment,
+  settings: BenchSettings,
+  progress: (line: string) => void,
+): Promise<BacklogRun[]> {
   const runs: BacklogRun[] = [];
   for (const name of ['pgbridge', 'pgbridge-fifo'] as const) {
     const running = await RunningVariant.start(VARIANTS[name], env);
@@ -116,7 +138,9 @@ export async function measureBacklog(env: BenchEnvironment, settings: BenchSetti
         peakRssMb: running.listener!.peakRssMb(),
       };
       runs.push(run);
-      progress(`backlog  ${name.padEnd(16)} ${run.events} events in ${run.seconds.toFixed(1)} s (${Math.round(run.eventsPerSecond)}/s), peak RSS ${run.peakRssMb.toFixed(0)} MB`);
+      progress(
+        `backlog  ${name.padEnd(16)} ${run.events} events in ${run.seconds.toFixed(1)} s (${Math.round(run.eventsPerSecond)}/s), peak RSS ${run.peakRssMb.toFixed(0)} MB`,
+      );
       await running.queue!.purge();
     } finally {
       await running.stop();

@@ -54,7 +54,11 @@ export interface CoalescingRun {
  * Issue 12: `updates` updates of 10 hot rows through the real listener, on a standard and a
  * FIFO topic, with and without `coalesce`. The listener's SNS calls go through a counting proxy.
  */
-export async function measureCoalescing(env: BenchEnvironment, settings: BenchSettings, progress: (line: string) => void): Promise<CoalescingRun[]> {
+export async function measureCoalescing(
+  env: BenchEnvironment,
+  settings: BenchSettings,
+  progress: (line: string) => void,
+): Promise<CoalescingRun[]> {
   await env.admin.query(HOT_ROWS_SCHEMA_SQL);
   const proxy = new CountingProxy(new URL(env.endpoint));
   await proxy.start();
@@ -78,10 +82,19 @@ export async function measureCoalescing(env: BenchEnvironment, settings: BenchSe
   return runs;
 }
 
-async function measureOne(env: BenchEnvironment, proxy: CountingProxy, topic: 'standard' | 'fifo', coalesce: string | null, updates: number): Promise<CoalescingRun> {
+async function measureOne(
+  env: BenchEnvironment,
+  proxy: CountingProxy,
+  topic: 'standard' | 'fifo',
+  coalesce: string | null,
+  updates: number,
+): Promise<CoalescingRun> {
   // The bench table's watch stays installed, so the phases after this one find it as they expect.
   const config = { watches: [{ table: 'bench.items' }, { table: 'bench.hot_rows', ...(coalesce ? { coalesce } : {}) }] };
-  const running = await RunningVariant.start(VARIANTS[topic === 'fifo' ? 'pgbridge-fifo' : 'pgbridge'], env, { config, endpoint: proxy.url });
+  const running = await RunningVariant.start(VARIANTS[topic === 'fifo' ? 'pgbridge-fifo' : 'pgbridge'], env, {
+    config,
+    endpoint: proxy.url,
+  });
   try {
     await running.reset();
     const startVersions = await versions(env);
@@ -148,7 +161,9 @@ async function writeUpdates(env: BenchEnvironment, updates: number): Promise<Map
         while (next < updates) {
           const id = (next++ % HOT_ROWS) + 1;
           // Literal SQL over the simple protocol, as the other workloads (bench/load/workloads.ts).
-          const { rows } = await client.query<{ version: string }>(`UPDATE bench.hot_rows SET version = version + 1, sent_at = ${Date.now()} WHERE id = ${id} RETURNING version`);
+          const { rows } = await client.query<{ version: string }>(
+            `UPDATE bench.hot_rows SET version = version + 1, sent_at = ${Date.now()} WHERE id = ${id} RETURNING version`,
+          );
           commitAt.set(`${id}:${Number(rows[0]!.version)}`, Date.now());
         }
       }),
@@ -175,7 +190,17 @@ interface Tally {
 }
 
 function newTally(startVersions: Map<number, number>): Tally {
-  return { read: 0, messages: 0, covered: new Set(), duplicated: 0, updateDelays: [], messageDelays: [], orderViolations: 0, last: new Map(startVersions), highest: new Map(startVersions) };
+  return {
+    read: 0,
+    messages: 0,
+    covered: new Set(),
+    duplicated: 0,
+    updateDelays: [],
+    messageDelays: [],
+    orderViolations: 0,
+    last: new Map(startVersions),
+    highest: new Map(startVersions),
+  };
 }
 
 /**

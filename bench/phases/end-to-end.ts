@@ -50,7 +50,11 @@ export interface EndToEndResults {
 }
 
 /** Figures 2 and 3 (and the listener's share of 4): one listener per variant for all its runs. */
-export async function measureEndToEnd(env: BenchEnvironment, settings: BenchSettings, progress: (line: string) => void): Promise<EndToEndResults> {
+export async function measureEndToEnd(
+  env: BenchEnvironment,
+  settings: BenchSettings,
+  progress: (line: string) => void,
+): Promise<EndToEndResults> {
   const results: EndToEndResults = { throughput: [], delays: [], peakRssMb: {} };
   for (const name of END_TO_END_VARIANTS) {
     const running = await RunningVariant.start(VARIANTS[name], env);
@@ -61,7 +65,9 @@ export async function measureEndToEnd(env: BenchEnvironment, settings: BenchSett
           const events = isHeadlineCell(cell) ? settings.e2eHeadlineEvents : settings.e2eCellEvents;
           const run = await saturate(env, running, cell.workload, cell.writers, events);
           results.throughput.push(run);
-          progress(`e2e      ${name.padEnd(16)} ${cell.workload.padEnd(6)} ${String(cell.writers).padStart(2)} writers: written ${Math.round(run.writtenPerSecond)}/s, delivered ${Math.round(run.deliveredPerSecond)}/s (${run.delivered}/${run.events}); CPU ms per 1k events: writers ${run.writersCpuMsPerThousand.toFixed(0)}, listener ${run.listenerCpuMsPerThousand.toFixed(0)} + backend ${run.listenerBackendCpuMsPerThousand.toFixed(0)}, emulator ${run.emulatorCpuMsPerThousand.toFixed(0)}`);
+          progress(
+            `e2e      ${name.padEnd(16)} ${cell.workload.padEnd(6)} ${String(cell.writers).padStart(2)} writers: written ${Math.round(run.writtenPerSecond)}/s, delivered ${Math.round(run.deliveredPerSecond)}/s (${run.delivered}/${run.events}); CPU ms per 1k events: writers ${run.writersCpuMsPerThousand.toFixed(0)}, listener ${run.listenerCpuMsPerThousand.toFixed(0)} + backend ${run.listenerBackendCpuMsPerThousand.toFixed(0)}, emulator ${run.emulatorCpuMsPerThousand.toFixed(0)}`,
+          );
         }
       }
       if (settings.phases.has('delay')) {
@@ -69,7 +75,9 @@ export async function measureEndToEnd(env: BenchEnvironment, settings: BenchSett
           await running.reset();
           const run = await measureDelay(env, running, offered, settings.delaySeconds);
           results.delays.push(run);
-          progress(`delay    ${name.padEnd(16)} ${offered}/s: p50 ${run.p50} ms, p99 ${run.p99} ms, max ${run.max} ms, missing ${run.missing}`);
+          progress(
+            `delay    ${name.padEnd(16)} ${offered}/s: p50 ${run.p50} ms, p99 ${run.p99} ms, max ${run.max} ms, missing ${run.missing}`,
+          );
         }
       }
       results.peakRssMb[name] = running.listener!.peakRssMb();
@@ -91,13 +99,21 @@ function endToEndCells(settings: BenchSettings): { workload: WorkloadName; write
  * last one is in the consumer queue: the pipeline's rate whenever it, not the writers, is the
  * bottleneck.
  */
-async function saturate(env: BenchEnvironment, running: RunningVariant, workloadName: WorkloadName, writers: number, events: number): Promise<ThroughputRun> {
+async function saturate(
+  env: BenchEnvironment,
+  running: RunningVariant,
+  workloadName: WorkloadName,
+  writers: number,
+  events: number,
+): Promise<ThroughputRun> {
   const queue = running.queue!;
   const listener = running.listener!;
   const backendCpuNow = () => running.listenerBackendPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
   const workload = WORKLOADS[workloadName];
   const clients = await connectWriters(env.databaseUrl, writers);
-  const writerPids = (await env.admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'bench-writer'`)).rows.map((row) => row.pid);
+  const writerPids = (
+    await env.admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = 'bench-writer'`)
+  ).rows.map((row) => row.pid);
   const writersCpuNow = () => writerPids.reduce((sum, pid) => sum + processCpuSeconds(pid), 0);
   const cpuBefore = listener.cpuSeconds();
   const backendBefore = backendCpuNow();
@@ -148,5 +164,11 @@ async function measureDelay(env: BenchEnvironment, running: RunningVariant, offe
   await receiving.stop();
   // The first 10% (connection set-up, cold plans) is warm-up, not steady state.
   const steady = receiving.delays.slice(Math.floor(receiving.delays.length / 10));
-  return { variant: running.variant.name, offeredPerSecond: offered, written, missing: Math.max(0, written - receiving.delays.length), ...summariseDelays(steady) };
+  return {
+    variant: running.variant.name,
+    offeredPerSecond: offered,
+    written,
+    missing: Math.max(0, written - receiving.delays.length),
+    ...summariseDelays(steady),
+  };
 }

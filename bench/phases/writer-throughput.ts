@@ -32,14 +32,19 @@ export const WRITER_VARIANTS: VariantName[] = ['none', 'naive', 'pgbridge-trigge
  * compare are measured in several rounds, the variants taking turns in each, and the median
  * round is kept: one noisy moment on a shared machine then moves no ratio.
  */
-export async function measureWriterThroughput(env: BenchEnvironment, settings: BenchSettings, progress: (line: string) => void): Promise<WriterRun[]> {
+export async function measureWriterThroughput(
+  env: BenchEnvironment,
+  settings: BenchSettings,
+  progress: (line: string) => void,
+): Promise<WriterRun[]> {
   const runs: WriterRun[] = [];
   for (const workloadName of settings.workloads) {
     for (const writers of settings.writerCounts) {
       const rounds = isTargetCell(workloadName, writers) ? settings.targetCellRounds : 1;
       const samples = new Map<VariantName, WriterRun[]>(WRITER_VARIANTS.map((name) => [name, []]));
       for (let round = 0; round < rounds; round++) {
-        for (const name of WRITER_VARIANTS) samples.get(name)!.push(await measureCellWithRetry(env, settings, name, workloadName, writers, progress));
+        for (const name of WRITER_VARIANTS)
+          samples.get(name)!.push(await measureCellWithRetry(env, settings, name, workloadName, writers, progress));
       }
       for (const name of WRITER_VARIANTS) runs.push(medianRound(samples.get(name)!));
     }
@@ -98,11 +103,18 @@ async function measureCell(
       transactionsPerSecond: result.transactionsPerSecond,
       eventsPerSecond: result.transactionsPerSecond * workload.eventsPerTransaction,
       ...(cpuBefore && cpuAfter
-        ? { listenerCpuShare: (cpuAfter.process - cpuBefore.process) / elapsed, listenerBackendCpuShare: (cpuAfter.backend - cpuBefore.backend) / elapsed }
+        ? {
+            listenerCpuShare: (cpuAfter.process - cpuBefore.process) / elapsed,
+            listenerBackendCpuShare: (cpuAfter.backend - cpuBefore.backend) / elapsed,
+          }
         : {}),
     };
-    progress(`writers  ${name.padEnd(16)} ${workloadName.padEnd(6)} ${String(writers).padStart(2)} writers: ${Math.round(run.transactionsPerSecond)} tx/s` +
-      (run.listenerCpuShare !== undefined ? ` (listener ${run.listenerCpuShare.toFixed(2)} cores, its backend ${run.listenerBackendCpuShare!.toFixed(2)})` : ''));
+    progress(
+      `writers  ${name.padEnd(16)} ${workloadName.padEnd(6)} ${String(writers).padStart(2)} writers: ${Math.round(run.transactionsPerSecond)} tx/s` +
+        (run.listenerCpuShare !== undefined
+          ? ` (listener ${run.listenerCpuShare.toFixed(2)} cores, its backend ${run.listenerBackendCpuShare!.toFixed(2)})`
+          : ''),
+    );
     return run;
   } finally {
     await running.stop();

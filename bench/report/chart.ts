@@ -17,12 +17,18 @@ export function renderChart(results: BenchResults): Buffer {
     return { workload, writers: Number(writers) };
   };
   const throughputBars = [
-    ...results.endToEnd.throughput.filter(isHeadlineCell).map((run) => ({ name: `e2e ${run.variant}`, value: Math.round(run.deliveredPerSecond) })),
+    ...results.endToEnd.throughput
+      .filter(isHeadlineCell)
+      .map((run) => ({ name: `e2e ${run.variant}`, value: Math.round(run.deliveredPerSecond) })),
     ...results.backlog.map((run) => ({ name: `backlog ${run.variant}`, value: Math.round(run.eventsPerSecond) })),
-    ...results.ceilings.map((run) => ({ name: `${run.kind === 'sink-sdk' ? 'sink (SDK client)' : run.kind} ceiling${run.fifo ? ' FIFO' : ''}`, value: Math.round(run.eventsPerSecond) })),
+    ...results.ceilings.map((run) => ({
+      name: `${run.kind === 'sink-sdk' ? 'sink (SDK client)' : run.kind} ceiling${run.fifo ? ' FIFO' : ''}`,
+      value: Math.round(run.eventsPerSecond),
+    })),
   ];
   const delayKeys = [...new Set(results.endToEnd.delays.map((run) => `${run.variant} @${run.offeredPerSecond}/s`))];
-  const delayOf = (key: string, field: 'p50' | 'p99' | 'max') => results.endToEnd.delays.find((run) => `${run.variant} @${run.offeredPerSecond}/s` === key)?.[field] ?? null;
+  const delayOf = (key: string, field: 'p50' | 'p99' | 'max') =>
+    results.endToEnd.delays.find((run) => `${run.variant} @${run.offeredPerSecond}/s` === key)?.[field] ?? null;
 
   chart.setOption({
     animation: false,
@@ -35,7 +41,10 @@ export function renderChart(results: BenchResults): Buffer {
     ],
     // echarts measures legend text with its own font metrics, narrower than the font resvg draws
     // with: the wide gap keeps long names from running into the next item.
-    legend: [{ top: 70, itemGap: 60, data: WRITER_VARIANTS.map((variant) => VARIANTS[variant].title) }, { top: 505, left: 900, data: ['p50', 'p99', 'max'] }],
+    legend: [
+      { top: 70, itemGap: 60, data: WRITER_VARIANTS.map((variant) => VARIANTS[variant].title) },
+      { top: 505, left: 900, data: ['p50', 'p99', 'max'] },
+    ],
     grid: [
       { left: 80, right: 40, top: 110, height: 320 },
       { left: 80, width: 580, top: 540, height: 250 },
@@ -63,7 +72,14 @@ export function renderChart(results: BenchResults): Buffer {
           return rate === undefined ? null : Math.round(rate);
         }),
       })),
-      { type: 'bar', name: 'events/s', xAxisIndex: 1, yAxisIndex: 1, data: throughputBars.map((bar) => bar.value), label: { show: true, position: 'top', fontSize: 10 } },
+      {
+        type: 'bar',
+        name: 'events/s',
+        xAxisIndex: 1,
+        yAxisIndex: 1,
+        data: throughputBars.map((bar) => bar.value),
+        label: { show: true, position: 'top', fontSize: 10 },
+      },
       ...(['p50', 'p99', 'max'] as const).map((field) => ({
         type: 'bar',
         name: field,

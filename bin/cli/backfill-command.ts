@@ -20,8 +20,8 @@ export function addBackfillCommand(program: Command): void {
     .description('send a "read" event for every existing row of a watched table (resumable)')
     // Not a requiredOption: commander would demand it of `backfill status` too.
     .option('--table <table>', 'the watched table: name or schema.name (required)')
-    .option('--label <label>', "the watch whose columns and label the events get (when the table has several)")
-    .option('--where <sql>', "only rows matching this SQL condition, e.g. \"plan = 'pro'\"")
+    .option('--label <label>', 'the watch whose columns and label the events get (when the table has several)')
+    .option('--where <sql>', 'only rows matching this SQL condition, e.g. "plan = \'pro\'"')
     .option('--target <consumer>', 'only this consumer receives the events (the consumer id, e.g. SignupEmail)')
     .option('--chunk <rows>', 'rows per chunk, each in its own short transaction', positiveInteger, DEFAULT_CHUNK)
     .option('--restart', 'start over instead of continuing an unfinished backfill of the same table, --where and --target')
@@ -53,5 +53,12 @@ const COLUMNS: Array<[string, (backfill: BackfillSummary) => string]> = [
 function formatTable(backfills: BackfillSummary[]): string {
   const cells = [COLUMNS.map(([title]) => title), ...backfills.map((b) => COLUMNS.map(([, cell]) => cell(b)))];
   const widths = COLUMNS.map((_, index) => Math.max(...cells.map((row) => row[index]!.length)));
-  return cells.map((row) => row.map((cell, index) => cell.padEnd(widths[index]!)).join('  ').trimEnd()).join('\n');
+  return cells
+    .map((row) =>
+      row
+        .map((cell, index) => cell.padEnd(widths[index]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }

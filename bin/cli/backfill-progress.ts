@@ -25,7 +25,10 @@ class ProgressBarReporter implements BackfillReporter {
 
   progressed(rowsDone: number): void {
     // The estimate is the planner's: when more rows turn up, the bar grows instead of overflowing.
-    if (rowsDone > this.total) this.bar.setTotal((this.total = rowsDone));
+    if (rowsDone > this.total) {
+      this.total = rowsDone;
+      this.bar.setTotal(rowsDone);
+    }
     this.bar.update(rowsDone, { rate: this.rate.at(rowsDone) });
   }
 

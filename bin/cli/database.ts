@@ -20,7 +20,10 @@ export async function withDatabase<T>(work: (client: pg.Client) => Promise<T>): 
 export function withInstalledDatabase<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   return withDatabase(async (client) => {
     const { installed } = (await client.query<{ installed: boolean }>(statement('admin/schema-exists'))).rows[0]!;
-    if (!installed) throw new ConfigError('pgbridge is not installed in this database: run `pgbridge install` first (or apply `pgbridge sql` with your migration tool)');
+    if (!installed)
+      throw new ConfigError(
+        'pgbridge is not installed in this database: run `pgbridge install` first (or apply `pgbridge sql` with your migration tool)',
+      );
     return work(client);
   });
 }

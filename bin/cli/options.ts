@@ -14,7 +14,8 @@ export function positiveInteger(value: string): number {
 
 /** A commander parser for a repeatable event id: collects every value given. */
 export function eventIds(value: string, previous: string[] = []): string[] {
-  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('an event id is a decimal number (the "id" of the event, as `pgbridge parked list` prints it)');
+  if (!/^\d+$/.test(value))
+    throw new InvalidArgumentError('an event id is a decimal number (the "id" of the event, as `pgbridge parked list` prints it)');
   return [...previous, value];
 }
 
@@ -26,7 +27,8 @@ export function watchNames(value: string, previous: string[] = []): string[] {
 /** A commander parser for a duration with its unit (`60s`, `5m`, `1.5h`, `2 days`, as the `ms` package reads them), in seconds. */
 export function durationSeconds(value: string): number {
   const milliseconds = /^\s*\d+(\.\d+)?\s*[a-z]+\s*$/i.test(value) ? ms(value as ms.StringValue) : undefined;
-  if (milliseconds === undefined || !(milliseconds > 0)) throw new InvalidArgumentError('expected a duration with its unit, such as 60s, 5m or 1h');
+  if (milliseconds === undefined || !(milliseconds > 0))
+    throw new InvalidArgumentError('expected a duration with its unit, such as 60s, 5m or 1h');
   return milliseconds / 1000;
 }
 

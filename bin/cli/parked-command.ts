@@ -19,7 +19,9 @@ export function addParkedCommand(program: Command): void {
     .description('put parked events back into the outbox after fixing the cause (all of them without --id)')
     .option('--id <id...>', 'only these events', eventIds)
     .action(async ({ id }: { id?: string[] }) => {
-      const { rows } = await withInstalledDatabase((client) => client.query<{ id: string }>(statement('admin/parked-resend'), [id ?? null]));
+      const { rows } = await withInstalledDatabase((client) =>
+        client.query<{ id: string }>(statement('admin/parked-resend'), [id ?? null]),
+      );
       console.log(`${rows.length} parked event(s) back in the outbox`);
       const resent = new Set(rows.map((row) => row.id));
       const notParked = (id ?? []).filter((wanted) => !resent.has(wanted));

@@ -13,7 +13,19 @@ import { addTypesCommand } from './types-command.ts';
 import { addUninstallCommand } from './uninstall-command.ts';
 
 /** Every command, in the order `pgbridge --help` lists them. A new command is one file and one line here. */
-const COMMANDS = [addInstallCommand, addSqlCommand, addUninstallCommand, addListenCommand, addGrantListenerCommand, addStatusCommand, addParkedCommand, addReplayCommand, addTypesCommand, addRedriveCommand, addBackfillCommand];
+const COMMANDS = [
+  addInstallCommand,
+  addSqlCommand,
+  addUninstallCommand,
+  addListenCommand,
+  addGrantListenerCommand,
+  addStatusCommand,
+  addParkedCommand,
+  addReplayCommand,
+  addTypesCommand,
+  addRedriveCommand,
+  addBackfillCommand,
+];
 
 const ENVIRONMENT = `
 Environment: DATABASE_URL (or PGHOST, PGUSER, ...), PGBRIDGE_CONFIG, PGBRIDGE_CONFIG_JSON,

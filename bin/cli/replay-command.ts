@@ -21,7 +21,11 @@ export function addReplayCommand(program: Command): void {
   program
     .command('replay')
     .description('publish retained events again, in id order, with their original ids (needs "retention" in the config)')
-    .requiredOption('--since <id|time>', 'first event: an event id, or an ISO 8601 time compared with the event\'s "at" (inclusive; UTC without an offset)', replayBound)
+    .requiredOption(
+      '--since <id|time>',
+      'first event: an event id, or an ISO 8601 time compared with the event\'s "at" (inclusive; UTC without an offset)',
+      replayBound,
+    )
     .option('--until <id|time>', 'stop before this event id or time (exclusive)', replayBound)
     .option('--table <table>', 'only events of this table ("name" or "schema.name")', tableName)
     .option('--target <name>', 'send the events with the attribute target=NAME: only the consumer of that name receives them', targetName)
@@ -59,11 +63,16 @@ export function addReplayCommand(program: Command): void {
         });
       });
       if (report.expiredBefore) {
-        console.error(`pgbridge replay: the oldest event still kept is ${report.expiredBefore.id} (at ${report.expiredBefore.at}); older ones expired or were published before retention was on`);
+        console.error(
+          `pgbridge replay: the oldest event still kept is ${report.expiredBefore.id} (at ${report.expiredBefore.at}); older ones expired or were published before retention was on`,
+        );
       }
-      for (const refused of report.refused) console.error(`pgbridge replay: event ${refused.id} not sent, the sink refuses it: ${refused.reason}`);
+      for (const refused of report.refused)
+        console.error(`pgbridge replay: event ${refused.id} not sent, the sink refuses it: ${refused.reason}`);
       const range = report.firstId ? `, ids ${report.firstId} to ${report.lastId}` : '';
-      console.log(`replayed ${report.replayed} event(s)${range} to ${sink.description}${flags.target ? ` for target ${flags.target}` : ''}`);
+      console.log(
+        `replayed ${report.replayed} event(s)${range} to ${sink.description}${flags.target ? ` for target ${flags.target}` : ''}`,
+      );
       if (report.refused.length > 0) process.exitCode = 1;
     });
 }
@@ -71,8 +80,12 @@ export function addReplayCommand(program: Command): void {
 /** `--until` at or before `--since` (both ids or both times) is a typo, not an empty replay. */
 function assertRangeNotEmpty(since: ReplayBound, until: ReplayBound | undefined): void {
   if (!until) return;
-  const empty = 'id' in since && 'id' in until ? BigInt(until.id) <= BigInt(since.id) : 'at' in since && 'at' in until && until.at <= since.at;
-  if (empty) throw new ConfigError(`--until ${'id' in until ? until.id : until.at} is not after --since ${'id' in since ? since.id : since.at}: the range is empty (--until is exclusive)`);
+  const empty =
+    'id' in since && 'id' in until ? BigInt(until.id) <= BigInt(since.id) : 'at' in since && 'at' in until && until.at <= since.at;
+  if (empty)
+    throw new ConfigError(
+      `--until ${'id' in until ? until.id : until.at} is not after --since ${'id' in since ? since.id : since.at}: the range is empty (--until is exclusive)`,
+    );
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$/;
@@ -98,7 +111,9 @@ function tableName(value: string): { schema: string; name: string } {
 
 function targetName(value: string): string {
   if (!/^[A-Za-z0-9_.:-]{1,128}$/.test(value)) {
-    throw new InvalidArgumentError(`"${value}" is not a target name: use 1-128 letters, digits or _ . : - (it becomes the target attribute)`);
+    throw new InvalidArgumentError(
+      `"${value}" is not a target name: use 1-128 letters, digits or _ . : - (it becomes the target attribute)`,
+    );
   }
   return value;
 }

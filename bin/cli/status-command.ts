@@ -49,7 +49,9 @@ function selectWatches(status: BridgeStatus, names: string[]): BridgeStatus {
   const known = status.watches.map((watch) => watch.name);
   const unknown = names.find((name) => !known.includes(name));
   if (unknown !== undefined) {
-    throw new ConfigError(`watch "${unknown}" is not installed${known.length > 0 ? ` (watches: ${known.join(', ')})` : ' (no watches are installed)'}`);
+    throw new ConfigError(
+      `watch "${unknown}" is not installed${known.length > 0 ? ` (watches: ${known.join(', ')})` : ' (no watches are installed)'}`,
+    );
   }
   const watches = status.watches.filter((watch) => names.includes(watch.name));
   const ages = watches.flatMap((watch) => (watch.oldestAgeSeconds === null ? [] : [watch.oldestAgeSeconds]));

@@ -27,7 +27,8 @@ export function statusReport(status: BridgeStatus): string {
         : 'none: no listener holds the leader lock, events wait in the outbox'
     }`,
   );
-  if (standbys.length > 0) lines.push(`standbys    ${standbys.map((session) => session.process ?? `backend pid ${session.backendPid}`).join(', ')}`);
+  if (standbys.length > 0)
+    lines.push(`standbys    ${standbys.map((session) => session.process ?? `backend pid ${session.backendPid}`).join(', ')}`);
   lines.push(`asleep      ${asleep(status)}`);
   lines.push(`waiting     ${status.waiting} event(s)${status.oldestAgeSeconds === null ? '' : `, oldest ${age(status.oldestAgeSeconds)}`}`);
   lines.push(`published   ${status.publishedLastMinute} in the last minute`);
@@ -50,14 +51,29 @@ function watchTable(watches: WatchStatus[]): string[] {
   if (watches.length === 0) return ['no watches installed'];
   const rows = [
     ['watch', 'state', 'waiting', 'oldest', 'published/min'],
-    ...watches.map((watch) => [watch.name, watch.state, String(watch.waiting), watch.oldestAgeSeconds === null ? '-' : age(watch.oldestAgeSeconds), String(watch.publishedLastMinute)]),
+    ...watches.map((watch) => [
+      watch.name,
+      watch.state,
+      String(watch.waiting),
+      watch.oldestAgeSeconds === null ? '-' : age(watch.oldestAgeSeconds),
+      String(watch.publishedLastMinute),
+    ]),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  const table = rows.map((row) => row.map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd());
+  const table = rows.map((row) =>
+    row
+      .map((cell, column) => (column < 2 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ')
+      .trimEnd(),
+  );
   const advice = watches.flatMap((watch) => {
     const fix = watch.state === 'trigger missing' && watch.triggerLeft ? PARTLY_DROPPED : ADVICE[watch.state];
     if (!fix) return [];
-    const detail = watch.nowNamed ? ` (now ${watch.nowNamed})` : watch.missingTriggers.length > 0 ? ` (for ${watch.missingTriggers.join(', ')})` : '';
+    const detail = watch.nowNamed
+      ? ` (now ${watch.nowNamed})`
+      : watch.missingTriggers.length > 0
+        ? ` (for ${watch.missingTriggers.join(', ')})`
+        : '';
     return [`watch "${watch.name}": ${watch.state}${detail}; ${fix}`];
   });
   return advice.length > 0 ? [...table, '', ...advice] : table;

@@ -57,17 +57,34 @@ export function createInstallerHandler(readSecret: SecretReader, log: Logger = c
       log.info({ msg: 'listener role removed', role: properties.ListenerRoleName, outcome });
       return result;
     }
-    const { watches, retentionDays } = parseBridgeConfig({ watches: JSON.parse(properties.WatchesJson), retention: properties.Retention }, 'installer watches');
+    const { watches, retentionDays } = parseBridgeConfig(
+      { watches: JSON.parse(properties.WatchesJson), retention: properties.Retention },
+      'installer watches',
+    );
     const { password } = await readSecret(properties.ListenerSecretArn);
     await withOwner(properties, readSecret, (client) =>
-      applyManagedInstall(client, { watches, setupSql: properties.SetupSql, retentionDays, listener: { roleName: properties.ListenerRoleName, password } }),
+      applyManagedInstall(client, {
+        watches,
+        setupSql: properties.SetupSql,
+        retentionDays,
+        listener: { roleName: properties.ListenerRoleName, password },
+      }),
     );
-    log.info({ msg: 'watches installed', requestType: event.RequestType, watches: watches.map((watch) => watch.name), role: properties.ListenerRoleName });
+    log.info({
+      msg: 'watches installed',
+      requestType: event.RequestType,
+      watches: watches.map((watch) => watch.name),
+      role: properties.ListenerRoleName,
+    });
     return result;
   };
 }
 
-async function withOwner<T>(properties: z.infer<typeof propertiesSchema>, readSecret: SecretReader, work: (client: pg.Client) => Promise<T>): Promise<T> {
+async function withOwner<T>(
+  properties: z.infer<typeof propertiesSchema>,
+  readSecret: SecretReader,
+  work: (client: pg.Client) => Promise<T>,
+): Promise<T> {
   const owner = await readSecret(properties.OwnerSecretArn);
   const client = new pg.Client({
     host: properties.Host,

@@ -90,11 +90,14 @@ export function embeddedMetricFormat(bridgeName: string, snapshot: MetricsSnapsh
   ];
   // A metric with no value this interval is left out: EMF has no empty value.
   if (snapshot.batchSizes.length > 0) metrics.push({ Name: 'DrainBatchSize', Unit: 'Count', value: snapshot.batchSizes });
-  if (snapshot.publishDelaysSeconds.length > 0) metrics.push({ Name: 'PublishDelaySeconds', Unit: 'Seconds', value: snapshot.publishDelaysSeconds });
+  if (snapshot.publishDelaysSeconds.length > 0)
+    metrics.push({ Name: 'PublishDelaySeconds', Unit: 'Seconds', value: snapshot.publishDelaysSeconds });
   return {
     _aws: {
       Timestamp: timestamp,
-      CloudWatchMetrics: [{ Namespace: METRICS_NAMESPACE, Dimensions: [['Bridge']], Metrics: metrics.map(({ Name, Unit }) => ({ Name, Unit })) }],
+      CloudWatchMetrics: [
+        { Namespace: METRICS_NAMESPACE, Dimensions: [['Bridge']], Metrics: metrics.map(({ Name, Unit }) => ({ Name, Unit })) },
+      ],
     },
     Bridge: bridgeName,
     ...Object.fromEntries(metrics.map((metric) => [metric.Name, metric.value])),

@@ -30,10 +30,18 @@ const settingsSchema = z.object({
   // S3's bucket naming rules, so a typo fails at start instead of on the first large row.
   PGBRIDGE_PAYLOAD_BUCKET: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: (issue) => `"${String(issue.input)}" is not an S3 bucket name (3-63 characters: a-z, 0-9, dots and hyphens)` })
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, {
+      error: (issue) => `"${String(issue.input)}" is not an S3 bucket name (3-63 characters: a-z, 0-9, dots and hyphens)`,
+    })
     .optional(),
-  PGBRIDGE_INSTALL_RETRY: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
-  PGBRIDGE_NO_INSTALL: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  PGBRIDGE_INSTALL_RETRY: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
+  PGBRIDGE_NO_INSTALL: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((value) => value === 'true'),
 });
 
 export type ListenerSettings = z.output<typeof settingsSchema>;

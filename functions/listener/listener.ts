@@ -235,13 +235,18 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private async assertInstalled(): Promise<void> {
     const { rows } = await this.client!.query(statement('admin/schema-exists'));
     if (!rows[0].installed) {
-      throw new Error('pgbridge is not installed in this database (no pgbridge.outbox): run `pgbridge install`, or start without --no-install');
+      throw new Error(
+        'pgbridge is not installed in this database (no pgbridge.outbox): run `pgbridge install`, or start without --no-install',
+      );
     }
     const version = await assertSchemaCompatible(this.client!);
-    if (version.installed > version.known) this.options.log.info({ msg: 'schema is newer than this listener, and compatible with it', ...version });
+    if (version.installed > version.known)
+      this.options.log.info({ msg: 'schema is newer than this listener, and compatible with it', ...version });
     const { rows: tables } = await this.client!.query(statement('admin/listener-tables-exist'));
     if (!tables[0].present) {
-      throw new Error('the pgbridge schema in this database is older than this listener (no pgbridge.published_count): run `pgbridge install` of this version, or start without --no-install');
+      throw new Error(
+        'the pgbridge schema in this database is older than this listener (no pgbridge.published_count): run `pgbridge install` of this version, or start without --no-install',
+      );
     }
   }
 
@@ -298,7 +303,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
    * draining in the background while the listener reconnects.
    */
   private async drainBurst(connections: pg.Client[]): Promise<DrainResult> {
-    const { sink, log, batchSize } = this.options;
+    const { sink, log } = this.options;
     const options = { ...this.options, maxInFlight: Math.max(1, Math.ceil(this.options.maxInFlight / connections.length)) };
     const total: DrainResult = { fetched: 0, published: 0, parked: 0, retrying: 0, held: 0, failed: 0, sinkDown: false };
     // One connection failing ends the burst for all: the main one holds leadership, and a
@@ -349,7 +354,12 @@ export class Listener extends EventEmitter<ListenerEvents> {
       const result = await this.drainBurst([client, ...helpers]);
       if (result.sinkDown) {
         sinkDelay = Math.min(Math.max(sinkDelay * 2, this.options.retryBaseMs), this.options.maxBackoffMs);
-        log.warn({ msg: 'sink unreachable, events stay in the outbox', sink: this.options.sink.description, error: result.sinkError, retryInMs: sinkDelay });
+        log.warn({
+          msg: 'sink unreachable, events stay in the outbox',
+          sink: this.options.sink.description,
+          error: result.sinkError,
+          retryInMs: sinkDelay,
+        });
         await this.stopRequested.wait(sinkDelay);
         continue;
       }

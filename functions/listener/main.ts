@@ -20,7 +20,13 @@ export interface ListenCommand {
 }
 
 /** `pgbridge listen`, and the container's entry point. Resolves once connected and installed. */
-export async function startListener({ configPath, install, env = process.env, log = createLogger('pgbridge-listener'), onCreated }: ListenCommand): Promise<Listener> {
+export async function startListener({
+  configPath,
+  install,
+  env = process.env,
+  log = createLogger('pgbridge-listener'),
+  onCreated,
+}: ListenCommand): Promise<Listener> {
   const settings = readListenerSettings(env);
   install &&= !settings.PGBRIDGE_NO_INSTALL;
   const config: BridgeConfig | undefined = install ? loadBridgeConfig({ path: configPath, env }) : undefined;
@@ -33,7 +39,13 @@ export async function startListener({ configPath, install, env = process.env, lo
     snsClient: settings.PGBRIDGE_SNS_CLIENT,
     payloadBucket: settings.PGBRIDGE_PAYLOAD_BUCKET,
   });
-  const listener = new Listener({ ...listenerOptionsFrom(settings), sink, watches: config?.watches, retentionDays: config?.retentionDays, log });
+  const listener = new Listener({
+    ...listenerOptionsFrom(settings),
+    sink,
+    watches: config?.watches,
+    retentionDays: config?.retentionDays,
+    log,
+  });
   if (settings.PGBRIDGE_HEALTH_PORT !== undefined) {
     const server = await startHealthServer(settings.PGBRIDGE_HEALTH_PORT, listener);
     log.info({ msg: 'health endpoint', port: (server.address() as { port: number }).port });

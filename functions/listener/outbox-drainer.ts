@@ -75,7 +75,12 @@ export async function drainOnce(
         result.held++;
         continue;
       }
-      if (built.truncated) log.warn({ msg: 'row too large for the sink, sent truncated (PGBRIDGE_PAYLOAD_BUCKET sends it whole)', eventId: event.id, table: `${event.schema_name}.${event.table_name}` });
+      if (built.truncated)
+        log.warn({
+          msg: 'row too large for the sink, sent truncated (PGBRIDGE_PAYLOAD_BUCKET sends it whole)',
+          eventId: event.id,
+          table: `${event.schema_name}.${event.table_name}`,
+        });
       messages.push(built.message);
     }
 
@@ -119,7 +124,8 @@ export async function drainOnce(
     // After the failures above are recorded, so that held events wait exactly as long.
     retries.hold([...heldBehindBackoff, ...heldInRound.map((id) => ({ id, groupId: groupOf.get(id)! }))]);
 
-    if (accepted.length > 0) await client.query(statement('drain/delete-events'), [accepted, ...publishedPerTable(rows, new Set(accepted))]);
+    if (accepted.length > 0)
+      await client.query(statement('drain/delete-events'), [accepted, ...publishedPerTable(rows, new Set(accepted))]);
     if (toPark.size > 0) {
       await client.query(statement('drain/park-events'), [[...toPark.keys()], [...toPark.values()]]);
       for (const [eventId, reason] of toPark) log.error({ msg: 'event parked: the sink will never accept it', eventId, reason });
@@ -140,7 +146,6 @@ export async function drainOnce(
   }
 }
 
-
 /** Parameters $2-$5 of drain/delete-events: the accepted events counted per table and label. */
 function publishedPerTable(events: OutboxEvent[], accepted: Set<string>): [string[], string[], string[], number[]] {
   const counts = new Map<string, { schema: string; table: string; label: string; events: number }>();
@@ -153,5 +158,10 @@ function publishedPerTable(events: OutboxEvent[], accepted: Set<string>): [strin
     counts.set(key, entry);
   }
   const entries = [...counts.values()];
-  return [entries.map((entry) => entry.schema), entries.map((entry) => entry.table), entries.map((entry) => entry.label), entries.map((entry) => entry.events)];
+  return [
+    entries.map((entry) => entry.schema),
+    entries.map((entry) => entry.table),
+    entries.map((entry) => entry.label),
+    entries.map((entry) => entry.events),
+  ];
 }

@@ -61,7 +61,11 @@ export class SnsQueryClient {
     const unsigned = {
       ...target.request,
       method: 'POST',
-      headers: { host: target.host, 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(form)) },
+      headers: {
+        host: target.host,
+        'content-type': 'application/x-www-form-urlencoded',
+        'content-length': String(Buffer.byteLength(form)),
+      },
       body: form,
     } as HttpRequest;
     const offsetUsed = this.clockOffsetMs;
@@ -79,7 +83,12 @@ export class SnsQueryClient {
 
   private worthRetrying(error: unknown): boolean {
     if (!(error instanceof AwsQueryError)) return true;
-    return error.$fault === 'server' || error.$metadata.httpStatusCode === 429 || isRetryableEntryFailure(error.name, true) || this.signedWithOldClock.has(error);
+    return (
+      error.$fault === 'server' ||
+      error.$metadata.httpStatusCode === 429 ||
+      isRetryableEntryFailure(error.name, true) ||
+      this.signedWithOldClock.has(error)
+    );
   }
 
   private resolveTarget(): Promise<ResolvedTarget> {
@@ -114,9 +123,21 @@ export class SnsQueryClient {
     if (!request || !scope) throw new Error('could not resolve the SNS endpoint and signing scope from the AWS SDK');
     const config = this.client.config;
     return {
-      request: { protocol: request.protocol, hostname: request.hostname, port: request.port, path: request.path, query: request.query ?? {} },
+      request: {
+        protocol: request.protocol,
+        hostname: request.hostname,
+        port: request.port,
+        path: request.path,
+        query: request.query ?? {},
+      },
       host: request.headers.host ?? request.hostname,
-      signer: new SignatureV4({ credentials: () => config.credentials(), region: scope[1]!, service: scope[2]!, sha256: config.sha256, uriEscapePath: true }),
+      signer: new SignatureV4({
+        credentials: () => config.credentials(),
+        region: scope[1]!,
+        service: scope[2]!,
+        sha256: config.sha256,
+        uriEscapePath: true,
+      }),
       maxAttempts: await config.maxAttempts(),
     };
   }
@@ -140,7 +161,12 @@ async function readBody(body: NodeJS.ReadableStream, httpStatusCode: number): Pr
     // A PublishBatch answer is a few KiB; anything this large is not one (a misrouted endpoint).
     if (text.length > MAX_ANSWER_CHARS) {
       // A client fault: reading it again would not make it an SNS answer.
-      throw new AwsQueryError('AnswerTooLarge', `SNS answer larger than ${MAX_ANSWER_CHARS} characters: not an SNS endpoint?`, 'client', httpStatusCode);
+      throw new AwsQueryError(
+        'AnswerTooLarge',
+        `SNS answer larger than ${MAX_ANSWER_CHARS} characters: not an SNS endpoint?`,
+        'client',
+        httpStatusCode,
+      );
     }
   }
   return text;

@@ -73,7 +73,9 @@ export async function runBackfill(client: pg.ClientBase, options: BackfillOption
   const backfill = unfinished.rows[0] ?? (await client.query(statement('backfill/create'), [watch, where, target, rowsEstimate])).rows[0];
   const { rows: locked } = await client.query(statement('backfill/lock'), [backfill.id]);
   if (!locked[0].acquired) {
-    throw new ConfigError(`backfill ${backfill.id} of ${watch} is already running in another session; wait for it, or see pgbridge backfill status`);
+    throw new ConfigError(
+      `backfill ${backfill.id} of ${watch} is already running in another session; wait for it, or see pgbridge backfill status`,
+    );
   }
   await client.query(statement('backfill/set-estimate'), [backfill.id, rowsEstimate]);
   await client.query(`SET lock_timeout = '${CHUNK_LOCK_TIMEOUT}'`);
@@ -114,7 +116,13 @@ async function readChunk(client: pg.ClientBase, chunkSql: string, values: unknow
 }
 
 /** Waits until none of the backfill's events are left in the outbox; returns the id to scan from next time. */
-async function waitForPublished(client: pg.ClientBase, backfillId: string, scanFrom: string, pollIntervalMs: number, reporter: BackfillReporter): Promise<string> {
+async function waitForPublished(
+  client: pg.ClientBase,
+  backfillId: string,
+  scanFrom: string,
+  pollIntervalMs: number,
+  reporter: BackfillReporter,
+): Promise<string> {
   let interval = pollIntervalMs;
   for (let polls = 0; ; polls++) {
     const { rows } = await client.query(statement('backfill/pending-events'), [scanFrom, backfillId]);
@@ -132,12 +140,21 @@ async function chooseWatch(client: pg.ClientBase, options: BackfillOptions): Pro
   const { rows: installed } = await client.query(statement('admin/schema-exists'));
   if (!installed[0].installed) throw new ConfigError('pgbridge is not installed in this database: run pgbridge install first');
   const { rows } = await client.query(statement('backfill/watches-of-table'), [schema, table]);
-  const found = rows[0] as { table_exists: boolean; watches: Array<{ name: string; label: string | null }>; watched_tables: string; backfills_installed: boolean };
-  if (!found.backfills_installed) throw new ConfigError('this database has pgbridge from before backfills: run pgbridge install to upgrade it');
+  const found = rows[0] as {
+    table_exists: boolean;
+    watches: Array<{ name: string; label: string | null }>;
+    watched_tables: string;
+    backfills_installed: boolean;
+  };
+  if (!found.backfills_installed)
+    throw new ConfigError('this database has pgbridge from before backfills: run pgbridge install to upgrade it');
   const name = `${schema}.${table}`;
-  if (!found.table_exists) throw new ConfigError(`--table ${name}: there is no such table (watched tables: ${found.watched_tables || 'none'})`);
+  if (!found.table_exists)
+    throw new ConfigError(`--table ${name}: there is no such table (watched tables: ${found.watched_tables || 'none'})`);
   if (found.watches.length === 0) {
-    throw new ConfigError(`--table ${name}: the table has no installed watch (watched tables: ${found.watched_tables || 'none'}); add one to pgbridge.config.json and run pgbridge install`);
+    throw new ConfigError(
+      `--table ${name}: the table has no installed watch (watched tables: ${found.watched_tables || 'none'}); add one to pgbridge.config.json and run pgbridge install`,
+    );
   }
   const labels = found.watches.map((watch) => watch.label ?? '(none)').join(', ');
   if (options.label !== undefined) {
@@ -146,7 +163,9 @@ async function chooseWatch(client: pg.ClientBase, options: BackfillOptions): Pro
     return chosen.name;
   }
   if (found.watches.length > 1) {
-    throw new ConfigError(`--table ${name} has ${found.watches.length} watches (labels: ${labels}): choose the one whose columns and label the events get with --label`);
+    throw new ConfigError(
+      `--table ${name} has ${found.watches.length} watches (labels: ${labels}): choose the one whose columns and label the events get with --label`,
+    );
   }
   return found.watches[0]!.name;
 }
@@ -159,7 +178,9 @@ function splitTableName(name: string): { schema: string; table: string } {
 
 function assertValidTarget(target: string): void {
   if (target.length === 0 || target.length > 256 || !isValidAwsText(target)) {
-    throw new ConfigError(`--target ${JSON.stringify(target)}: give the name of one consumer (1-256 characters SNS accepts), e.g. --target SignupEmail`);
+    throw new ConfigError(
+      `--target ${JSON.stringify(target)}: give the name of one consumer (1-256 characters SNS accepts), e.g. --target SignupEmail`,
+    );
   }
 }
 
@@ -188,7 +209,7 @@ async function estimateRows(client: pg.ClientBase, statements: Statements, where
   try {
     const { rows } = await singleStatement(client, `EXPLAIN (FORMAT JSON) ${statements.estimate}`, []);
     await singleStatement(client, `EXPLAIN ${statements.chunk}`, ['0', null, 1, null]);
-    return Number(rows[0]['QUERY PLAN'][0].Plan['Plan Rows']);
+    return Number(rows[0]!['QUERY PLAN'][0].Plan['Plan Rows']);
   } catch (error) {
     if (isTransient(error)) throw error;
     const what = where === null ? 'backfill' : `--where ${JSON.stringify(where)}`;
@@ -201,7 +222,11 @@ async function estimateRows(client: pg.ClientBase, statements: Statements, where
  * statement: a where clause cannot smuggle in a second one. (`queryMode` is node-postgres' own
  * option; its type definitions do not list it yet.)
  */
-function singleStatement<R extends pg.QueryResultRow = any>(client: pg.ClientBase, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+function singleStatement<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  client: pg.ClientBase,
+  text: string,
+  values: unknown[],
+): Promise<pg.QueryResult<R>> {
   return client.query<R>({ text, values, queryMode: 'extended' } as pg.QueryConfig);
 }
 

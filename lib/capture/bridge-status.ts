@@ -3,7 +3,15 @@ import type { Watch } from '../config/watch-config.ts';
 import { statement } from './sql-files.ts';
 
 /** How an installed or configured watch stands against the database and the config. */
-export type WatchState = 'installed' | 'not installed' | 'no such table' | 'out of date' | 'not in config' | 'trigger missing' | 'table dropped' | 'table renamed';
+export type WatchState =
+  | 'installed'
+  | 'not installed'
+  | 'no such table'
+  | 'out of date'
+  | 'not in config'
+  | 'trigger missing'
+  | 'table dropped'
+  | 'table renamed';
 
 export interface WatchStatus {
   name: string;

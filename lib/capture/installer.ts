@@ -36,7 +36,7 @@ export async function install(client: pg.ClientBase, watches: Watch[], { retenti
 
 const INSUFFICIENT_PRIVILEGE = '42501';
 const PRIVILEGE_HINT =
-  ' (install as the tables\' owner or a role with CREATE on the database and TRIGGER on the tables; a role given `pgbridge grant-listener` runs `pgbridge listen --no-install`)';
+  " (install as the tables' owner or a role with CREATE on the database and TRIGGER on the tables; a role given `pgbridge grant-listener` runs `pgbridge listen --no-install`)";
 
 // SQLSTATE classes and codes worth retrying: connection (08), resources (53), operator
 // intervention such as a restart (57), deadlock/serialization (40), lock timeout (55P03).

@@ -13,14 +13,20 @@ export async function ensureListenerLogin(client: pg.ClientBase, roleName: strin
     const { rows } = await client.query<{ privileged: boolean; is_current_user: boolean }>(statement('admin/login-role'), [roleName]);
     const existing = rows[0];
     if (existing?.is_current_user) {
-      throw new ConfigError(`listener role "${roleName}" is the role the installer connects as; give the listener a role of its own (e.g. pgbridge_listener)`);
+      throw new ConfigError(
+        `listener role "${roleName}" is the role the installer connects as; give the listener a role of its own (e.g. pgbridge_listener)`,
+      );
     }
     if (existing?.privileged) {
       throw new ConfigError(
         `listener role "${roleName}" already exists with more rights than logging in (superuser, CREATEROLE, CREATEDB, REPLICATION, BYPASSRLS or membership in another role); choose another name`,
       );
     }
-    const built = await client.query<{ statement: string }>(statement('admin/set-login-statement'), [roleName, verifier, existing !== undefined]);
+    const built = await client.query<{ statement: string }>(statement('admin/set-login-statement'), [
+      roleName,
+      verifier,
+      existing !== undefined,
+    ]);
     await client.query(built.rows[0]!.statement);
     await client.query(statement('admin/grant-listener'), [roleName]);
     await client.query('COMMIT');

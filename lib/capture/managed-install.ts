@@ -27,7 +27,10 @@ export interface ManagedInstall {
  * the optional setup SQL, the install of exactly these watches, then the listener's login role
  * and its grants. Every step is idempotent, so a repeated or retried deploy changes nothing more.
  */
-export async function applyManagedInstall(client: pg.ClientBase, { watches, setupSql, retentionDays, listener }: ManagedInstall): Promise<void> {
+export async function applyManagedInstall(
+  client: pg.ClientBase,
+  { watches, setupSql, retentionDays, listener }: ManagedInstall,
+): Promise<void> {
   // First, so that an unusable password stops the deploy before anything changed.
   const verifier = scramSha256Verifier(listener.password);
   if (setupSql) await client.query(setupSql);

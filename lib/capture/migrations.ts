@@ -49,7 +49,10 @@ export async function applyMigrations(client: pg.ClientBase): Promise<void> {
 /** The same as `applyMigrations`, as SQL for `pgbridge sql` (standard_conforming_strings on). */
 export function migrationScript(): string {
   return migrations()
-    .map((migration) => `SELECT pgbridge.apply_migration(${migration.version}, ${literal(migration.name)}, ${migration.breaking}, ${literal(migration.sql)});`)
+    .map(
+      (migration) =>
+        `SELECT pgbridge.apply_migration(${migration.version}, ${literal(migration.name)}, ${migration.breaking}, ${literal(migration.sql)});`,
+    )
     .join('\n');
 }
 

@@ -12,7 +12,9 @@ export function scramSha256Verifier(password: string, { salt = randomBytes(16), 
   // limiting passwords to it keeps this computation equal to the server's without a SASLprep
   // implementation. Generated secrets (letters and digits) always qualify.
   if (!/^[\x21-\x7e]+$/.test(password)) {
-    throw new ConfigError('the listener password must be printable ASCII without spaces (generate it with letters, digits and punctuation only)');
+    throw new ConfigError(
+      'the listener password must be printable ASCII without spaces (generate it with letters, digits and punctuation only)',
+    );
   }
   const saltedPassword = pbkdf2Sync(password, salt, iterations, 32, 'sha256');
   const clientKey = createHmac('sha256', saltedPassword).update('Client Key').digest();

@@ -28,8 +28,16 @@ export class BridgeDashboard extends Construct {
     const sum = { statistic: 'Sum', period: PERIOD };
     const max = { statistic: 'Maximum', period: PERIOD };
     this.dashboard.addWidgets(
-      graph('Events published per minute', [bridge.metricEventsPublished(sum)], [bridge.metricPublishFailures({ ...sum, label: 'publish failures (entries)' })]),
-      graph('Outbox backlog', [bridge.metricOutboxBacklog({ ...max, label: 'waiting events' })], [bridge.metricOutboxOldestEventAge({ ...max, label: 'oldest age (s)' })]),
+      graph(
+        'Events published per minute',
+        [bridge.metricEventsPublished(sum)],
+        [bridge.metricPublishFailures({ ...sum, label: 'publish failures (entries)' })],
+      ),
+      graph(
+        'Outbox backlog',
+        [bridge.metricOutboxBacklog({ ...max, label: 'waiting events' })],
+        [bridge.metricOutboxOldestEventAge({ ...max, label: 'oldest age (s)' })],
+      ),
       graph('Publish delay (s): transaction start to accepted by SNS', [
         bridge.metricPublishDelay({ statistic: 'p50', period: PERIOD, label: 'p50' }),
         bridge.metricPublishDelay({ statistic: 'p99', period: PERIOD, label: 'p99' }),
@@ -37,11 +45,18 @@ export class BridgeDashboard extends Construct {
       ]),
     );
     this.dashboard.addWidgets(
-      graph('Events per drain round', [bridge.metricDrainBatchSize({ statistic: 'Average', period: PERIOD, label: 'average' }), bridge.metricDrainBatchSize({ ...max, label: 'max' })]),
-      graph('Parked events, failed SNS deliveries', [bridge.metricParkedEvents({ ...max, label: 'parked' })], [
-        bridge.topic.metricNumberOfNotificationsFailed({ ...sum, label: 'SNS deliveries failed' }),
+      graph('Events per drain round', [
+        bridge.metricDrainBatchSize({ statistic: 'Average', period: PERIOD, label: 'average' }),
+        bridge.metricDrainBatchSize({ ...max, label: 'max' }),
       ]),
-      graph('Listener tasks running', [bridge.service.metricCpuUtilization({ statistic: 'SampleCount', period: PERIOD, label: 'tasks (CPU samples)' })]),
+      graph(
+        'Parked events, failed SNS deliveries',
+        [bridge.metricParkedEvents({ ...max, label: 'parked' })],
+        [bridge.topic.metricNumberOfNotificationsFailed({ ...sum, label: 'SNS deliveries failed' })],
+      ),
+      graph('Listener tasks running', [
+        bridge.service.metricCpuUtilization({ statistic: 'SampleCount', period: PERIOD, label: 'tasks (CPU samples)' }),
+      ]),
     );
   }
 
@@ -50,15 +65,22 @@ export class BridgeDashboard extends Construct {
     const name = consumer.node.path;
     const max = { statistic: 'Maximum', period: PERIOD };
     this.dashboard.addWidgets(
-      graph(`${name}: queue`, [consumer.queue.metricApproximateNumberOfMessagesVisible({ ...max, label: 'waiting' })], [
-        consumer.queue.metricApproximateAgeOfOldestMessage({ ...max, label: 'oldest age (s)' }),
-      ]),
-      graph(`${name}: dead-letter queue`, [consumer.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ ...max, label: 'dead-lettered' })], [
-        consumer.deadLetterQueue.metricApproximateAgeOfOldestMessage({ ...max, label: 'oldest age (s)' }),
-      ]),
+      graph(
+        `${name}: queue`,
+        [consumer.queue.metricApproximateNumberOfMessagesVisible({ ...max, label: 'waiting' })],
+        [consumer.queue.metricApproximateAgeOfOldestMessage({ ...max, label: 'oldest age (s)' })],
+      ),
+      graph(
+        `${name}: dead-letter queue`,
+        [consumer.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ ...max, label: 'dead-lettered' })],
+        [consumer.deadLetterQueue.metricApproximateAgeOfOldestMessage({ ...max, label: 'oldest age (s)' })],
+      ),
       graph(
         `${name}: function`,
-        [consumer.function.metricErrors({ statistic: 'Sum', period: PERIOD, label: 'errors' }), consumer.function.metricThrottles({ statistic: 'Sum', period: PERIOD, label: 'throttles' })],
+        [
+          consumer.function.metricErrors({ statistic: 'Sum', period: PERIOD, label: 'errors' }),
+          consumer.function.metricThrottles({ statistic: 'Sum', period: PERIOD, label: 'throttles' }),
+        ],
         [consumer.function.metricDuration({ statistic: 'p99', period: PERIOD, label: 'duration p99 (ms)' })],
       ),
     );

@@ -1,5 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -10,7 +10,13 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { buildFilterPolicy, type ConsumerFilter } from '../consumers/filter-policy.ts';
 import { deadLetterQueueOutputDescription } from '../redrive/dead-letter-queue-output.ts';
-import { DEFAULT_RETRY_BACKOFF, MAX_VISIBILITY_SECONDS, receivesForRetryWindow, retryWindowSeconds, type RetryBackoff } from '../consumers/retry-backoff.ts';
+import {
+  DEFAULT_RETRY_BACKOFF,
+  MAX_VISIBILITY_SECONDS,
+  receivesForRetryWindow,
+  retryWindowSeconds,
+  type RetryBackoff,
+} from '../consumers/retry-backoff.ts';
 import { createConsumerAlarms, QUEUE_RETENTION, type ConsumerAlarms } from './consumer-alarms.ts';
 import { resolveHandlerFile, type HandlerFileOptions } from './handler-file.ts';
 import { acknowledgeAwsSolutionsFindings } from './nag-acknowledgements.ts';
@@ -154,13 +160,19 @@ export class ChangeConsumer extends Construct {
     const topic = props.bridge.topic;
     const fifo = topic.fifo;
     const batchSize = props.batchSize ?? 10;
-    const backoff: RetryBackoff = { ...DEFAULT_RETRY_BACKOFF, maxDelaySeconds: props.maxRetryDelay?.toSeconds() ?? DEFAULT_RETRY_BACKOFF.maxDelaySeconds };
+    const backoff: RetryBackoff = {
+      ...DEFAULT_RETRY_BACKOFF,
+      maxDelaySeconds: props.maxRetryDelay?.toSeconds() ?? DEFAULT_RETRY_BACKOFF.maxDelaySeconds,
+    };
     const maxReceiveCount = props.maxReceiveCount ?? receivesForRetryWindow((props.retryWindow ?? Duration.hours(24)).toSeconds(), backoff);
     const check = new PropsCheck(this.node.path)
       .integerBetween('batchSize', props.batchSize, 1, 10_000)
       .integerBetween('maxConcurrency', props.maxConcurrency, 2, 1000)
       .integerBetween('maxReceiveCount', props.maxReceiveCount, 1, 1000)
-      .require(!(props.maxReceiveCount && props.retryWindow), 'maxReceiveCount and retryWindow: give one of them (the other follows from the backoff)')
+      .require(
+        !(props.maxReceiveCount && props.retryWindow),
+        'maxReceiveCount and retryWindow: give one of them (the other follows from the backoff)',
+      )
       .require(
         backoff.maxDelaySeconds >= backoff.firstDelaySeconds && backoff.maxDelaySeconds <= MAX_VISIBILITY_SECONDS,
         `maxRetryDelay must be between ${backoff.firstDelaySeconds} seconds and 12 hours (the SQS visibility limit)`,
@@ -169,11 +181,17 @@ export class ChangeConsumer extends Construct {
         props.retryWindow === undefined || props.retryWindow.toSeconds() <= Duration.days(7).toSeconds(),
         'retryWindow cannot exceed 7 days: records must reach the dead-letter queue well before SQS deletes them (14 days after they were published)',
       )
-      .require(maxReceiveCount <= 1000, `retryWindow needs ${maxReceiveCount} receives, more than the 1000 SQS allows: raise maxRetryDelay or shorten retryWindow`)
+      .require(
+        maxReceiveCount <= 1000,
+        `retryWindow needs ${maxReceiveCount} receives, more than the 1000 SQS allows: raise maxRetryDelay or shorten retryWindow`,
+      )
       .integerBetween('memorySize', props.memorySize, 128, 10_240)
       .require(timeout.toSeconds() <= 900, 'functionTimeout cannot exceed 15 minutes (the Lambda maximum)')
       .require(batchingWindow.toSeconds() <= 300, 'maxBatchingWindow cannot exceed 5 minutes (the Lambda maximum)')
-      .require(!fifo || batchSize <= 10, `batchSize ${batchSize}: a FIFO bridge delivers at most 10 records per batch (the Lambda limit for FIFO queues)`)
+      .require(
+        !fifo || batchSize <= 10,
+        `batchSize ${batchSize}: a FIFO bridge delivers at most 10 records per batch (the Lambda limit for FIFO queues)`,
+      )
       .require(
         !fifo || batchingWindow.toSeconds() === 0,
         'maxBatchingWindow is not available on a FIFO bridge (Lambda has no batching window for FIFO queues); remove it',

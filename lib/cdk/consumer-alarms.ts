@@ -76,7 +76,9 @@ export function createConsumerAlarms(scope: Construct, props: ConsumerAlarmsProp
  * QUEUE_RETENTION after it was published, so up to the retry window earlier than the metric says.
  */
 function createDeadLetterAgeAlarm(scope: Construct, props: ConsumerAlarmsProps): cloudwatch.Alarm {
-  const threshold = Duration.seconds(Math.max(QUEUE_RETENTION.toSeconds() - props.retryWindow.toSeconds() - EXPIRY_WARNING.toSeconds(), Duration.days(1).toSeconds()));
+  const threshold = Duration.seconds(
+    Math.max(QUEUE_RETENTION.toSeconds() - props.retryWindow.toSeconds() - EXPIRY_WARNING.toSeconds(), Duration.days(1).toSeconds()),
+  );
   return new cloudwatch.Alarm(scope, 'DeadLetterAgeAlarm', {
     alarmDescription: `${scope.node.path}: a change event has waited in the dead-letter queue for ${threshold.toHumanString()}; SQS deletes it ${QUEUE_RETENTION.toHumanString()} after it was published. Redrive it (${props.redriveCommand}, or the SQS console's "Start DLQ redrive") or save it now.`,
     metric: props.deadLetterQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(15), statistic: 'Maximum' }),

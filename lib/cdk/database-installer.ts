@@ -106,12 +106,19 @@ export class DatabaseInstaller extends Construct {
     logGroup.grantWrite(role);
     role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+        actions: [
+          'ec2:CreateNetworkInterface',
+          'ec2:DescribeNetworkInterfaces',
+          'ec2:DeleteNetworkInterface',
+          'ec2:AssignPrivateIpAddresses',
+          'ec2:UnassignPrivateIpAddresses',
+        ],
         resources: ['*'],
       }),
     );
     acknowledgeAwsSolutionsFindings(role, {
-      'IAM5[Resource::*]': 'A function in a VPC manages its network interfaces: EC2 does not support resource-level permissions for these actions (the same statement as AWSLambdaVPCAccessExecutionRole, without its account-wide log rights).',
+      'IAM5[Resource::*]':
+        'A function in a VPC manages its network interfaces: EC2 does not support resource-level permissions for these actions (the same statement as AWSLambdaVPCAccessExecutionRole, without its account-wide log rights).',
     });
 
     this.function = new lambda.Function(this, 'Function', {
@@ -159,7 +166,8 @@ export class DatabaseInstaller extends Construct {
     // cdk-nag names the resource by the function's logical id, which depends on where the bridge sits.
     const functionLogicalId = Stack.of(this).getLogicalId(this.function.node.defaultChild as lambda.CfnFunction);
     acknowledgeAwsSolutionsFindings(providerRole, {
-      [`IAM5[Resource::<${functionLogicalId}.Arn>:*]`]: 'The custom resource framework invokes the installer by version or alias as well (grantInvoke adds the ":*" form); the function is the only resource.',
+      [`IAM5[Resource::<${functionLogicalId}.Arn>:*]`]:
+        'The custom resource framework invokes the installer by version or alias as well (grantInvoke adds the ":*" form); the function is the only resource.',
     });
     acknowledgeAwsSolutionsFindings(provider, {
       L1: 'The runtime of the custom resource framework function is chosen by aws-cdk-lib.',

@@ -38,7 +38,10 @@ export class EmailConsumer extends Construct {
     const to = typeof props.to === 'string' ? [props.to] : props.to;
     const sender = /<([^<>]+)>\s*$/.exec(props.from)?.[1] ?? props.from.trim();
     const check = new PropsCheck(this.node.path)
-      .require(isToken(props.from) || ADDRESS.test(sender), `from: "${props.from}" is not an email address (write "noreply@example.com" or "Name <noreply@example.com>")`)
+      .require(
+        isToken(props.from) || ADDRESS.test(sender),
+        `from: "${props.from}" is not an email address (write "noreply@example.com" or "Name <noreply@example.com>")`,
+      )
       .require(to.length > 0, 'to cannot be empty: give at least one address or a template such as "{{row.email}}"');
     for (const recipient of to) {
       check.require(

@@ -33,11 +33,16 @@ export class PgBridgeExampleStack extends Stack {
   constructor(scope: Construct, id: string, props: PgBridgeExampleStackProps) {
     super(scope, id, props);
     // Rejected traffic is what explains a listener that cannot reach the database.
-    const flowLogs = new logs.LogGroup(this, 'VpcFlowLogs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    const flowLogs = new logs.LogGroup(this, 'VpcFlowLogs', {
+      retention: logs.RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     const vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,
       natGateways: 1,
-      flowLogs: { Rejected: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.REJECT } },
+      flowLogs: {
+        Rejected: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogs), trafficType: ec2.FlowLogTrafficType.REJECT },
+      },
     });
     const database = new rds.DatabaseInstance(this, 'Database', {
       engine: rds.DatabaseInstanceEngine.postgres({ version: rds.PostgresEngineVersion.VER_17 }),
@@ -84,10 +89,25 @@ export class PgBridgeExampleStack extends Stack {
     const webhook = this.bridge.addWebhookConsumer(orderWebhook.id, { filter: orderWebhook.filter, url: props.webhookUrl });
 
     new CfnOutput(this, 'TopicArn', { value: this.bridge.topic.topicArn });
-    new CfnOutput(this, 'AlarmTopicArn', { value: this.bridge.alarmTopic.topicArn, description: 'Every alarm of the bridge and its consumers notifies it' });
-    new CfnOutput(this, 'DashboardName', { value: this.bridge.dashboard.dashboard.dashboardName, description: 'The CloudWatch dashboard of the bridge and its consumers' });
-    new CfnOutput(this, 'WebhookSecretArn', { value: webhook.secret.secretArn, description: 'Its value is the Standard Webhooks secret receivers verify with (as it is, or after whsec_)' });
-    new CfnOutput(this, 'DatabaseSecretArn', { value: database.secret!.secretArn, description: 'The master user: for administration, not for the listener' });
-    new CfnOutput(this, 'ListenerSecretArn', { value: this.bridge.installer!.listenerSecret.secretArn, description: 'The login the listener runs as (pgbridge_listener)' });
+    new CfnOutput(this, 'AlarmTopicArn', {
+      value: this.bridge.alarmTopic.topicArn,
+      description: 'Every alarm of the bridge and its consumers notifies it',
+    });
+    new CfnOutput(this, 'DashboardName', {
+      value: this.bridge.dashboard.dashboard.dashboardName,
+      description: 'The CloudWatch dashboard of the bridge and its consumers',
+    });
+    new CfnOutput(this, 'WebhookSecretArn', {
+      value: webhook.secret.secretArn,
+      description: 'Its value is the Standard Webhooks secret receivers verify with (as it is, or after whsec_)',
+    });
+    new CfnOutput(this, 'DatabaseSecretArn', {
+      value: database.secret!.secretArn,
+      description: 'The master user: for administration, not for the listener',
+    });
+    new CfnOutput(this, 'ListenerSecretArn', {
+      value: this.bridge.installer!.listenerSecret.secretArn,
+      description: 'The login the listener runs as (pgbridge_listener)',
+    });
   }
 }

@@ -44,21 +44,31 @@ const LOCK_FILES = ['pnpm-lock.yaml', 'yarn.lock', 'bun.lock', 'bun.lockb', 'pac
 export function resolveHandlerFile(options: HandlerFileOptions, check: PropsCheck): ResolvedHandlerFile | undefined {
   const projectRoot = resolve(options.projectRoot ?? process.cwd());
   const entry = resolve(projectRoot, options.handler);
-  const lockFile = options.depsLockFilePath === undefined ? findUp(LOCK_FILES, projectRoot) : resolve(projectRoot, options.depsLockFilePath);
+  const lockFile =
+    options.depsLockFilePath === undefined ? findUp(LOCK_FILES, projectRoot) : resolve(projectRoot, options.depsLockFilePath);
   check.require(
     existsSync(entry) && statSync(entry).isFile(),
     `handler: file ${entry} does not exist (a relative handler is resolved against projectRoot ${projectRoot}; set projectRoot to your app's directory or give an absolute path)`,
   );
   if (lockFile === undefined) {
-    check.require(false, `no lockfile (${LOCK_FILES.join(', ')}) in ${projectRoot} or above it: install your app's dependencies, or set depsLockFilePath`);
+    check.require(
+      false,
+      `no lockfile (${LOCK_FILES.join(', ')}) in ${projectRoot} or above it: install your app's dependencies, or set depsLockFilePath`,
+    );
     return undefined;
   }
   check.require(existsSync(lockFile), `depsLockFilePath: ${lockFile} does not exist`);
   // A lockfile above projectRoot is a workspace root: NodejsFunction then bundles from there, as
   // it does by default, since the entry and the lockfile must both lie under its projectRoot.
   const bundlingRoot = isWithin(dirname(lockFile), projectRoot) ? dirname(lockFile) : projectRoot;
-  check.require(isWithin(bundlingRoot, lockFile), `depsLockFilePath: ${lockFile} must be in projectRoot ${projectRoot}, below it, or in a directory above it`);
-  check.require(isWithin(bundlingRoot, entry), `handler: ${entry} must be inside projectRoot ${bundlingRoot} (set projectRoot to a directory that contains it)`);
+  check.require(
+    isWithin(bundlingRoot, lockFile),
+    `depsLockFilePath: ${lockFile} must be in projectRoot ${projectRoot}, below it, or in a directory above it`,
+  );
+  check.require(
+    isWithin(bundlingRoot, entry),
+    `handler: ${entry} must be inside projectRoot ${bundlingRoot} (set projectRoot to a directory that contains it)`,
+  );
   return { entry, projectRoot: bundlingRoot, depsLockFilePath: lockFile };
 }
 

@@ -14,5 +14,7 @@ import type { IConstruct } from 'constructs';
  * An acknowledgement covers `scope` and everything under it: give the narrowest construct.
  */
 export function acknowledgeAwsSolutionsFindings(scope: IConstruct, findings: Record<string, string>): void {
-  Validations.of(scope).acknowledge(...Object.entries(findings).map(([finding, reason]) => ({ id: `AwsSolutions::AwsSolutions-${finding}`, reason })));
+  Validations.of(scope).acknowledge(
+    ...Object.entries(findings).map(([finding, reason]) => ({ id: `AwsSolutions::AwsSolutions-${finding}`, reason })),
+  );
 }

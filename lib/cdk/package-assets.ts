@@ -27,7 +27,9 @@ export function listenerImageDirectory(): string {
 function builtAsset(path: string): string {
   const directory = join(packageRoot(), 'dist', path);
   if (!existsSync(directory)) {
-    throw new Error(`pgbridge: ${directory} is missing; in a checkout of pgbridge run "npm run build" first (an installed package ships it)`);
+    throw new Error(
+      `pgbridge: ${directory} is missing; in a checkout of pgbridge run "npm run build" first (an installed package ships it)`,
+    );
   }
   return directory;
 }

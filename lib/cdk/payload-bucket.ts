@@ -29,7 +29,10 @@ export class PayloadBucket extends Construct {
     super(scope, id);
     const expiration = props.expiration ?? Duration.days(30);
     new PropsCheck(this.node.path)
-      .require(expiration.toDays({ integral: false }) >= 1 && Number.isInteger(expiration.toDays({ integral: false })), `expiration must be a whole number of days, at least 1 (got ${expiration.toHumanString()})`)
+      .require(
+        expiration.toDays({ integral: false }) >= 1 && Number.isInteger(expiration.toDays({ integral: false })),
+        `expiration must be a whole number of days, at least 1 (got ${expiration.toHumanString()})`,
+      )
       .throwIfInvalid();
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
@@ -97,7 +100,8 @@ export class PayloadBucket extends Construct {
         const objects = flattenedReference(Stack.of(principal).resolve(this.bucket.arnForObjects('*')));
         Validations.of(principal).acknowledge({
           id: `AwsSolutions-IAM5[Resource::${objects}]`,
-          reason: 'Object keys are generated per event (<event id>-<sha256 of the body>.json), so no narrower resource exists; the grant covers the objects of this bucket only.',
+          reason:
+            'Object keys are generated per event (<event id>-<sha256 of the body>.json), so no narrower resource exists; the grant covers the objects of this bucket only.',
         });
         return [];
       },
@@ -108,7 +112,12 @@ export class PayloadBucket extends Construct {
 /** A resolved CloudFormation value as cdk-nag writes it into a finding (`<Id.Arn>`, `<Param>`, an import's name). */
 function flattenedReference(value: unknown): string {
   if (typeof value === 'string') return value.replace(/\$\{/g, '<').replace(/\}/g, '>');
-  const intrinsic = value as { 'Fn::Join'?: [string, unknown[]]; 'Fn::GetAtt'?: [string, string]; 'Fn::ImportValue'?: unknown; Ref?: string };
+  const intrinsic = value as {
+    'Fn::Join'?: [string, unknown[]];
+    'Fn::GetAtt'?: [string, string];
+    'Fn::ImportValue'?: unknown;
+    Ref?: string;
+  };
   if (intrinsic['Fn::Join']) return intrinsic['Fn::Join'][1].map(flattenedReference).join(intrinsic['Fn::Join'][0]);
   if (intrinsic['Fn::GetAtt']) return `<${intrinsic['Fn::GetAtt'][0]}.${intrinsic['Fn::GetAtt'][1]}>`;
   if (intrinsic['Fn::ImportValue']) return flattenedReference(intrinsic['Fn::ImportValue']);

@@ -190,7 +190,10 @@ export class PgBridge extends Construct {
     const check = new PropsCheck(this.node.path)
       .integerBetween('database.port', port, 1, 65_535)
       .require([1, 2].includes(props.listenerCount ?? 1), `listenerCount must be 1 or 2 (got ${props.listenerCount})`)
-      .require(!(props.installer && props.installWatches), 'installWatches: the installer installs the watches at deploy time; remove installWatches');
+      .require(
+        !(props.installer && props.installWatches),
+        'installWatches: the installer installs the watches at deploy time; remove installWatches',
+      );
     const metricsInterval = props.listenerEnvironment?.PGBRIDGE_METRICS_INTERVAL_MS;
     check.require(
       metricsInterval === undefined || isToken(metricsInterval) || (Number(metricsInterval) > 0 && Number(metricsInterval) <= 30_000),
@@ -213,7 +216,8 @@ export class PgBridge extends Construct {
     }
     this.alarmActions = [new cloudwatchActions.SnsAction(this.alarmTopic)];
 
-    this.topicKey = props.topicKey ?? new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: `pgbridge topic ${this.node.path}` });
+    this.topicKey =
+      props.topicKey ?? new kms.Key(this, 'TopicKey', { enableKeyRotation: true, description: `pgbridge topic ${this.node.path}` });
     this.topic = new sns.Topic(this, 'Topic', {
       topicName: props.topicName,
       fifo: props.fifo,
@@ -223,7 +227,14 @@ export class PgBridge extends Construct {
 
     if (props.payloadBucket !== false) this.payloadBucket = new PayloadBucket(this, 'PayloadBucket', props.payloadBucket);
     if (props.installer) {
-      this.installer = new DatabaseInstaller(this, 'Installer', { ...props.installer, vpc: props.vpc, vpcSubnets: props.vpcSubnets, database: props.database, watches: props.watches, retention: props.retention });
+      this.installer = new DatabaseInstaller(this, 'Installer', {
+        ...props.installer,
+        vpc: props.vpc,
+        vpcSubnets: props.vpcSubnets,
+        database: props.database,
+        watches: props.watches,
+        retention: props.retention,
+      });
     }
     const listenerSecret = this.installer?.listenerSecret ?? props.database.secret;
 
@@ -274,7 +285,12 @@ export class PgBridge extends Construct {
       },
       healthCheck: {
         // 200 while connected to Postgres as leader or standby (functions/listener/health-server.ts).
-        command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${healthPort}/').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`],
+        command: [
+          'CMD',
+          'node',
+          '-e',
+          `fetch('http://127.0.0.1:${healthPort}/').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`,
+        ],
         interval: Duration.seconds(30),
         timeout: Duration.seconds(5),
         retries: 3,
@@ -428,7 +444,9 @@ export class PgBridge extends Construct {
     }
     let dashboard = this.otherStackDashboards.get(stack);
     if (!dashboard) {
-      dashboard = new BridgeDashboard(stack, `${Names.uniqueId(this)}Dashboard`, { title: `pgbridge ${this.bridgeName}: consumers in ${stack.stackName}` });
+      dashboard = new BridgeDashboard(stack, `${Names.uniqueId(this)}Dashboard`, {
+        title: `pgbridge ${this.bridgeName}: consumers in ${stack.stackName}`,
+      });
       this.otherStackDashboards.set(stack, dashboard);
     }
     dashboard.addConsumer(consumer);
@@ -482,7 +500,8 @@ export class PgBridge extends Construct {
         'Publishing to a KMS-encrypted topic needs kms:GenerateDataKey* and kms:Decrypt (what grantPublish adds), limited to the topic key.',
     });
     acknowledgeAwsSolutionsFindings(this.taskDefinition.obtainExecutionRole(), {
-      'IAM5[Resource::*]': 'ecr:GetAuthorizationToken, which pulls the listener image, has no resource-level permissions: AWS requires "*".',
+      'IAM5[Resource::*]':
+        'ecr:GetAuthorizationToken, which pulls the listener image, has no resource-level permissions: AWS requires "*".',
     });
     acknowledgeAwsSolutionsFindings(this.taskDefinition, {
       ECS2: 'The environment holds settings only (host, topic ARN, watches); the database credentials are injected from Secrets Manager through `secrets`.',

@@ -30,7 +30,10 @@ export class PropsCheck {
   /** A number prop in [min, max]; a CDK token (unknown until deploy) is left to CloudFormation. */
   integerBetween(name: string, value: number | undefined, min: number, max: number): this {
     if (value === undefined || Token.isUnresolved(value)) return this;
-    return this.require(Number.isInteger(value) && value >= min && value <= max, `${name} must be an integer from ${min} to ${max} (got ${value})`);
+    return this.require(
+      Number.isInteger(value) && value >= min && value <= max,
+      `${name} must be an integer from ${min} to ${max} (got ${value})`,
+    );
   }
 
   throwIfInvalid(): void {

@@ -55,7 +55,8 @@ export class WebhookConsumer extends Construct {
       } catch {
         check.require(false, `url: "${props.url}" is not a URL (write e.g. "https://hooks.example.com/pgbridge")`);
       }
-      if (url) check.require(url.protocol === 'https:' || url.protocol === 'http:', `url: "${props.url}" must start with https:// (or http://)`);
+      if (url)
+        check.require(url.protocol === 'https:' || url.protocol === 'http:', `url: "${props.url}" must start with https:// (or http://)`);
     }
     check.require(
       requestTimeout.toMilliseconds() < functionTimeout.toMilliseconds(),

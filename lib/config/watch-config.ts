@@ -11,12 +11,18 @@ export type Action = (typeof ACTIONS)[number];
 
 const columnList = (what: string) =>
   z
-    .array(z.string({ error: (issue) => `a column name is a string (got ${valueText(issue.input) ?? 'a list or object'})` }).min(1, 'a column name cannot be empty'), {
-      error: (issue) => `${what} must be a list of column names (got ${valueText(issue.input) ?? 'an object'})`,
-    })
+    .array(
+      z
+        .string({ error: (issue) => `a column name is a string (got ${valueText(issue.input) ?? 'a list or object'})` })
+        .min(1, 'a column name cannot be empty'),
+      {
+        error: (issue) => `${what} must be a list of column names (got ${valueText(issue.input) ?? 'an object'})`,
+      },
+    )
     .check((context) => {
       const twice = context.value.find((name, index) => context.value.indexOf(name) !== index);
-      if (twice !== undefined) context.issues.push({ code: 'custom', input: context.value, message: `${what} lists ${JSON.stringify(twice)} twice` });
+      if (twice !== undefined)
+        context.issues.push({ code: 'custom', input: context.value, message: `${what} lists ${JSON.stringify(twice)} twice` });
     });
 
 const COALESCE_WINDOW = /^(\d+)(ms|s|m)$/;
@@ -34,21 +40,29 @@ const between = (value: number, min: number, max: number) => value >= min && val
 const watchFields = {
   table: z
     .string({
-      error: (issue) => (issue.input === undefined ? 'table is required: "name" or "schema.name"' : `table must be a string "name" or "schema.name" (got ${valueText(issue.input) ?? 'a list or object'})`),
+      error: (issue) =>
+        issue.input === undefined
+          ? 'table is required: "name" or "schema.name"'
+          : `table must be a string "name" or "schema.name" (got ${valueText(issue.input) ?? 'a list or object'})`,
     })
     .min(1, 'table cannot be empty'),
   schema: z.string().min(1).optional(),
   actions: z
-    .array(z.enum(ACTIONS, { error: (issue) => `${valueText(issue.input) ?? 'a list or object'} is not an action (${ACTIONS.join(', ')})` }), {
-      error: (issue) => `actions must be a list of ${ACTIONS.join(', ')} (got ${valueText(issue.input) ?? 'an object'})`,
-    })
+    .array(
+      z.enum(ACTIONS, { error: (issue) => `${valueText(issue.input) ?? 'a list or object'} is not an action (${ACTIONS.join(', ')})` }),
+      {
+        error: (issue) => `actions must be a list of ${ACTIONS.join(', ')} (got ${valueText(issue.input) ?? 'an object'})`,
+      },
+    )
     .min(1, 'actions cannot be empty')
     .optional(),
   columns: columnList('columns').min(1, 'columns cannot be empty (leave it out to react to any change)').optional(),
   payload: columnList('payload').min(1, 'payload cannot be empty (leave it out to send every column)').optional(),
   exclude: columnList('exclude').optional(),
   when: z
-    .string({ error: (issue) => `when must be an SQL condition on NEW and OLD, as a string (got ${valueText(issue.input) ?? 'a list or object'})` })
+    .string({
+      error: (issue) => `when must be an SQL condition on NEW and OLD, as a string (got ${valueText(issue.input) ?? 'a list or object'})`,
+    })
     .trim()
     .min(1, 'when cannot be empty (leave it out to capture every row)')
     .superRefine((condition, context) => {
@@ -57,13 +71,19 @@ const watchFields = {
     })
     .optional(),
   coalesce: z
-    .string({ error: (issue) => `coalesce must be a duration such as "2s" or "500ms" (got ${valueText(issue.input) ?? 'a list or object'})` })
+    .string({
+      error: (issue) => `coalesce must be a duration such as "2s" or "500ms" (got ${valueText(issue.input) ?? 'a list or object'})`,
+    })
     .regex(COALESCE_WINDOW, { error: (issue) => `coalesce must be a duration such as "2s" or "500ms" (got ${valueText(issue.input)})` })
-    .refine((window) => between(windowMs(window), 10, MAX_COALESCE_MS), { error: (issue) => `coalesce must be between 10ms and 5m (got ${valueText(issue.input)})` })
+    .refine((window) => between(windowMs(window), 10, MAX_COALESCE_MS), {
+      error: (issue) => `coalesce must be between 10ms and 5m (got ${valueText(issue.input)})`,
+    })
     .optional(),
   label: z
     .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, { error: (issue) => `${valueText(issue.input)} is not a label: use 1-64 letters, digits or _ . : - (it becomes a message attribute)` })
+    .regex(/^[A-Za-z0-9_.:-]{1,64}$/, {
+      error: (issue) => `${valueText(issue.input)} is not a label: use 1-64 letters, digits or _ . : - (it becomes a message attribute)`,
+    })
     .optional(),
 };
 
@@ -71,8 +91,10 @@ const watchFields = {
 export const watchSchema = z
   .strictObject(watchFields, {
     error: (issue) => {
-      if (issue.code === 'unrecognized_keys') return `unknown field ${quotedList(issue.keys)} (a watch has ${Object.keys(watchFields).join(', ')})`;
-      if (issue.code === 'invalid_type') return `a watch is an object such as { "table": "users" } (got ${valueText(issue.input) ?? 'a list'})`;
+      if (issue.code === 'unrecognized_keys')
+        return `unknown field ${quotedList(issue.keys)} (a watch has ${Object.keys(watchFields).join(', ')})`;
+      if (issue.code === 'invalid_type')
+        return `a watch is an object such as { "table": "users" } (got ${valueText(issue.input) ?? 'a list'})`;
       return undefined;
     },
   })
@@ -84,7 +106,9 @@ export const watchSchema = z
 /** `"7d"`: whole days, since published events are kept in daily partitions. */
 const retentionSchema = z
   .string({ error: (issue) => `retention must be a number of days such as "7d" (got ${valueText(issue.input) ?? 'a list or object'})` })
-  .regex(/^[1-9]\d{0,3}d$/, { error: (issue) => `${valueText(issue.input)} is not a retention: use a number of days from "1d" to "3650d", such as "7d"` })
+  .regex(/^[1-9]\d{0,3}d$/, {
+    error: (issue) => `${valueText(issue.input)} is not a retention: use a number of days from "1d" to "3650d", such as "7d"`,
+  })
   .transform((text) => Number(text.slice(0, -1)))
   .refine((days) => days <= 3650, { error: (issue) => `retention of ${valueText(issue.input)} days is more than 3650 ("3650d")` });
 
@@ -92,7 +116,12 @@ export const configSchema = z.strictObject(
   {
     retention: retentionSchema.optional(),
     watches: z
-      .array(watchSchema, { error: (issue) => (issue.input === undefined ? 'watches is required: a list of watches' : `watches must be a list (got ${valueText(issue.input) ?? 'an object'})`) })
+      .array(watchSchema, {
+        error: (issue) =>
+          issue.input === undefined
+            ? 'watches is required: a list of watches'
+            : `watches must be a list (got ${valueText(issue.input) ?? 'an object'})`,
+      })
       .min(1, 'declare at least one watch'),
   },
   {
@@ -178,9 +207,7 @@ function assertUniqueNames(watches: Watch[], source: string): void {
   const seen = new Set<string>();
   for (const watch of watches) {
     if (seen.has(watch.name)) {
-      const fix = watch.label
-        ? `label "${watch.label}" is used twice on this table`
-        : 'several watches on one table need distinct labels';
+      const fix = watch.label ? `label "${watch.label}" is used twice on this table` : 'several watches on one table need distinct labels';
       const problem = `watch "${watch.name}" is declared twice (${fix})`;
       throw new ConfigError(`invalid ${source}: ${problem}`, { problems: [problem] });
     }

@@ -4,7 +4,10 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
  * Reads a Secrets Manager secret once per `ttlMs` per Lambda instance: one API call per cold start
  * instead of one per event, while a rotated secret is still picked up within the TTL.
  */
-export function cachedSecret(secretId: string, { ttlMs = 5 * 60_000, client }: { ttlMs?: number; client?: SecretsManagerClient } = {}): () => Promise<string> {
+export function cachedSecret(
+  secretId: string,
+  { ttlMs = 5 * 60_000, client }: { ttlMs?: number; client?: SecretsManagerClient } = {},
+): () => Promise<string> {
   let value: Promise<string> | undefined;
   let fetchedAt = 0;
   return () => {

@@ -50,5 +50,11 @@ export function parseChangeEvent<Row>(body: string): ChangeEvent<Row> {
 
 /** What SNS delivers to a queue subscribed without raw message delivery: the event is inside `Message`. */
 function isSnsEnvelope(json: unknown): boolean {
-  return typeof json === 'object' && json !== null && (json as { Type?: unknown }).Type === 'Notification' && 'TopicArn' in json && 'Message' in json;
+  return (
+    typeof json === 'object' &&
+    json !== null &&
+    (json as { Type?: unknown }).Type === 'Notification' &&
+    'TopicArn' in json &&
+    'Message' in json
+  );
 }

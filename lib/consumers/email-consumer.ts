@@ -6,7 +6,12 @@ import { handleChanges, type HandleChangesOptions, type SqsBatchHandler } from '
 import { PermanentFailure } from './permanent-failure.ts';
 
 /** SES errors that the same email will hit again on every retry. */
-const PERMANENT_SES_ERRORS = new Set(['MessageRejected', 'MailFromDomainNotVerifiedException', 'InvalidParameterValue', 'ConfigurationSetDoesNotExistException']);
+const PERMANENT_SES_ERRORS = new Set([
+  'MessageRejected',
+  'MailFromDomainNotVerifiedException',
+  'InvalidParameterValue',
+  'ConfigurationSetDoesNotExistException',
+]);
 
 /** Sends one email per change event through SES `SendEmail`, rendered from the templates. */
 export function createEmailConsumer(templates: EmailTemplates, options: HandleChangesOptions & { ses?: SESClient } = {}): SqsBatchHandler {

@@ -57,11 +57,19 @@ const oneOrMore = <T extends z.ZodType>(item: T, expected: string) =>
 const changeFilterSchema = z.strictObject(
   {
     table: oneOrMore(z.string().regex(/^[^.]+(\.[^.]+)?$/), 'a table is "name" or "schema.name" (or a list of them)').optional(),
-    action: oneOrMore(z.enum(EVENT_ACTIONS), `an action is ${EVENT_ACTIONS.map((action) => `"${action}"`).join(', ')} (or a list of them)`).optional(),
+    action: oneOrMore(
+      z.enum(EVENT_ACTIONS),
+      `an action is ${EVENT_ACTIONS.map((action) => `"${action}"`).join(', ')} (or a list of them)`,
+    ).optional(),
     label: oneOrMore(z.string().min(1), 'a label is a non-empty string (or a list of them)').optional(),
     body: z.record(z.string(), z.unknown()).optional(),
   },
-  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field ${issue.keys.map((key) => `"${key}"`).join(', ')} (a filter has table, action, label and body; use { raw, scope } for a hand-written SNS policy)` : undefined) },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `unknown field ${issue.keys.map((key) => `"${key}"`).join(', ')} (a filter has table, action, label and body; use { raw, scope } for a hand-written SNS policy)`
+        : undefined,
+  },
 );
 
 const rawFilterSchema = z.strictObject({
@@ -78,7 +86,12 @@ const rawFilterSchema = z.strictObject({
  * leaves out `read` events (a backfill's), so a consumer opts in to them by listing `read`.
  */
 export function buildFilterPolicy(filter: ConsumerFilter | undefined, consumer: string): FilterPolicy {
-  const own = filter === undefined ? { policy: { action: EVERY_ACTION_BUT_READ }, scope: 'MessageAttributes' as const } : 'raw' in filter ? rawPolicy(filter) : changePolicy(filter);
+  const own =
+    filter === undefined
+      ? { policy: { action: EVERY_ACTION_BUT_READ }, scope: 'MessageAttributes' as const }
+      : 'raw' in filter
+        ? rawPolicy(filter)
+        : changePolicy(filter);
   const policy = forConsumerOnly(own.policy, consumer);
   assertWithinSnsLimits(policy, filter !== undefined && 'raw' in filter ? 'filter.raw' : 'filter', ADDED_BY_PGBRIDGE);
   return { policy, scope: own.scope };
@@ -109,7 +122,8 @@ function changePolicy(filter: ChangeFilter): { policy: Record<string, unknown>; 
   if (label !== undefined) policy.label = list(label);
   for (const [field, condition] of Object.entries(body ?? {})) {
     if (field in policy) throw new Error(`filter.body.${field} repeats filter.${field}: give it in one place`);
-    if (field !== '$or' && !isChangeEventField(field)) throw new Error(`filter.body.${field}: change events have no field "${field}" (fields: ${CHANGE_EVENT_FIELDS.join(', ')})`);
+    if (field !== '$or' && !isChangeEventField(field))
+      throw new Error(`filter.body.${field}: change events have no field "${field}" (fields: ${CHANGE_EVENT_FIELDS.join(', ')})`);
     policy[field] = condition;
   }
   assertNoTarget(policy, 'filter.body');
@@ -133,7 +147,9 @@ function rawPolicy(filter: RawFilterPolicy): FilterPolicy {
   for (const field of Object.keys(parsed.data.raw)) {
     if (field !== '$or' && !allowed.includes(field)) {
       const where = scope === 'MessageAttributes' ? 'message attributes' : 'event bodies';
-      throw new Error(`filter.raw.${field}: pgbridge ${where} have no "${field}" (they have ${allowed.join(', ')}), so this policy would match nothing`);
+      throw new Error(
+        `filter.raw.${field}: pgbridge ${where} have no "${field}" (they have ${allowed.join(', ')}), so this policy would match nothing`,
+      );
     }
   }
   assertNoTarget(parsed.data.raw, 'filter.raw');
@@ -149,7 +165,9 @@ function tableConditions(tables: string[]): Record<string, string[]> {
   });
   const schemas = new Set(split.map((entry) => entry.schema));
   if (schemas.size > 1) {
-    throw new Error(`filter.table mixes schemas (${tables.join(', ')}): one subscription cannot pair each table with its schema; add one consumer per schema or write a raw policy with $or`);
+    throw new Error(
+      `filter.table mixes schemas (${tables.join(', ')}): one subscription cannot pair each table with its schema; add one consumer per schema or write a raw policy with $or`,
+    );
   }
   const [schema] = schemas;
   return { table: [...new Set(split.map((entry) => entry.table))], ...(schema ? { schema: [schema] } : {}) };
@@ -166,7 +184,8 @@ function assertWithinSnsLimits(policy: Record<string, unknown>, where: string, a
     );
   }
   const combinations = branches.reduce((total, branch) => total + valueCombinations(branch), 0);
-  if (combinations > MAX_COMBINATIONS) throw new Error(`${where} allows ${combinations} value combinations${counted}; SNS accepts at most ${MAX_COMBINATIONS}`);
+  if (combinations > MAX_COMBINATIONS)
+    throw new Error(`${where} allows ${combinations} value combinations${counted}; SNS accepts at most ${MAX_COMBINATIONS}`);
 }
 
 /** The policy without `$or`: one plain policy per way of choosing an alternative of each `$or`. */

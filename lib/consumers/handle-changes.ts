@@ -58,7 +58,10 @@ export interface HandleChangesOptions {
  *   if (event.table === 'users' && event.action === 'insert' && !event.truncated) await welcome(event.row.email);
  * });
  */
-export function handleChanges<RowOrEvent = Record<string, unknown>>(handler: ChangeHandler<RowOrEvent>, options: HandleChangesOptions = {}): SqsBatchHandler {
+export function handleChanges<RowOrEvent = Record<string, unknown>>(
+  handler: ChangeHandler<RowOrEvent>,
+  options: HandleChangesOptions = {},
+): SqsBatchHandler {
   const logger = options.logger ?? new Logger();
   const deadLetterQueueUrl = options.deadLetterQueueUrl ?? process.env.PGBRIDGE_DEAD_LETTER_QUEUE_URL;
   const retry = retryBackoffFromEnvironment(process.env);
@@ -66,7 +69,15 @@ export function handleChanges<RowOrEvent = Record<string, unknown>>(handler: Cha
   const retryBackoff = options.retryBackoff ?? retry.backoff;
   let sqs = options.sqs;
   let s3 = options.s3;
-  const s3Client = () => (s3 ??= new S3Client({ followRegionRedirects: true }));
+  // Created on first use: most invocations need neither client.
+  const s3Client = () => {
+    s3 ??= new S3Client({ followRegionRedirects: true });
+    return s3;
+  };
+  const sqsClient = () => {
+    sqs ??= new SQSClient({});
+    return sqs;
+  };
 
   const processRecord = async (record: SQSRecord): Promise<void> => {
     try {
@@ -76,12 +87,11 @@ export function handleChanges<RowOrEvent = Record<string, unknown>>(handler: Cha
       await handler(parseChangeEvent(whole.body) as EventOf<RowOrEvent>, whole);
     } catch (error) {
       if (!(error instanceof PermanentFailure) || !deadLetterQueueUrl) {
-        const retryInSeconds = queueUrl ? await delayRetry((sqs ??= new SQSClient({})), queueUrl, record, retryBackoff) : undefined;
+        const retryInSeconds = queueUrl ? await delayRetry(sqsClient(), queueUrl, record, retryBackoff) : undefined;
         logger.warn('change failed; it will be retried', { messageId: record.messageId, error: (error as Error).message, retryInSeconds });
         throw error;
       }
-      sqs ??= new SQSClient({});
-      await sendToDeadLetterQueue(sqs, deadLetterQueueUrl, record, error.message);
+      await sendToDeadLetterQueue(sqsClient(), deadLetterQueueUrl, record, error.message);
       logger.warn('change rejected; moved to the dead-letter queue', { messageId: record.messageId, reason: error.message });
     }
   };
@@ -92,10 +102,13 @@ export function handleChanges<RowOrEvent = Record<string, unknown>>(handler: Cha
     const options = { context, throwOnFullBatchFailure: false };
     if (event.Records[0]?.eventSourceARN.endsWith('.fifo')) {
       // A failure holds back the rest of its own group (order), not the other groups of the batch.
-      const response = await processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), { ...options, skipGroupOnError: true });
+      const response = await processPartialResponse(event, processRecord, new SqsFifoPartialProcessorAsync(), {
+        ...options,
+        skipGroupOnError: true,
+      });
       if (queueUrl) {
         const failedIds = response.batchItemFailures.map((failure) => failure.itemIdentifier);
-        await delayFifoRetries((sqs ??= new SQSClient({})), queueUrl, event.Records, failedIds, retryBackoff);
+        await delayFifoRetries(sqsClient(), queueUrl, event.Records, failedIds, retryBackoff);
       }
       return response;
     }

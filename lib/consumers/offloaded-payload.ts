@@ -24,7 +24,9 @@ export async function withOffloadedBody(record: SQSRecord, s3: () => S3Client): 
   } catch (error) {
     const { name, message } = error as Error;
     const hint = name === 'NoSuchKey' ? ' (expired or deleted: the bucket keeps bodies only for its expiry period)' : '';
-    throw new Error(`message ${record.messageId}: its body s3://${bucket}/${key} could not be read: ${name}: ${message}${hint}`, { cause: error });
+    throw new Error(`message ${record.messageId}: its body s3://${bucket}/${key} could not be read: ${name}: ${message}${hint}`, {
+      cause: error,
+    });
   }
   const { [marker]: _size, ...rest } = attributes;
   return { ...record, body, messageAttributes: rest };

@@ -48,7 +48,9 @@ export async function delayRetry(sqs: SQSClient, queueUrl: string, record: SQSRe
   const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
   const delaySeconds = retryDelaySeconds(receiveCount, backoff);
   try {
-    await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delaySeconds }));
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: delaySeconds }),
+    );
     return delaySeconds;
   } catch {
     return undefined;
@@ -62,7 +64,13 @@ export async function delayRetry(sqs: SQSClient, queueUrl: string, record: SQSRe
  * so the group would wait for the longer of the two. They get the failed record's backoff
  * instead: the group comes back together, in order. Never throws, as `delayRetry`.
  */
-export async function delayFifoRetries(sqs: SQSClient, queueUrl: string, records: SQSRecord[], failedIds: string[], backoff: RetryBackoff): Promise<void> {
+export async function delayFifoRetries(
+  sqs: SQSClient,
+  queueUrl: string,
+  records: SQSRecord[],
+  failedIds: string[],
+  backoff: RetryBackoff,
+): Promise<void> {
   const failed = new Set(failedIds);
   const delayByGroup = new Map<string | undefined, number>();
   const entries = [];
@@ -70,7 +78,8 @@ export async function delayFifoRetries(sqs: SQSClient, queueUrl: string, records
     if (!failed.has(record.messageId)) continue;
     const group = record.attributes.MessageGroupId;
     // The group's first failure is the record that was tried; the rest follow its backoff.
-    if (!delayByGroup.has(group)) delayByGroup.set(group, retryDelaySeconds(Number(record.attributes.ApproximateReceiveCount) || 1, backoff));
+    if (!delayByGroup.has(group))
+      delayByGroup.set(group, retryDelaySeconds(Number(record.attributes.ApproximateReceiveCount) || 1, backoff));
     entries.push({ Id: String(entries.length), ReceiptHandle: record.receiptHandle, VisibilityTimeout: delayByGroup.get(group)! });
   }
   if (entries.length === 0) return;

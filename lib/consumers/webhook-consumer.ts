@@ -29,7 +29,13 @@ export function createWebhookConsumer(settings: WebhookConsumerSettings, options
   const signer = signerOfCurrentSecret(settings);
   return handleChanges(async (event, record) => {
     const outcome = await deliverWebhook(
-      { url: settings.url, signer: await signer(), timeoutMs: settings.timeoutMs, headers: settings.headers, allowPrivateTargets: settings.allowPrivateTargets },
+      {
+        url: settings.url,
+        signer: await signer(),
+        timeoutMs: settings.timeoutMs,
+        headers: settings.headers,
+        allowPrivateTargets: settings.allowPrivateTargets,
+      },
       event.id,
       record.body,
     );
@@ -54,7 +60,9 @@ function signerOfCurrentSecret(settings: WebhookConsumerSettings): () => Promise
 
 const environmentSchema = z.object({
   PGBRIDGE_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'PGBRIDGE_WEBHOOK_URL must be an http(s) URL' }),
-  PGBRIDGE_WEBHOOK_SECRET_ARN: z.string({ error: 'PGBRIDGE_WEBHOOK_SECRET_ARN is required' }).min(1, 'PGBRIDGE_WEBHOOK_SECRET_ARN is required'),
+  PGBRIDGE_WEBHOOK_SECRET_ARN: z
+    .string({ error: 'PGBRIDGE_WEBHOOK_SECRET_ARN is required' })
+    .min(1, 'PGBRIDGE_WEBHOOK_SECRET_ARN is required'),
   PGBRIDGE_WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().default(5000),
   PGBRIDGE_WEBHOOK_HEADERS: jsonVariable(z.record(z.string(), z.string())).default({}),
   PGBRIDGE_WEBHOOK_ALLOW_PRIVATE_TARGETS: z.enum(['true', 'false']).default('false'),

@@ -31,12 +31,17 @@ export async function deliverWebhook(target: WebhookTarget, eventId: string, bod
   const url = new URL(target.url);
   try {
     if (!target.allowPrivateTargets) assertLiteralHostAllowed(url.hostname);
-    const status = await post(url, target, {
-      ...target.headers,
-      'content-type': 'application/json',
-      'user-agent': 'pgbridge-webhook',
-      ...target.signer.sign(eventId, body),
-    }, body);
+    const status = await post(
+      url,
+      target,
+      {
+        ...target.headers,
+        'content-type': 'application/json',
+        'user-agent': 'pgbridge-webhook',
+        ...target.signer.sign(eventId, body),
+      },
+      body,
+    );
     if (status >= 200 && status < 300) return { result: 'delivered', status };
     if (status >= 500 || RETRYABLE_STATUS.has(status)) return { result: 'retry', status, reason: `receiver answered ${status}` };
     // Redirects are not followed: the new location has not been checked against private ranges.

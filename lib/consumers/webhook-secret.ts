@@ -43,7 +43,8 @@ export function generateWebhookSecret(): string {
 function shapeProblem(secret: string): string | undefined {
   if (/^wh(sk|pk)_/.test(secret)) return 'it is an asymmetric (ed25519) key, and pgbridge signs with HMAC-SHA256 ("v1") only';
   const encoded = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
-  if (!BASE64.test(encoded)) return `${secret.startsWith(SECRET_PREFIX) ? `what follows "${SECRET_PREFIX}"` : `it (${secret.length} characters)`} is not base64`;
+  if (!BASE64.test(encoded))
+    return `${secret.startsWith(SECRET_PREFIX) ? `what follows "${SECRET_PREFIX}"` : `it (${secret.length} characters)`} is not base64`;
   const bytes = Buffer.from(encoded, 'base64').length;
   if (bytes < MIN_KEY_BYTES || bytes > MAX_KEY_BYTES) return `its key is ${bytes} bytes, not ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES}`;
   return undefined;

@@ -84,7 +84,9 @@ function ipv6Groups(address: string): number[] | undefined {
 export function assertLiteralHostAllowed(hostname: string): void {
   const host = hostname.replace(/^\[|\]$/g, '');
   if (isIP(host) && isPrivateAddress(host)) {
-    throw new ForbiddenTargetError(`webhook target ${host} is a private, loopback or link-local address (set allowPrivateTargets to send there)`);
+    throw new ForbiddenTargetError(
+      `webhook target ${host} is a private, loopback or link-local address (set allowPrivateTargets to send there)`,
+    );
   }
 }
 

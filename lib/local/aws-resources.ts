@@ -34,9 +34,7 @@ export class AwsResources {
 
   async createTopic(name: string): Promise<string> {
     const fifo = name.endsWith('.fifo');
-    const { TopicArn } = await this.sns.send(
-      new CreateTopicCommand({ Name: name, Attributes: fifo ? { FifoTopic: 'true' } : {} }),
-    );
+    const { TopicArn } = await this.sns.send(new CreateTopicCommand({ Name: name, Attributes: fifo ? { FifoTopic: 'true' } : {} }));
     return TopicArn!;
   }
 

@@ -17,7 +17,9 @@ export interface DemoWebhook {
 export function demoWebhookFromEnvironment(env: NodeJS.ProcessEnv): DemoWebhook {
   const url = env.PGBRIDGE_WEBHOOK_URL || undefined;
   if (url !== undefined && !isHttpUrl(url)) {
-    throw new Error(`PGBRIDGE_WEBHOOK_URL "${url}" is not an http(s) URL: set it to your receiver, e.g. http://localhost:3000/webhook, or unset it to use the demo's receiver`);
+    throw new Error(
+      `PGBRIDGE_WEBHOOK_URL "${url}" is not an http(s) URL: set it to your receiver, e.g. http://localhost:3000/webhook, or unset it to use the demo's receiver`,
+    );
   }
   const value = env.PGBRIDGE_WEBHOOK_SECRET;
   if (value === undefined || value === '') return { url, secrets: [generateWebhookSecret()], generated: true };

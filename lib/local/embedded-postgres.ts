@@ -81,7 +81,11 @@ export class EmbeddedPostgres {
     };
     const args = ['-D', this.dataDir, '-p', String(this.port)];
     for (const [name, value] of Object.entries(settings)) args.push('-c', `${name}=${value}`);
-    const child = spawn(join(this.binDir, 'postgres'), args, { ...this.runAs, detached: this.ownSession, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(join(this.binDir, 'postgres'), args, {
+      ...this.runAs,
+      detached: this.ownSession,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     this.process = child;
     if (this.ownSession) process.on('exit', this.stopAtExit);
     await new Promise<void>((resolve, reject) => {
@@ -137,7 +141,9 @@ export class EmbeddedPostgres {
 /** Fails with a clear message when a parent directory (e.g. /root, mode 700) locks the user out. */
 function assertReachable(dir: string, user: SystemUser): void {
   if (!canWrite(dir, user)) {
-    throw new Error(`the postgres user cannot reach ${dir} (a parent directory is private to root); choose a data directory under ${tmpdir()}`);
+    throw new Error(
+      `the postgres user cannot reach ${dir} (a parent directory is private to root); choose a data directory under ${tmpdir()}`,
+    );
   }
 }
 

@@ -85,7 +85,9 @@ export class LiveSummary {
     const windowMs = this.options.windowMs ?? 5000;
     while (this.published.length > 0 && this.published[0]!.at < now - windowMs) this.published.shift();
     const perSecond = this.published.reduce((sum, round) => sum + round.count, 0) / (windowMs / 1000);
-    const consumers = [...this.counts].map(([id, counts]) => `${id} ${counts.handled} ok, ${counts.failed} failed, DLQ ${counts.deadLettered}`);
+    const consumers = [...this.counts].map(
+      ([id, counts]) => `${id} ${counts.handled} ok, ${counts.failed} failed, DLQ ${counts.deadLettered}`,
+    );
     return [`pgbridge ${perSecond.toFixed(1)} events/s, backlog ${this.backlog ?? '?'}`, ...consumers].join(' | ');
   }
 
@@ -95,7 +97,8 @@ export class LiveSummary {
         const { Attributes } = await this.options.sqs
           .send(new GetQueueAttributesCommand({ QueueUrl: consumer.deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages'] }))
           .catch(() => ({ Attributes: undefined }));
-        if (Attributes?.ApproximateNumberOfMessages !== undefined) this.counts.get(consumer.id)!.deadLettered = Number(Attributes.ApproximateNumberOfMessages);
+        if (Attributes?.ApproximateNumberOfMessages !== undefined)
+          this.counts.get(consumer.id)!.deadLettered = Number(Attributes.ApproximateNumberOfMessages);
       }),
     );
     if (!this.timer) return;

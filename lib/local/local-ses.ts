@@ -38,12 +38,23 @@ export async function sentEmails(endpoint: string): Promise<SentEmail[]> {
     const { emails } = (await store.json()) as {
       emails: Array<{ from: string; destination: { to: string[] }; subject: string; body: { text?: string; html?: string } }>;
     };
-    return emails.map((email) => ({ from: email.from, to: email.destination.to, subject: email.subject, text: email.body.text, html: email.body.html }));
+    return emails.map((email) => ({
+      from: email.from,
+      to: email.destination.to,
+      subject: email.subject,
+      text: email.body.text,
+      html: email.body.html,
+    }));
   }
   const localstack = await fetch(new URL('/_aws/ses', endpoint));
   if (!localstack.ok) throw new Error(`${endpoint} answers neither GET /store (aws-ses-v2-local) nor GET /_aws/ses (LocalStack)`);
   const { messages } = (await localstack.json()) as {
-    messages: Array<{ Source: string; Destination: { ToAddresses: string[] }; Subject: string; Body: { text_part?: string; html_part?: string } }>;
+    messages: Array<{
+      Source: string;
+      Destination: { ToAddresses: string[] };
+      Subject: string;
+      Body: { text_part?: string; html_part?: string };
+    }>;
   };
   return messages.map((message) => ({
     from: message.Source,

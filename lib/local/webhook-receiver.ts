@@ -55,7 +55,9 @@ export class WebhookReceiver extends EventEmitter<{ webhook: [ReceivedWebhook] }
   }
 
   private verify(body: string, headers: IncomingHttpHeaders): SignatureCheck {
-    const single = Object.fromEntries(Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]));
+    const single = Object.fromEntries(
+      Object.entries(headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(', ') : (value ?? '')]),
+    );
     try {
       this.webhook.verify(body, single, { jsonParse: false });
       return { valid: true };

@@ -34,7 +34,8 @@ export function buildMessage(event: OutboxEvent, limits: MessageLimits): BuiltMe
   let body = escapeJsonForAws(withBackfillFields(event.body, event));
   let truncated = false;
   if (messageSize(body, attributes) > limits.maxMessageBytes) {
-    if (limits.payloadBucket) return { ok: true, message: offloadedMessage(event, body, attributes, limits, limits.payloadBucket), truncated: false };
+    if (limits.payloadBucket)
+      return { ok: true, message: offloadedMessage(event, body, attributes, limits, limits.payloadBucket), truncated: false };
     body = escapeJsonForAws(withBackfillFields(truncatedBody(event), event));
     truncated = true;
     if (messageSize(body, attributes) > limits.maxMessageBytes) {
@@ -55,7 +56,13 @@ export function buildMessage(event: OutboxEvent, limits: MessageLimits): BuiltMe
  * points to, even when event ids repeat after a point-in-time restore. The object of an attempt
  * that was never published is an orphan that the bucket's expiry removes.
  */
-function offloadedMessage(event: OutboxEvent, body: string, attributes: Record<string, string>, limits: MessageLimits, bucket: string): OutgoingMessage {
+function offloadedMessage(
+  event: OutboxEvent,
+  body: string,
+  attributes: Record<string, string>,
+  limits: MessageLimits,
+  bucket: string,
+): OutgoingMessage {
   const key = `${event.id}-${createHash('sha256').update(body).digest('hex')}.json`;
   const message: OutgoingMessage = {
     id: event.id,

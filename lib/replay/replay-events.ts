@@ -140,7 +140,9 @@ async function publishWithRetries(sink: Sink, messages: OutgoingMessage[], optio
 async function assertKnownTable(client: pg.ClientBase, table: { schema: string; name: string }): Promise<void> {
   const { rows } = await client.query(statement('replay/known-table'), [table.schema, table.name]);
   if (!rows[0].known) {
-    throw new ConfigError(`--table ${table.schema}.${table.name}: not a watched table, and no retained event comes from it (watched: ${rows[0].watched ?? 'none'})`);
+    throw new ConfigError(
+      `--table ${table.schema}.${table.name}: not a watched table, and no retained event comes from it (watched: ${rows[0].watched ?? 'none'})`,
+    );
   }
 }
 

@@ -123,12 +123,26 @@ async function sendBatch(sink: Sink, batch: OutgoingMessage[], report: PublishRe
       if (sent.has(outcome.id) && (!earlier || earlier.ok)) answered.set(outcome.id, outcome);
     }
     outcomes = batch.map(
-      (message) => answered.get(message.id) ?? { id: message.id, ok: false, retryable: true, code: 'NoAnswer', message: 'entry missing from the batch response' },
+      (message) =>
+        answered.get(message.id) ?? {
+          id: message.id,
+          ok: false,
+          retryable: true,
+          code: 'NoAnswer',
+          message: 'entry missing from the batch response',
+        },
     );
   } catch (error) {
     report.failedCalls++;
     const reason = errorText(error);
-    outcomes = batch.map((message) => ({ id: message.id, ok: false, retryable: true, code: 'CallFailed', message: reason, callFailed: true }));
+    outcomes = batch.map((message) => ({
+      id: message.id,
+      ok: false,
+      retryable: true,
+      code: 'CallFailed',
+      message: reason,
+      callFailed: true,
+    }));
   }
   report.outcomes.push(...outcomes);
   return outcomes;

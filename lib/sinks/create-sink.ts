@@ -44,7 +44,9 @@ function createMessageSink(settings: SinkSettings): Sink {
   }
   if (settings.topicArn) {
     const client = new SNSClient(clientConfig(settings));
-    return settings.snsClient === 'sdk' ? new SdkSnsSink(client, settings.topicArn, settings.maxMessageBytes) : new SnsSink(client, settings.topicArn, settings.maxMessageBytes);
+    return settings.snsClient === 'sdk'
+      ? new SdkSnsSink(client, settings.topicArn, settings.maxMessageBytes)
+      : new SnsSink(client, settings.topicArn, settings.maxMessageBytes);
   }
   if (settings.queueUrl) return new SqsSink(new SQSClient(clientConfig(settings)), settings.queueUrl, settings.maxMessageBytes);
   throw new ConfigError('no sink: set PGBRIDGE_TOPIC_ARN (an SNS topic) or PGBRIDGE_QUEUE_URL (an SQS queue)');

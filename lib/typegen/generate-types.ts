@@ -20,6 +20,8 @@ export async function generateTypes(client: pg.ClientBase, watches: Watch[]): Pr
 async function watchesNotInstalled(client: pg.ClientBase, watches: Watch[]): Promise<string[]> {
   const { rows } = await client.query(statement('admin/schema-exists'));
   if (!rows[0].installed) return watches.map((watch) => watch.name);
-  const installed = await client.query<{ name: string; installed: boolean }>(statement('types/installed-watches'), [JSON.stringify(watches)]);
+  const installed = await client.query<{ name: string; installed: boolean }>(statement('types/installed-watches'), [
+    JSON.stringify(watches),
+  ]);
   return installed.rows.filter((row) => !row.installed).map((row) => row.name);
 }

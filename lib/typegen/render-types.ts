@@ -74,7 +74,17 @@ export type PgBridgeKeyChangeEvent<Schema extends string, Table extends string, 
   PgBridgeChange<Schema, Table, Label, Actions, Row, Key> & { key_change: PgBridgeKeyChange<Key> };`;
 
 /** Names the generated file uses for itself; a table called `json` gets `JsonRow`, never `Json`. */
-const PRELUDE_NAMES = ['Json', 'PgNumber', 'PgBridgeKeyChange', 'PgBridgeActionFields', 'PgBridgeTruncated', 'PgBridgeEnvelope', 'PgBridgeChange', 'PgBridgeKeyChangeEvent', 'PgBridgeEvent'];
+const PRELUDE_NAMES = [
+  'Json',
+  'PgNumber',
+  'PgBridgeKeyChange',
+  'PgBridgeActionFields',
+  'PgBridgeTruncated',
+  'PgBridgeEnvelope',
+  'PgBridgeChange',
+  'PgBridgeKeyChangeEvent',
+  'PgBridgeEvent',
+];
 
 interface TableNames {
   row: string;
@@ -104,7 +114,9 @@ export function renderTypes(watches: Watch[], tables: CatalogTable[], types: Map
     events.push(event);
     sections.push(renderWatch(watch, table, tableName, event, () => names.claim(`${base}Payload`)));
   }
-  sections.push(`/** Every event the watches send: what \`handleChanges<PgBridgeEvent>(...)\` narrows. */\nexport type PgBridgeEvent =\n${events.map((event) => `  | ${event}`).join('\n')};`);
+  sections.push(
+    `/** Every event the watches send: what \`handleChanges<PgBridgeEvent>(...)\` narrows. */\nexport type PgBridgeEvent =\n${events.map((event) => `  | ${event}`).join('\n')};`,
+  );
   return `${sections.join('\n\n')}\n`;
 }
 
@@ -138,7 +150,8 @@ function renderWatch(watch: Watch, table: CatalogTable, names: TableNames, event
   const watchArguments = `${JSON.stringify(watch.schema)}, ${JSON.stringify(watch.table)}, ${watch.label ? JSON.stringify(watch.label) : 'null'}`;
   const members = [`PgBridgeChange<${watchArguments}, ${literalUnion(watch.actions)}, ${row}, ${names.key}>`];
   const keyChangeOnly = keyChangeActions(watch, table);
-  if (keyChangeOnly.length > 0) members.push(`PgBridgeKeyChangeEvent<${watchArguments}, ${literalUnion(keyChangeOnly)}, ${row}, ${names.key}>`);
+  if (keyChangeOnly.length > 0)
+    members.push(`PgBridgeKeyChangeEvent<${watchArguments}, ${literalUnion(keyChangeOnly)}, ${row}, ${names.key}>`);
   const union = members.length === 1 ? ` ${members[0]}` : `\n  | ${members.join('\n  | ')}`;
   const halves = keyChangeOnly.length > 0 ? `, and ${keyChangeOnly.join(' and ')} as halves of a primary-key update` : '';
   lines.push(`/** Events of watch "${commentText(watch.name)}": ${watch.actions.join(', ')}${halves}. */\nexport type ${event} =${union};`);

@@ -51,7 +51,10 @@ export interface CatalogType {
  * The watched tables, each once, and every type their columns need (element, base and attribute
  * types included). A watch whose table or columns do not exist fails the way `install` would.
  */
-export async function readCatalog(client: pg.ClientBase, watches: Watch[]): Promise<{ tables: CatalogTable[]; types: Map<string, CatalogType> }> {
+export async function readCatalog(
+  client: pg.ClientBase,
+  watches: Watch[],
+): Promise<{ tables: CatalogTable[]; types: Map<string, CatalogType> }> {
   const tables = new Map<string, CatalogTable>();
   for (const watch of watches) {
     const id = `${watch.schema}.${watch.table}`;
@@ -59,7 +62,10 @@ export async function readCatalog(client: pg.ClientBase, watches: Watch[]): Prom
     tables.set(id, table);
     assertColumnsExist(watch, table);
   }
-  const types = await readTypes(client, [...tables.values()].flatMap((table) => table.columns.map((column) => column.typeOid)));
+  const types = await readTypes(
+    client,
+    [...tables.values()].flatMap((table) => table.columns.map((column) => column.typeOid)),
+  );
   return { tables: [...tables.values()], types };
 }
 

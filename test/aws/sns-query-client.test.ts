@@ -53,8 +53,18 @@ beforeEach(() => {
 const snsClient = () => new SNSClient({ endpoint, region: 'eu-west-1', credentials, maxAttempts: 1 });
 
 const MESSAGES: OutgoingMessage[] = [
-  { id: '1001', body: '{"row":{"note":"a&b=c+d e!\'()*~"}}', attributes: { table: 'orders', schema: 'shop', action: 'insert' }, groupId: 'shop.orders:1' },
-  { id: '1002', body: 'line\nbreak, tab\t, ünïcödé, 𝄞 astral, <xml> & "quotes"', attributes: { table: 'orders', schema: 'shop', action: 'update', label: 'vip;orders' }, groupId: 'shop.orders:2' },
+  {
+    id: '1001',
+    body: '{"row":{"note":"a&b=c+d e!\'()*~"}}',
+    attributes: { table: 'orders', schema: 'shop', action: 'insert' },
+    groupId: 'shop.orders:1',
+  },
+  {
+    id: '1002',
+    body: 'line\nbreak, tab\t, ünïcödé, 𝄞 astral, <xml> & "quotes"',
+    attributes: { table: 'orders', schema: 'shop', action: 'update', label: 'vip;orders' },
+    groupId: 'shop.orders:2',
+  },
 ];
 // A full batch, so that two-digit entry numbers (member.10) are compared too; one entry is an
 // offloaded large row, with the Number attribute the extended client libraries read.
@@ -96,7 +106,8 @@ const failureOf = (call: Promise<unknown>): Promise<CallFailure> =>
     (error: unknown) => error as CallFailure,
   );
 
-const formParams = (request: ReceivedRequest) => [...new URLSearchParams(request.body.toString('utf8')).entries()].sort(([a], [b]) => a.localeCompare(b));
+const formParams = (request: ReceivedRequest) =>
+  [...new URLSearchParams(request.body.toString('utf8')).entries()].sort(([a], [b]) => a.localeCompare(b));
 
 const SUCCESS = `<PublishBatchResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">
   <PublishBatchResult>
@@ -175,11 +186,26 @@ describe('SNS PublishBatch through the Query-protocol client', () => {
 
   // The SDK renames modelled codes (NotFound → NotFoundException); pgbridge keeps AWS's wire code.
   it.each([
-    [400, 'Throttling', 'client', '<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r-1</RequestId></ErrorResponse>'],
-    [404, 'NotFound', 'client', '<ErrorResponse><Error><Type>Sender</Type><Code>NotFound</Code><Message>Topic does not exist</Message></Error><RequestId>r-2</RequestId></ErrorResponse>'],
-    [500, 'InternalError', 'server', '<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code><Message>oops</Message></Error><RequestId>r-3</RequestId></ErrorResponse>'],
+    [
+      400,
+      'Throttling',
+      'client',
+      '<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>r-1</RequestId></ErrorResponse>',
+    ],
+    [
+      404,
+      'NotFound',
+      'client',
+      '<ErrorResponse><Error><Type>Sender</Type><Code>NotFound</Code><Message>Topic does not exist</Message></Error><RequestId>r-2</RequestId></ErrorResponse>',
+    ],
+    [
+      500,
+      'InternalError',
+      'server',
+      '<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code><Message>oops</Message></Error><RequestId>r-3</RequestId></ErrorResponse>',
+    ],
     [503, 'Http503', 'server', 'Service Unavailable'],
-  ])('a call refused with HTTP %i fails with AWS\'s error code %s, fault and message', async (status, code, fault, body) => {
+  ])("a call refused with HTTP %i fails with AWS's error code %s, fault and message", async (status, code, fault, body) => {
     answer = { status, body };
     const client = snsClient();
     const sdkError = await failureOf(client.send(new PublishBatchCommand(sdkInput(MESSAGES, true))));
@@ -194,9 +220,13 @@ describe('SNS PublishBatch through the Query-protocol client', () => {
     await expect(new SnsSink(snsClient(), TOPIC).publishBatch(MESSAGES)).rejects.toThrow(/unexpected answer: <html>captive portal/);
   });
 
-  it('after AWS reports the clock as skewed, the next request is signed with AWS\'s time', async () => {
+  it("after AWS reports the clock as skewed, the next request is signed with AWS's time", async () => {
     const awsTime = new Date(Date.now() + 3_600_000);
-    answer = { status: 403, body: '<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>Signature expired</Message></Error></ErrorResponse>', headers: { date: awsTime.toUTCString() } };
+    answer = {
+      status: 403,
+      body: '<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>Signature expired</Message></Error></ErrorResponse>',
+      headers: { date: awsTime.toUTCString() },
+    };
     const sink = new SnsSink(snsClient(), TOPIC);
     await expect(sink.publishBatch(MESSAGES)).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
     answer = { status: 200, body: SUCCESS };
@@ -207,7 +237,7 @@ describe('SNS PublishBatch through the Query-protocol client', () => {
     expect(Math.abs(Date.parse(amzDate) - awsTime.getTime())).toBeLessThan(60_000);
   });
 
-  it('the endpoint and signing region are the SDK client\'s: a client for another region signs for it', async () => {
+  it("the endpoint and signing region are the SDK client's: a client for another region signs for it", async () => {
     answer = { status: 200, body: SUCCESS };
     const client = new SNSClient({ endpoint, region: 'ap-southeast-2', credentials: { accessKeyId: 'AKID2', secretAccessKey: SECRET } });
     await new SnsSink(client, TOPIC).publishBatch(MESSAGES);
@@ -229,14 +259,17 @@ describe('transient failures', () => {
     scripted.reset();
   });
 
-  const error = (status: number, type: string, code: string) => ({ status, body: `<ErrorResponse><Error><Type>${type}</Type><Code>${code}</Code><Message>m</Message></Error></ErrorResponse>` });
+  const error = (status: number, type: string, code: string) => ({
+    status,
+    body: `<ErrorResponse><Error><Type>${type}</Type><Code>${code}</Code><Message>m</Message></Error></ErrorResponse>`,
+  });
   const publish = (maxAttempts: number) => new SnsSink(scripted.client(maxAttempts), TOPIC).publishBatch(MESSAGES);
 
   it.each([
     ['a 5xx', error(500, 'Receiver', 'InternalError')],
     ['throttling', error(400, 'Sender', 'Throttling')],
     ['HTTP 429', { status: 429, body: 'slow down' }],
-  ])('%s is tried again within the client\'s maxAttempts', async (_, answer) => {
+  ])("%s is tried again within the client's maxAttempts", async (_, answer) => {
     scripted.nextAnswers.push(answer);
     const outcomes = await publish(2);
     expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
@@ -249,7 +282,11 @@ describe('transient failures', () => {
   });
 
   it('a refusal that would be refused again (bad parameter, missing topic, access denied) is not retried', async () => {
-    for (const answer of [error(400, 'Sender', 'InvalidParameter'), error(404, 'Sender', 'NotFound'), error(403, 'Sender', 'AuthorizationError')]) {
+    for (const answer of [
+      error(400, 'Sender', 'InvalidParameter'),
+      error(404, 'Sender', 'NotFound'),
+      error(403, 'Sender', 'AuthorizationError'),
+    ]) {
       scripted.calls.length = 0;
       scripted.nextAnswers.push(answer);
       await expect(publish(3)).rejects.toMatchObject({ name: answer.body.match(/<Code>(\w+)</)![1] });
@@ -257,7 +294,7 @@ describe('transient failures', () => {
     }
   });
 
-  it('a clock 4.5 minutes off is corrected from AWS\'s Date and the same call succeeds; an answer replayed by a cache (Age) is not trusted', async () => {
+  it("a clock 4.5 minutes off is corrected from AWS's Date and the same call succeeds; an answer replayed by a cache (Age) is not trusted", async () => {
     const awsTime = new Date(Date.now() + 270_000).toUTCString();
     const skewed = { ...error(403, 'Sender', 'SignatureDoesNotMatch'), headers: { date: awsTime } };
     scripted.nextAnswers.push({ ...skewed, headers: { ...skewed.headers, age: '10' } });
@@ -267,13 +304,17 @@ describe('transient failures', () => {
     const outcomes = await publish(2);
     expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
     expect(scripted.calls).toHaveLength(3);
-    const signedAt = String(scripted.calls.at(-1)!.headers['x-amz-date']).replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z');
+    const signedAt = String(scripted.calls.at(-1)!.headers['x-amz-date']).replace(
+      /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/,
+      '$1-$2-$3T$4:$5:$6Z',
+    );
     expect(Math.abs(Date.parse(signedAt) - Date.parse(awsTime))).toBeLessThan(60_000);
   });
 
   it('calls in flight together that all meet the skewed clock are all retried, not only the one that corrected it', async () => {
     const awsTime = new Date(Date.now() - 600_000).toUTCString();
-    for (let call = 0; call < 3; call++) scripted.nextAnswers.push({ ...error(403, 'Sender', 'SignatureDoesNotMatch'), headers: { date: awsTime } });
+    for (let call = 0; call < 3; call++)
+      scripted.nextAnswers.push({ ...error(403, 'Sender', 'SignatureDoesNotMatch'), headers: { date: awsTime } });
     scripted.delayMs = 30;
     const sink = new SnsSink(scripted.client(2), TOPIC);
     const batches = [0, 1, 2].map((call) => MESSAGES.map((entry) => ({ ...entry, id: `${call}${entry.id}` })));

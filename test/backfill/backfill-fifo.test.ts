@@ -18,8 +18,15 @@ beforeAll(async () => {
   const topicArn = await aws.resources.createTopic(aws.name('backfill.fifo'));
   const { policy, scope } = buildFilterPolicy({ table: 'counters', action: ['read', 'update'] }, 'Mirror');
   queueUrl = (await aws.resources.subscribeQueue(topicArn, aws.name('mirror.fifo'), policy, scope)).url;
-  await db.query(`CREATE TABLE counters (id int PRIMARY KEY, value int NOT NULL); INSERT INTO counters SELECT n, 0 FROM generate_series(1, ${ROWS}) AS n`);
-  listener = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn, config: { watches: [{ table: 'counters', actions: ['update'] }] } });
+  await db.query(
+    `CREATE TABLE counters (id int PRIMARY KEY, value int NOT NULL); INSERT INTO counters SELECT n, 0 FROM generate_series(1, ${ROWS}) AS n`,
+  );
+  listener = await startTestListener({
+    databaseUrl: db.url,
+    endpoint: aws.endpoint,
+    topicArn,
+    config: { watches: [{ table: 'counters', actions: ['update'] }] },
+  });
 });
 
 afterAll(async () => {
@@ -31,8 +38,19 @@ describe('a backfill next to live updates of the same rows', () => {
   it('on a FIFO topic a row updated while its chunk is being read ends with its new value: read and update arrive in commit order', async () => {
     // A where clause that takes 5 ms a row keeps the chunk's statement running for about a second,
     // long enough to commit an update of one of its rows in the middle of it.
-    const backfill = runCli(['backfill', '--table', 'counters', '--chunk', '100', '--where', 'pg_sleep(0.005) IS NOT NULL'], { DATABASE_URL: db.url });
-    await waitFor(async () => (await db.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE '%WITH bound AS%' AND state = 'active' AND pid <> pg_backend_pid()`)).rowCount! > 0, 30_000, 'the first chunk');
+    const backfill = runCli(['backfill', '--table', 'counters', '--chunk', '100', '--where', 'pg_sleep(0.005) IS NOT NULL'], {
+      DATABASE_URL: db.url,
+    });
+    await waitFor(
+      async () =>
+        (
+          await db.query(
+            `SELECT 1 FROM pg_stat_activity WHERE query LIKE '%WITH bound AS%' AND state = 'active' AND pid <> pg_backend_pid()`,
+          )
+        ).rowCount! > 0,
+      30_000,
+      'the first chunk',
+    );
     await db.query(`UPDATE counters SET value = 1 WHERE id = 80`);
     const run = await backfill;
     expect(run.code, run.stderr).toBe(0);

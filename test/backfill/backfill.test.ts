@@ -1,7 +1,4 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
@@ -96,9 +93,12 @@ describe('pgbridge backfill', () => {
     // Orders 1 and 10-19, lines 1 and 3.
     const messages = await receiveMessages(aws, queue, { count: 22, settleMs: 500 });
     expect(messages).toHaveLength(22);
-    const keys = messages.sort((a, b) => Number(BigInt(a.event.id) - BigInt(b.event.id))).map((message) => `${message.event.key.order_id}:${message.event.key.line}`);
+    const keys = messages
+      .sort((a, b) => Number(BigInt(a.event.id) - BigInt(b.event.id)))
+      .map((message) => `${message.event.key.order_id}:${message.event.key.line}`);
     expect(keys).toEqual([1, ...Array.from({ length: 10 }, (_, index) => 10 + index)].flatMap((order) => [`${order}:1`, `${order}:3`]));
-    for (const message of messages) expect(message.event.row).toEqual({ order_id: message.event.key.order_id, line: message.event.key.line, sku: expect.any(String) });
+    for (const message of messages)
+      expect(message.event.row).toEqual({ order_id: message.event.key.order_id, line: message.event.key.line, sku: expect.any(String) });
   });
 
   it('consumers that do not list read never see backfill events; live changes still reach them', async () => {
@@ -149,16 +149,43 @@ describe('pgbridge backfill', () => {
     await waitFor(async () => (await outboxCount()) === 0, 30_000, 'an empty outbox');
     const usersBefore = (await db.query(`SELECT count(*) FROM users`)).rows[0].count;
     const cases: Array<[string[], RegExp]> = [
-      [['--table', 'userz'], /^pgbridge: --table public\.userz: there is no such table \(watched tables: public\.no_key, public\.users, shop\.line_items\)\n$/],
-      [['--table', 'unwatched'], /--table public\.unwatched: the table has no installed watch .*add one to pgbridge\.config\.json and run pgbridge install/],
-      [['--table', 'users'], /--table public\.users has 2 watches \(labels: plan_changed, signup\): choose the one whose columns and label the events get with --label/],
-      [['--table', 'users', '--label', 'signup_'], /--label signup_: public\.users has no watch with that label \(labels: plan_changed, signup\)/],
-      [['--table', 'no_key'], /public\.no_key has no primary key: a backfill reads rows in key order to resume where it stopped; add a primary key to backfill it/],
-      [['--table', 'users', '--label', 'signup', '--where', 'plan = '], /^pgbridge: --where "plan = ": syntax error at or near "\)" \(nothing was sent\)\n$/],
-      [['--table', 'users', '--label', 'signup', '--where', 'plna = 1'], /--where "plna = 1": column "plna" does not exist \(nothing was sent\)/],
-      [['--table', 'users', '--label', 'signup', '--where', "true); DELETE FROM users; SELECT (1"], /cannot insert multiple commands into a prepared statement \(nothing was sent\)/],
+      [
+        ['--table', 'userz'],
+        /^pgbridge: --table public\.userz: there is no such table \(watched tables: public\.no_key, public\.users, shop\.line_items\)\n$/,
+      ],
+      [
+        ['--table', 'unwatched'],
+        /--table public\.unwatched: the table has no installed watch .*add one to pgbridge\.config\.json and run pgbridge install/,
+      ],
+      [
+        ['--table', 'users'],
+        /--table public\.users has 2 watches \(labels: plan_changed, signup\): choose the one whose columns and label the events get with --label/,
+      ],
+      [
+        ['--table', 'users', '--label', 'signup_'],
+        /--label signup_: public\.users has no watch with that label \(labels: plan_changed, signup\)/,
+      ],
+      [
+        ['--table', 'no_key'],
+        /public\.no_key has no primary key: a backfill reads rows in key order to resume where it stopped; add a primary key to backfill it/,
+      ],
+      [
+        ['--table', 'users', '--label', 'signup', '--where', 'plan = '],
+        /^pgbridge: --where "plan = ": syntax error at or near "\)" \(nothing was sent\)\n$/,
+      ],
+      [
+        ['--table', 'users', '--label', 'signup', '--where', 'plna = 1'],
+        /--where "plna = 1": column "plna" does not exist \(nothing was sent\)/,
+      ],
+      [
+        ['--table', 'users', '--label', 'signup', '--where', 'true); DELETE FROM users; SELECT (1'],
+        /cannot insert multiple commands into a prepared statement \(nothing was sent\)/,
+      ],
       [['--label', 'signup'], /^pgbridge backfill: required option '--table <table>' not specified\n/],
-      [['--table', 'users', '--label', 'signup', '--chunk', '0'], /option '--chunk <rows>' argument '0' is invalid\. expected a whole number of at least 1/],
+      [
+        ['--table', 'users', '--label', 'signup', '--chunk', '0'],
+        /option '--chunk <rows>' argument '0' is invalid\. expected a whole number of at least 1/,
+      ],
     ];
     for (const [args, message] of cases) {
       const run = await pgbridge('backfill', ...args);
@@ -184,9 +211,14 @@ describe('pgbridge backfill', () => {
     listener = undefined;
     const args = ['backfill', '--table', 'users', '--label', 'signup', '--where', 'id <= 2500', '--chunk', '1000'];
     // With no listener publishing, the backfill writes its first chunk and waits for it to go out.
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, DATABASE_URL: db.url }, stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
+      env: { ...process.env, DATABASE_URL: db.url },
+      stdio: 'ignore',
+    });
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    const progress = async () => (await db.query(`SELECT id::text, rows_done::int FROM pgbridge.backfill WHERE where_clause = 'id <= 2500' ORDER BY id DESC LIMIT 1`)).rows[0];
+    const progress = async () =>
+      (await db.query(`SELECT id::text, rows_done::int FROM pgbridge.backfill WHERE where_clause = 'id <= 2500' ORDER BY id DESC LIMIT 1`))
+        .rows[0];
     await waitFor(async () => (await progress())?.rows_done > 0, 30_000, 'the first chunk');
     child.kill('SIGKILL');
     await exited;

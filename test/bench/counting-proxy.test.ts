@@ -32,7 +32,11 @@ describe('counting proxy', () => {
     const queue = await aws.resources.subscribeQueue(topic, aws.name('counted-consumer'));
     proxy.reset();
 
-    const report = await publishAll(createSink({ topicArn: topic, endpoint: proxy.url }), Array.from({ length: 23 }, (_, index) => message(index + 1)), 4);
+    const report = await publishAll(
+      createSink({ topicArn: topic, endpoint: proxy.url }),
+      Array.from({ length: 23 }, (_, index) => message(index + 1)),
+      4,
+    );
 
     expect(report.outcomes.filter((outcome) => outcome.ok)).toHaveLength(23);
     expect(proxy.counts).toEqual({ publishBatchRequests: report.calls, publishedEntries: 23, publishRequests: 0 });
@@ -50,7 +54,13 @@ describe('counting proxy', () => {
       await throughProxy.createQueue(aws.name('not-counted'));
       await throughProxy.sns.send(new PublishCommand({ TopicArn: topic, Message: '{"id":1}' }));
       await throughProxy.sns.send(
-        new PublishBatchCommand({ TopicArn: topic, PublishBatchRequestEntries: [{ Id: 'a', Message: '{"id":2}' }, { Id: 'b', Message: '{"id":3}' }] }),
+        new PublishBatchCommand({
+          TopicArn: topic,
+          PublishBatchRequestEntries: [
+            { Id: 'a', Message: '{"id":2}' },
+            { Id: 'b', Message: '{"id":3}' },
+          ],
+        }),
       );
       expect(await receiveMessages(aws, queue.url, { count: 3 })).toHaveLength(3);
 

@@ -71,7 +71,10 @@ describe('install', () => {
 
   it.each([
     [{ table: 'missing' }, 'watch "public.missing": table public.missing does not exist'],
-    [{ table: 'users', payload: ['id', 'emial'] }, 'watch "public.users": payload column "emial" does not exist in public.users (columns: id, email, plan, settings)'],
+    [
+      { table: 'users', payload: ['id', 'emial'] },
+      'watch "public.users": payload column "emial" does not exist in public.users (columns: id, email, plan, settings)',
+    ],
     [{ table: 'users', columns: ['plna'] }, 'watch "public.users": columns column "plna" does not exist'],
     [{ table: 'users', exclude: ['secret'] }, 'watch "public.users": exclude column "secret" does not exist'],
   ])('a bad watch (%j) fails with a clear message and installs nothing', async (badWatch, message) => {
@@ -108,7 +111,9 @@ describe('install', () => {
 
   it('a column the watch names cannot be dropped while the watch exists', async () => {
     await installConfig({ watches: [{ table: 'users', payload: ['id', 'plan'] }] });
-    await expect(client.query(`ALTER TABLE users DROP COLUMN plan`)).rejects.toThrow(/cannot drop column plan of table users because other objects depend on it/);
+    await expect(client.query(`ALTER TABLE users DROP COLUMN plan`)).rejects.toThrow(
+      /cannot drop column plan of table users because other objects depend on it/,
+    );
     await client.query(`ALTER TABLE users DROP COLUMN email`);
     await client.query(`INSERT INTO users (id, plan) VALUES (1, 'free')`);
     expect(await outbox()).toMatchObject([{ action: 'insert', row_data: { id: 1, plan: 'free' } }]);
@@ -145,7 +150,9 @@ describe('install', () => {
   it('a watched table renamed since the last install makes the next install fail, naming it', async () => {
     await installConfig({ watches: [{ table: 'orders' }] });
     await client.query(`ALTER TABLE orders RENAME TO orders_archive`);
-    await expect(installConfig({ watches: [{ table: 'orders' }] })).rejects.toThrow('watch "public.orders": table public.orders does not exist');
+    await expect(installConfig({ watches: [{ table: 'orders' }] })).rejects.toThrow(
+      'watch "public.orders": table public.orders does not exist',
+    );
     await client.query(`ALTER TABLE orders_archive RENAME TO orders`);
   });
 

@@ -81,7 +81,11 @@ describe('least privilege on a managed database', () => {
     // Retention: the listener appends what it published and keeps the partitions through the
     // upkeep function, and can neither read, change nor drop what is kept.
     await waitFor(async () => (await owner.query(`SELECT count(*)::int AS n FROM pgbridge.published`)).rows[0].n === 1, 5000, 'retained');
-    const partition = (await owner.query(`SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'pgbridge.published'::regclass LIMIT 1`)).rows[0].relname;
+    const partition = (
+      await owner.query(
+        `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'pgbridge.published'::regclass LIMIT 1`,
+      )
+    ).rows[0].relname;
     await owner.end();
     const retainedByListener = new pg.Client(asRole('bridge_listener'));
     await retainedByListener.connect();

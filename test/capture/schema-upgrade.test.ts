@@ -59,7 +59,8 @@ async function installBeforeVersions(pool: pg.Pool): Promise<void> {
   try {
     await client.query('BEGIN');
     await client.query(statement('admin/install-session'));
-    for (const file of ['001-schema.sql', '002-watch-install.sql', '003-listener-role.sql']) await client.query(readFileSync(join(FIXTURE, file), 'utf8'));
+    for (const file of ['001-schema.sql', '002-watch-install.sql', '003-listener-role.sql'])
+      await client.query(readFileSync(join(FIXTURE, file), 'utf8'));
     await client.query(`SELECT pgbridge.install_watches($1::jsonb)`, [JSON.stringify(WATCHES)]);
     await client.query('COMMIT');
   } finally {
@@ -137,7 +138,11 @@ describe('schema upgrades with events in flight', () => {
       const arrived = await receiveAllOrders(queueUrl, 100 + writtenDuring);
       expect(arrived.size).toBe(100 + writtenDuring);
       // The old role got the new grants at the upgrade: what it published is retained.
-      await waitFor(async () => Number((await pool.query(`SELECT count(*) FROM pgbridge.published`)).rows[0].count) === 100 + writtenDuring, 5000, 'retained');
+      await waitFor(
+        async () => Number((await pool.query(`SELECT count(*) FROM pgbridge.published`)).rows[0].count) === 100 + writtenDuring,
+        5000,
+        'retained',
+      );
     } finally {
       await pool.end();
     }
@@ -151,7 +156,9 @@ describe('schema upgrades with events in flight', () => {
       const script = installScript(WATCHES, { retentionDays: 3 });
       await pool.query(script);
       await pool.query(script);
-      expect((await pool.query(`SELECT array_agg(version ORDER BY version) AS versions FROM pgbridge.schema_version`)).rows[0].versions).toEqual([1, 2]);
+      expect(
+        (await pool.query(`SELECT array_agg(version ORDER BY version) AS versions FROM pgbridge.schema_version`)).rows[0].versions,
+      ).toEqual([1, 2]);
       expect((await pool.query(`SELECT days FROM pgbridge.retention`)).rows[0].days).toBe(3);
       expect((await pool.query(`SELECT count(*)::int AS n FROM pgbridge.outbox`)).rows[0].n).toBe(1);
     } finally {
@@ -163,12 +170,16 @@ describe('schema upgrades with events in flight', () => {
     const { url, pool } = await freshDatabase();
     try {
       await installNow(url);
-      await pool.query(`INSERT INTO pgbridge.published (id, schema_name, table_name, action, txid, at) VALUES (1, 'public', 'orders', 'insert', 1, now())`);
+      await pool.query(
+        `INSERT INTO pgbridge.published (id, schema_name, table_name, action, txid, at) VALUES (1, 'public', 'orders', 'insert', 1, now())`,
+      );
       await installNow(url);
       const versions = await pool.query(`SELECT count(*)::int AS n FROM pgbridge.schema_version`);
       expect(versions.rows[0].n).toBe(2);
       expect((await pool.query(`SELECT count(*)::int AS n FROM pgbridge.published`)).rows[0].n).toBe(1);
-      await expect(pool.query(`DELETE FROM pgbridge.published`)).rejects.toThrow('retained event 1 cannot be changed or deleted: it expires with its day (retention)');
+      await expect(pool.query(`DELETE FROM pgbridge.published`)).rejects.toThrow(
+        'retained event 1 cannot be changed or deleted: it expires with its day (retention)',
+      );
     } finally {
       await pool.end();
     }
@@ -195,7 +206,9 @@ describe('schema upgrades with events in flight', () => {
       await pool.query(`INSERT INTO pgbridge.schema_version (version, name, breaking) VALUES (3, 'compatible-later', false)`);
       const listener = await startTestListener({ databaseUrl: url, endpoint: aws.endpoint, topicArn });
       listeners.push(listener);
-      expect(capturedLogs).toContainEqual(expect.objectContaining({ msg: 'schema is newer than this listener, and compatible with it', installed: 3, known: 2 }));
+      expect(capturedLogs).toContainEqual(
+        expect.objectContaining({ msg: 'schema is newer than this listener, and compatible with it', installed: 3, known: 2 }),
+      );
       await pool.query(`INSERT INTO orders VALUES (1, 1)`);
       expect(await receiveAllOrders(queueUrl, 1)).toEqual(new Set([1]));
       await listeners.pop()!.stop();
@@ -218,10 +231,17 @@ describe('schema upgrades with events in flight', () => {
       listeners.push(listener);
       await waitFor(() => listener.role === 'leader', 5000, 'leader');
       await pool.query(`INSERT INTO pgbridge.schema_version (version, name, breaking) VALUES (3, 'breaking-later', true)`);
-      await pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pgbridge-listener%' AND datname = current_database()`);
+      await pool.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE 'pgbridge-listener%' AND datname = current_database()`,
+      );
       await waitFor(() => listener.role === 'stopped', 10_000, 'the listener stops');
       expect(capturedLogs).toContainEqual(
-        expect.objectContaining({ level: 60, msg: expect.stringMatching(/version 3 changed it in a way this pgbridge \(which knows up to version 2\) cannot work with.*; the listener stops$/) }),
+        expect.objectContaining({
+          level: 60,
+          msg: expect.stringMatching(
+            /version 3 changed it in a way this pgbridge \(which knows up to version 2\) cannot work with.*; the listener stops$/,
+          ),
+        }),
       );
     } finally {
       await pool.end();
@@ -235,7 +255,12 @@ describe('schema upgrades with events in flight', () => {
     let writers: ReturnType<typeof keepWriting> | undefined;
     try {
       const old = spawnListener(
-        { DATABASE_URL: url, PGBRIDGE_TOPIC_ARN: topicArn, AWS_ENDPOINT_URL: aws.endpoint, PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'orders' }] }) },
+        {
+          DATABASE_URL: url,
+          PGBRIDGE_TOPIC_ARN: topicArn,
+          AWS_ENDPOINT_URL: aws.endpoint,
+          PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'orders' }] }),
+        },
         join(previous, 'functions/listener/main.ts'),
       );
       processes.push(old);
@@ -271,7 +296,9 @@ function checkoutOf(commit: string): string {
   try {
     execFileSync('sh', ['-c', `git -C "${REPO}" archive ${commit} | tar -x -C "${directory}"`], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (error) {
-    throw new Error(`the rolling-deploy test runs the listener of commit ${commit} from git history, which this checkout lacks (a shallow clone?): ${(error as Error).message}`);
+    throw new Error(
+      `the rolling-deploy test runs the listener of commit ${commit} from git history, which this checkout lacks (a shallow clone?): ${(error as Error).message}`,
+    );
   }
   symlinkSync(join(REPO, 'node_modules'), join(directory, 'node_modules'));
   return directory;

@@ -93,7 +93,16 @@ describe('when: a row filter at the source', () => {
 
   it('combines with columns and payload: an update is sent when a watched column changed and the condition holds', async () => {
     const { queueUrl } = await bridge({
-      watches: [{ table: 'orders', actions: ['update'], columns: ['status'], payload: ['id', 'status'], when: 'NEW.total > 100', label: 'big_status' }],
+      watches: [
+        {
+          table: 'orders',
+          actions: ['update'],
+          columns: ['status'],
+          payload: ['id', 'status'],
+          when: 'NEW.total > 100',
+          label: 'big_status',
+        },
+      ],
     });
     await db.query(`INSERT INTO orders VALUES (1, 'new', 500), (2, 'new', 5)`);
     await db.query(`UPDATE orders SET total = total + 1`); // no watched column changed
@@ -113,28 +122,52 @@ describe('when: a row filter at the source', () => {
   it.each([
     [{ when: "NEW.status = 'paid' AND" }, 'watch "public.orders": when: syntax error at or near ")"'],
     [{ when: "NEW.stauts = 'paid'" }, 'watch "public.orders": when: column new.stauts does not exist'],
-    [{ actions: ['insert' as const], when: "OLD.status = 'paid'" }, "watch \"public.orders\": when: INSERT trigger's WHEN condition cannot reference OLD values (an insert has NEW"],
-    [{ when: "NEW.status = 'paid'" }, "watch \"public.orders\": when: DELETE trigger's WHEN condition cannot reference NEW values"],
-    [{ actions: ['insert' as const], when: 'NEW.id IN (SELECT id FROM ledger)' }, 'watch "public.orders": when: cannot use subquery in trigger WHEN condition'],
-    [{ actions: ['insert' as const], when: 'NEW.total > random()' }, 'watch "public.orders": when: random() is a volatile function; a condition may call only immutable or stable ones'],
-    [{ actions: ['update' as const], when: 'NEW.total > 0 AND clock_timestamp() IS NOT NULL' }, 'watch "public.orders": when: clock_timestamp() is a volatile function'],
-  ])('a condition Postgres refuses (%j) fails the install with its message and the watch name, and installs nothing', async (options, message) => {
-    await install(client, parseConfig({ watches: [{ table: 'ledger' }] }));
-    const before = await triggers();
-    await expect(install(client, parseConfig({ watches: [{ table: 'ledger' }, { table: 'orders', ...options }] }))).rejects.toThrow(message);
-    expect(await triggers()).toEqual(before);
-  });
+    [
+      { actions: ['insert' as const], when: "OLD.status = 'paid'" },
+      'watch "public.orders": when: INSERT trigger\'s WHEN condition cannot reference OLD values (an insert has NEW',
+    ],
+    [{ when: "NEW.status = 'paid'" }, 'watch "public.orders": when: DELETE trigger\'s WHEN condition cannot reference NEW values'],
+    [
+      { actions: ['insert' as const], when: 'NEW.id IN (SELECT id FROM ledger)' },
+      'watch "public.orders": when: cannot use subquery in trigger WHEN condition',
+    ],
+    [
+      { actions: ['insert' as const], when: 'NEW.total > random()' },
+      'watch "public.orders": when: random() is a volatile function; a condition may call only immutable or stable ones',
+    ],
+    [
+      { actions: ['update' as const], when: 'NEW.total > 0 AND clock_timestamp() IS NOT NULL' },
+      'watch "public.orders": when: clock_timestamp() is a volatile function',
+    ],
+  ])(
+    'a condition Postgres refuses (%j) fails the install with its message and the watch name, and installs nothing',
+    async (options, message) => {
+      await install(client, parseConfig({ watches: [{ table: 'ledger' }] }));
+      const before = await triggers();
+      await expect(install(client, parseConfig({ watches: [{ table: 'ledger' }, { table: 'orders', ...options }] }))).rejects.toThrow(
+        message,
+      );
+      expect(await triggers()).toEqual(before);
+    },
+  );
 
   it('stable functions and operators are allowed, and a column the condition names cannot be dropped', async () => {
-    await install(client, parseConfig({ watches: [{ table: 'orders', actions: ['insert'], when: "lower(NEW.status) = 'paid' AND NEW.note IS NULL" }] }));
+    await install(
+      client,
+      parseConfig({ watches: [{ table: 'orders', actions: ['insert'], when: "lower(NEW.status) = 'paid' AND NEW.note IS NULL" }] }),
+    );
     await client.query(`INSERT INTO orders VALUES (1, 'PAID', 1, NULL), (2, 'PAID', 1, 'gift'), (3, 'new', 1, NULL)`);
     const { rows } = await client.query(`SELECT key FROM pgbridge.outbox ORDER BY id`);
     expect(rows).toEqual([{ key: { id: 1 } }]);
-    await expect(client.query(`ALTER TABLE orders DROP COLUMN note`)).rejects.toThrow(/cannot drop column note of table orders because other objects depend on it/);
+    await expect(client.query(`ALTER TABLE orders DROP COLUMN note`)).rejects.toThrow(
+      /cannot drop column note of table orders because other objects depend on it/,
+    );
   });
 
   it('`pgbridge sql` installs the same condition, quotes included', async () => {
-    await client.query(installScript(parseConfig({ watches: [{ table: 'orders', actions: ['insert'], when: "NEW.note = 'it''s; a -- note'" }] })));
+    await client.query(
+      installScript(parseConfig({ watches: [{ table: 'orders', actions: ['insert'], when: "NEW.note = 'it''s; a -- note'" }] })),
+    );
     await client.query(`INSERT INTO orders VALUES (1, 'new', 1, 'it''s; a -- note'), (2, 'new', 1, 'other')`);
     const { rows } = await client.query(`SELECT key FROM pgbridge.outbox ORDER BY id`);
     expect(rows).toEqual([{ key: { id: 1 } }]);
@@ -204,7 +237,7 @@ describe('truncate', () => {
 });
 
 describe('primary-key changes', () => {
-  it('on FIFO an UPDATE of the key is a delete in the old key\'s group and an insert in the new one, linked, each group in commit order', async () => {
+  it("on FIFO an UPDATE of the key is a delete in the old key's group and an insert in the new one, linked, each group in commit order", async () => {
     const { queueUrl } = await bridge({ watches: [{ table: 'accounts' }] }, 'keys.fifo');
     await db.query(`INSERT INTO accounts VALUES ('eu', 1, 0)`);
     await db.query(`UPDATE accounts SET n = 1 WHERE id = 1`);
@@ -215,7 +248,8 @@ describe('primary-key changes', () => {
     const messages = byId(await receiveMessages(aws, queueUrl, { count: 6, settleMs: 1000 }));
     expect(messages).toHaveLength(6);
     const groups = new Map<string, string[]>();
-    for (const message of messages) groups.set(message.groupId!, [...(groups.get(message.groupId!) ?? []), `${message.event.action}:${message.event.row.n}`]);
+    for (const message of messages)
+      groups.set(message.groupId!, [...(groups.get(message.groupId!) ?? []), `${message.event.action}:${message.event.row.n}`]);
     expect(Object.fromEntries(groups)).toEqual({
       'public.accounts:eu,1': ['insert:0', 'update:1', 'delete:1', 'insert:4'],
       'public.accounts:eu,2': ['insert:2', 'update:3'],
@@ -223,8 +257,20 @@ describe('primary-key changes', () => {
 
     const [deleted, inserted] = [messages[2]!, messages[3]!];
     const link = { old: { region: 'eu', id: 1 }, new: { region: 'eu', id: 2 } };
-    expect(deleted.event).toMatchObject({ action: 'delete', key: { region: 'eu', id: 1 }, row: { region: 'eu', id: 1, n: 1 }, old: null, key_change: link });
-    expect(inserted.event).toMatchObject({ action: 'insert', key: { region: 'eu', id: 2 }, row: { region: 'eu', id: 2, n: 2 }, old: null, key_change: link });
+    expect(deleted.event).toMatchObject({
+      action: 'delete',
+      key: { region: 'eu', id: 1 },
+      row: { region: 'eu', id: 1, n: 1 },
+      old: null,
+      key_change: link,
+    });
+    expect(inserted.event).toMatchObject({
+      action: 'insert',
+      key: { region: 'eu', id: 2 },
+      row: { region: 'eu', id: 2, n: 2 },
+      old: null,
+      key_change: link,
+    });
     expect(deleted.attributes.action).toBe('delete');
     expect(inserted.attributes.action).toBe('insert');
     expect(inserted.event.txid).toBe(deleted.event.txid);
@@ -235,7 +281,12 @@ describe('primary-key changes', () => {
   });
 
   it('an update-only watch sends a key change as the same delete and insert; a table without a key keeps sending updates', async () => {
-    const { queueUrl } = await bridge({ watches: [{ table: 'accounts', actions: ['update'] }, { table: 'no_key', actions: ['update'] }] });
+    const { queueUrl } = await bridge({
+      watches: [
+        { table: 'accounts', actions: ['update'] },
+        { table: 'no_key', actions: ['update'] },
+      ],
+    });
     await db.query(`INSERT INTO accounts VALUES ('eu', 1, 0); INSERT INTO no_key VALUES (1, 'a')`);
     await db.query(`UPDATE accounts SET region = 'us'`);
     await db.query(`UPDATE no_key SET a = 2`);
@@ -281,7 +332,10 @@ describe('coalesce', () => {
         count: 10,
         timeoutMs: 20_000,
         settleMs: 2500,
-        distinct: (message) => (message.event.row?.n === rounds && (message.event.key.id !== 1 || message.event.row.note === 'last') ? message.event.key.id : undefined),
+        distinct: (message) =>
+          message.event.row?.n === rounds && (message.event.key.id !== 1 || message.event.row.note === 'last')
+            ? message.event.key.id
+            : undefined,
       }),
     );
     const updates = messages.filter((message) => message.event.action === 'update');
@@ -299,10 +353,12 @@ describe('coalesce', () => {
     const lastOfFirst = messages.filter((message) => message.event.key.id === 1).at(-1)!.event;
     expect(lastOfFirst.row).toEqual({ id: 1, n: rounds, note: 'last' });
     if (lastOfFirst.coalesced) expect(lastOfFirst.changed).toEqual(['n', 'note']);
-    console.log(`coalesce 1s: ${updates.length} update messages for ${rounds * 10 + 1} updates of 10 rows written in ${writingSeconds.toFixed(1)} s`);
+    console.log(
+      `coalesce 1s: ${updates.length} update messages for ${rounds * 10 + 1} updates of 10 rows written in ${writingSeconds.toFixed(1)} s`,
+    );
   });
 
-  it('on FIFO a row\'s inserts and deletes are never merged away and keep their place among its merged updates', async () => {
+  it("on FIFO a row's inserts and deletes are never merged away and keep their place among its merged updates", async () => {
     const { queueUrl } = await bridge({ watches: [{ table: 'hot', coalesce: '500ms' }] }, 'coalesce.fifo');
     await db.query(`INSERT INTO hot SELECT g, 0 FROM generate_series(1, 5) AS g`);
     for (let round = 1; round <= 60; round++) {
@@ -313,7 +369,12 @@ describe('coalesce', () => {
       }
     }
     const messages = byId(
-      await receiveMessages(aws, queueUrl, { count: 5, timeoutMs: 20_000, settleMs: 1500, distinct: (message) => (message.event.row?.n === 60 ? message.event.key.id : undefined) }),
+      await receiveMessages(aws, queueUrl, {
+        count: 5,
+        timeoutMs: 20_000,
+        settleMs: 1500,
+        distinct: (message) => (message.event.row?.n === 60 ? message.event.key.id : undefined),
+      }),
     );
     const groups = new Map<string, ReceivedMessage[]>();
     for (const message of messages) groups.set(message.groupId!, [...(groups.get(message.groupId!) ?? []), message]);
@@ -325,7 +386,9 @@ describe('coalesce', () => {
         expectUnbrokenHistory(history, 60);
         continue;
       }
-      const actions = history.map((message) => message.event.action).filter((action, i, all) => action !== 'update' || all[i - 1] !== 'update');
+      const actions = history
+        .map((message) => message.event.action)
+        .filter((action, i, all) => action !== 'update' || all[i - 1] !== 'update');
       expect(actions).toEqual(['insert', 'update', 'delete', 'insert', 'update', 'delete', 'insert', 'update', 'delete', 'insert']);
       let incarnation: ReceivedMessage[] = [];
       for (const message of history) {
@@ -339,13 +402,16 @@ describe('coalesce', () => {
   });
 
   it.each([
-    [{ table: 'no_key', coalesce: '1s' }, 'watch "public.no_key": coalesce needs a primary key to tell rows apart, and public.no_key has none'],
+    [
+      { table: 'no_key', coalesce: '1s' },
+      'watch "public.no_key": coalesce needs a primary key to tell rows apart, and public.no_key has none',
+    ],
   ])('a watch that cannot coalesce (%j) fails the install, naming why', async (watch, message) => {
     await expect(install(client, parseConfig({ watches: [watch] }))).rejects.toThrow(message);
     expect(await triggers()).toEqual([]);
   });
 
-  it('a primary-key change closes the row\'s window: the waiting update, then the delete and the insert, then a new window', async () => {
+  it("a primary-key change closes the row's window: the waiting update, then the delete and the insert, then a new window", async () => {
     const { queueUrl } = await bridge({ watches: [{ table: 'hot', coalesce: '1s' }] }, 'rekey.fifo');
     await db.query(`INSERT INTO hot VALUES (1, 0)`);
     await db.query(`UPDATE hot SET n = 1`);
@@ -406,10 +472,8 @@ describe('upgrading an existing install', () => {
     const { queueUrl } = await bridge({ watches: [{ table: 'accounts' }] });
     await db.query(`UPDATE accounts SET id = 2`);
     const messages = byId(await receiveMessages(aws, queueUrl, { count: 3, settleMs: 500 }));
-    expect(messages.map((message) => `${message.event.action}:${message.event.key.id}:${message.event.key_change ? 'linked' : '-'}`)).toEqual([
-      'insert:1:-',
-      'delete:1:linked',
-      'insert:2:linked',
-    ]);
+    expect(
+      messages.map((message) => `${message.event.action}:${message.event.key.id}:${message.event.key_change ? 'linked' : '-'}`),
+    ).toEqual(['insert:1:-', 'delete:1:linked', 'insert:2:linked']);
   });
 });

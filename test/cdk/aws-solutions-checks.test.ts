@@ -39,7 +39,8 @@ describe('cdk-nag AWS Solutions checks', () => {
         'AwsSolutions-SMG4 at PgBridgeExample/Bridge/OrderWebhook/SigningSecret/Resource',
       ].sort(),
     );
-    for (const finding of example.acknowledged) expect(finding.reason.length, `reason of ${finding.rule} at ${finding.path}`).toBeGreaterThan(40);
+    for (const finding of example.acknowledged)
+      expect(finding.reason.length, `reason of ${finding.rule} at ${finding.path}`).toBeGreaterThan(40);
   });
 
   it('consumer functions get their own log permissions instead of an AWS managed policy', () => {
@@ -51,7 +52,9 @@ describe('cdk-nag AWS Solutions checks', () => {
     const stack = new Stack(app, 'Careless');
     new sqs.Queue(stack, 'PlainQueue');
     const { unacknowledged, failure } = synthWithAwsSolutionsChecks(app);
-    expect(unacknowledged).toEqual(expect.arrayContaining(['AwsSolutions-SQS3 at Careless/PlainQueue/Resource', 'AwsSolutions-SQS4 at Careless/PlainQueue/Resource']));
+    expect(unacknowledged).toEqual(
+      expect.arrayContaining(['AwsSolutions-SQS3 at Careless/PlainQueue/Resource', 'AwsSolutions-SQS4 at Careless/PlainQueue/Resource']),
+    );
     expect(failure).toMatch(/Careless\/PlainQueue\/Resource[\s\S]*AwsSolutions-SQS4/);
   });
 });

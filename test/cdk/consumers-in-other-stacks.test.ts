@@ -30,7 +30,10 @@ function bridgeApp() {
   const alarmTopic = new sns.Topic(bridgeStack, 'Alarms', { enforceSSL: true });
   const databaseSecret = new secretsmanager.Secret(bridgeStack, 'DbSecret');
   // The application's own resources: the checks are about the consumers here.
-  Validations.of(databaseSecret).acknowledge({ id: 'AwsSolutions::AwsSolutions-SMG4', reason: 'A test database secret that is never deployed.' });
+  Validations.of(databaseSecret).acknowledge({
+    id: 'AwsSolutions::AwsSolutions-SMG4',
+    reason: 'A test database secret that is never deployed.',
+  });
   const bridge = new PgBridge(bridgeStack, 'Bridge', {
     vpc,
     database: { host: 'db.internal.example', secret: databaseSecret },
@@ -41,7 +44,8 @@ function bridgeApp() {
 }
 
 const url = (index: number) => `https://hooks.example.com/orders/${index}`;
-const resourcesOf = (assembly: CloudAssembly, stackName: string): Resources => (assembly.getStackByName(stackName).template as { Resources: Resources }).Resources;
+const resourcesOf = (assembly: CloudAssembly, stackName: string): Resources =>
+  (assembly.getStackByName(stackName).template as { Resources: Resources }).Resources;
 const ofType = (resources: Resources, type: string) => Object.values(resources).filter((resource) => resource.Type === type);
 
 describe('a hundred webhook consumers in stacks of their own', () => {
@@ -68,34 +72,43 @@ describe('a hundred webhook consumers in stacks of their own', () => {
     expect(result.failure).toBeUndefined();
     expect(result.unacknowledged).toEqual([]);
     expect(Object.keys(result.resourceCounts).sort()).toEqual(['Bridge', ...consumerStacks].sort());
-    for (const [stack, count] of Object.entries(result.resourceCounts)) expect(count, stack).toBeLessThan(CLOUDFORMATION_RESOURCES_PER_STACK);
+    for (const [stack, count] of Object.entries(result.resourceCounts))
+      expect(count, stack).toBeLessThan(CLOUDFORMATION_RESOURCES_PER_STACK);
     const lambdas = consumerStacks.flatMap((name) => ofType(resourcesOf(assembly, name), 'AWS::Lambda::Function'));
     expect(lambdas).toHaveLength(CONSUMERS);
-    expect(lambdas.map((fn) => fn.Properties!.Environment.Variables.PGBRIDGE_WEBHOOK_URL).sort()).toEqual(Array.from({ length: CONSUMERS }, (_, index) => url(index)).sort());
+    expect(lambdas.map((fn) => fn.Properties!.Environment.Variables.PGBRIDGE_WEBHOOK_URL).sort()).toEqual(
+      Array.from({ length: CONSUMERS }, (_, index) => url(index)).sort(),
+    );
   });
 
   it('the consumer stacks depend on the bridge stack and never the other way round, so there is no cycle', () => {
-    const stackDependencies = (name: string) => assembly.getStackByName(name).dependencies.map((dependency) => dependency.id).filter((id) => !id.endsWith('.assets'));
+    const stackDependencies = (name: string) =>
+      assembly
+        .getStackByName(name)
+        .dependencies.map((dependency) => dependency.id)
+        .filter((id) => !id.endsWith('.assets'));
     expect(stackDependencies('Bridge')).toEqual([]);
     for (const name of consumerStacks) expect(stackDependencies(name)).toEqual(['Bridge']);
     expect(ofType(resourcesOf(assembly, 'Bridge'), 'AWS::SQS::Queue')).toEqual([]);
   });
 
   it('each queue subscribes to the bridge topic across stacks, and only that topic may send to it', () => {
-    const topicExport = Object.values((assembly.getStackByName('Bridge').template as { Outputs: Record<string, any> }).Outputs).find((output) =>
-      JSON.stringify(output.Value).includes('BridgeTopic'),
+    const topicExport = Object.values((assembly.getStackByName('Bridge').template as { Outputs: Record<string, any> }).Outputs).find(
+      (output) => JSON.stringify(output.Value).includes('BridgeTopic'),
     );
     expect(topicExport?.Export?.Name).toBeDefined();
     for (const name of consumerStacks) {
       const resources = resourcesOf(assembly, name);
       const subscriptions = ofType(resources, 'AWS::SNS::Subscription');
       expect(subscriptions).toHaveLength(PER_STACK);
-      for (const subscription of subscriptions) expect(subscription.Properties!.TopicArn).toEqual({ 'Fn::ImportValue': topicExport.Export.Name });
+      for (const subscription of subscriptions)
+        expect(subscription.Properties!.TopicArn).toEqual({ 'Fn::ImportValue': topicExport.Export.Name });
       const snsSends = ofType(resources, 'AWS::SQS::QueuePolicy')
         .flatMap((policy) => policy.Properties!.PolicyDocument.Statement)
         .filter((statement: any) => statement.Principal?.Service === 'sns.amazonaws.com');
       expect(snsSends).toHaveLength(PER_STACK);
-      for (const statement of snsSends) expect(statement.Condition.ArnEquals['aws:SourceArn']).toEqual({ 'Fn::ImportValue': topicExport.Export.Name });
+      for (const statement of snsSends)
+        expect(statement.Condition.ArnEquals['aws:SourceArn']).toEqual({ 'Fn::ImportValue': topicExport.Export.Name });
     }
   });
 
@@ -105,8 +118,12 @@ describe('a hundred webhook consumers in stacks of their own', () => {
       expect(JSON.stringify(resources)).not.toMatch(/TopicKey|kms:/);
       for (const queue of ofType(resources, 'AWS::SQS::Queue')) expect(queue.Properties!.SqsManagedSseEnabled).toBe(true);
     }
-    const bridgeStatements = ofType(resourcesOf(assembly, 'Bridge'), 'AWS::IAM::Policy').flatMap((policy) => policy.Properties!.PolicyDocument.Statement);
-    expect(bridgeStatements.filter((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('kms:')))).toHaveLength(1);
+    const bridgeStatements = ofType(resourcesOf(assembly, 'Bridge'), 'AWS::IAM::Policy').flatMap(
+      (policy) => policy.Properties!.PolicyDocument.Statement,
+    );
+    expect(
+      bridgeStatements.filter((statement: any) => [statement.Action].flat().some((action: string) => action.startsWith('kms:'))),
+    ).toHaveLength(1);
   });
 
   it('each consumer stack has a dashboard of its own with a row per consumer; the bridge stack’s shows the listener only', () => {
@@ -126,7 +143,8 @@ describe('a hundred webhook consumers in stacks of their own', () => {
     for (const name of consumerStacks) {
       const alarms = ofType(resourcesOf(assembly, name), 'AWS::CloudWatch::Alarm');
       expect(alarms).toHaveLength(4 * PER_STACK);
-      for (const alarm of alarms) expect(alarm.Properties!.AlarmActions).toEqual([{ 'Fn::ImportValue': expect.stringContaining('Alarms') }]);
+      for (const alarm of alarms)
+        expect(alarm.Properties!.AlarmActions).toEqual([{ 'Fn::ImportValue': expect.stringContaining('Alarms') }]);
     }
   });
 });
@@ -164,7 +182,8 @@ describe('a hundred webhook consumers in nested stacks of the bridge stack', () 
 
   it('the nested stacks receive the topic as a parameter from the parent', () => {
     for (const resources of nestedTemplates) {
-      for (const subscription of ofType(resources, 'AWS::SNS::Subscription')) expect(subscription.Properties!.TopicArn).toEqual({ Ref: expect.stringContaining('BridgeTopic') });
+      for (const subscription of ofType(resources, 'AWS::SNS::Subscription'))
+        expect(subscription.Properties!.TopicArn).toEqual({ Ref: expect.stringContaining('BridgeTopic') });
     }
     for (const stack of ofType(parent, 'AWS::CloudFormation::Stack')) {
       expect(Object.values(stack.Properties!.Parameters)).toContainEqual({ Ref: expect.stringMatching(/^BridgeTopic/) });
@@ -176,6 +195,8 @@ describe('too many consumers in one stack', () => {
   it('synth fails naming the stack, its resource count and how to move consumers to another stack', () => {
     const { app, bridge } = bridgeApp();
     for (let index = 0; index < 32; index++) bridge.addWebhookConsumer(`Orders${index}`, { url: url(index) });
-    expect(() => app.synth()).toThrow(/stack Bridge holds 5\d\d CloudFormation resources, more than the 500 a stack may have[\s\S]*scope: new Stack\(app, 'Reactions'\)/);
+    expect(() => app.synth()).toThrow(
+      /stack Bridge holds 5\d\d CloudFormation resources, more than the 500 a stack may have[\s\S]*scope: new Stack\(app, 'Reactions'\)/,
+    );
   });
 });

@@ -41,7 +41,9 @@ function readersOf(secretId: string): string[] {
   return Object.values(template.findResources('AWS::IAM::Policy'))
     .filter((policy) =>
       policy.Properties.PolicyDocument.Statement.some(
-        (statement: any) => [statement.Action].flat().includes('secretsmanager:GetSecretValue') && JSON.stringify(statement.Resource).includes(`"${secretId}"`),
+        (statement: any) =>
+          [statement.Action].flat().includes('secretsmanager:GetSecretValue') &&
+          JSON.stringify(statement.Resource).includes(`"${secretId}"`),
       ),
     )
     .flatMap((policy) => policy.Properties.Roles.map((role: { Ref: string }) => role.Ref))
@@ -58,7 +60,12 @@ describe('PgBridge with the deploy-time installer', () => {
     ]);
     expect(container.Environment).toContainEqual({ Name: 'PGBRIDGE_NO_INSTALL', Value: 'true' });
     template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: { SecretStringTemplate: JSON.stringify({ username: 'pgbridge_listener' }), GenerateStringKey: 'password', ExcludePunctuation: true, PasswordLength: 32 },
+      GenerateSecretString: {
+        SecretStringTemplate: JSON.stringify({ username: 'pgbridge_listener' }),
+        GenerateStringKey: 'password',
+        ExcludePunctuation: true,
+        PasswordLength: 32,
+      },
     });
   });
 
@@ -106,7 +113,11 @@ describe('PgBridge with the deploy-time installer', () => {
     const taskStatements = Object.values(template.findResources('AWS::IAM::Policy'))
       .filter((policy) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === taskRole))
       .flatMap((policy) => policy.Properties.PolicyDocument.Statement);
-    expect(taskStatements.flatMap((statement: any) => [statement.Action].flat()).filter((action: string) => action.startsWith('secretsmanager:'))).toEqual([]);
+    expect(
+      taskStatements
+        .flatMap((statement: any) => [statement.Action].flat())
+        .filter((action: string) => action.startsWith('secretsmanager:')),
+    ).toEqual([]);
   });
 
   it('a changed watch list changes the custom resource, so the deploy installs again', () => {
@@ -120,14 +131,24 @@ describe('PgBridge with the deploy-time installer', () => {
     const { template: kept } = bridgeStack({ retention: '7d' });
     kept.hasResourceProperties('Custom::PgBridgeInstaller', { Retention: '7d' });
     kept.hasResourceProperties('AWS::ECS::TaskDefinition', {
-      ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: 'PGBRIDGE_CONFIG_JSON', Value: JSON.stringify({ watches: WATCHES, retention: '7d' }) }]) })],
+      ContainerDefinitions: [
+        Match.objectLike({
+          Environment: Match.arrayWith([{ Name: 'PGBRIDGE_CONFIG_JSON', Value: JSON.stringify({ watches: WATCHES, retention: '7d' }) }]),
+        }),
+      ],
     });
-    expect(() => bridgeStack({ retention: '1 week' })).toThrow(/retention: "1 week" is not a retention: use a number of days from "1d" to "3650d"/);
+    expect(() => bridgeStack({ retention: '1 week' })).toThrow(
+      /retention: "1 week" is not a retention: use a number of days from "1d" to "3650d"/,
+    );
   });
 
   it('bad installer props fail at synth with a message saying what to fix', () => {
-    expect(() => bridgeStack({ installWatches: true })).toThrow(/installWatches: the installer installs the watches at deploy time; remove installWatches/);
-    expect(() => bridgeStack({ installer: { listenerRoleName: 'pg_listener' } })).toThrow(/listenerRoleName "pg_listener" must be 1 to 63 bytes, without NUL, and not start with "pg_"/);
+    expect(() => bridgeStack({ installWatches: true })).toThrow(
+      /installWatches: the installer installs the watches at deploy time; remove installWatches/,
+    );
+    expect(() => bridgeStack({ installer: { listenerRoleName: 'pg_listener' } })).toThrow(
+      /listenerRoleName "pg_listener" must be 1 to 63 bytes, without NUL, and not start with "pg_"/,
+    );
     expect(() => bridgeStack({ installer: { listenerRoleName: 'é'.repeat(32) } })).toThrow(/must be 1 to 63 bytes/);
     expect(() => bridgeStack({ installer: { listenerRoleName: 'é'.repeat(31) } })).not.toThrow();
   });
@@ -136,22 +157,31 @@ describe('PgBridge with the deploy-time installer', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'pgbridge-installer-synth-'));
     const { app, bridge: bundled, stack: bundledStack } = bridgeStack({}, new App({ outdir }));
     const assembly = app.synth();
-    const code = assembly.getStackByName(bundledStack.stackName).template.Resources[bundledStack.getLogicalId(bundled.installer!.function.node.defaultChild as never)].Properties.Code;
+    const code = assembly.getStackByName(bundledStack.stackName).template.Resources[
+      bundledStack.getLogicalId(bundled.installer!.function.node.defaultChild as never)
+    ].Properties.Code;
     const assetDir = join(assembly.directory, `asset.${code.S3Key.replace(/\.zip$/, '')}`);
     expect(readdirSync(assetDir)).toEqual(expect.arrayContaining(['index.mjs', 'sql']));
-    for (const file of ['001-schema.sql', 'install-watches.sql', 'admin/grant-listener.sql', 'admin/set-login-statement.sql']) expect(existsSync(join(assetDir, 'sql', file))).toBe(true);
+    for (const file of ['001-schema.sql', 'install-watches.sql', 'admin/grant-listener.sql', 'admin/set-login-statement.sql'])
+      expect(existsSync(join(assetDir, 'sql', file))).toBe(true);
   });
 });
 
 describe('the example stack', () => {
   it('its listener connects as the least-privileged listener role; only the installer reads the RDS master secret', () => {
     const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-    const example = new PgBridgeExampleStack(app, 'Example', { fromEmail: 'team@example.com', webhookUrl: 'https://hooks.example.com/orders' });
+    const example = new PgBridgeExampleStack(app, 'Example', {
+      fromEmail: 'team@example.com',
+      webhookUrl: 'https://hooks.example.com/orders',
+    });
     const exampleTemplate = Template.fromStack(example);
     const installer = example.bridge.installer!;
     const [container] = Object.values(exampleTemplate.findResources('AWS::ECS::TaskDefinition'))[0]!.Properties.ContainerDefinitions;
     const listenerSecretId = example.getLogicalId(installer.listenerSecret.node.defaultChild as never);
-    expect(container.Secrets.map((secret: any) => secret.ValueFrom['Fn::Join'][1][0])).toEqual([{ Ref: listenerSecretId }, { Ref: listenerSecretId }]);
+    expect(container.Secrets.map((secret: any) => secret.ValueFrom['Fn::Join'][1][0])).toEqual([
+      { Ref: listenerSecretId },
+      { Ref: listenerSecretId },
+    ]);
 
     // RDS's generated secret is referenced through its attachment to the instance.
     const masterSecretId = Object.keys(exampleTemplate.findResources('AWS::SecretsManager::SecretTargetAttachment'))[0]!;
@@ -162,6 +192,10 @@ describe('the example stack', () => {
 
     const [resource] = Object.values(exampleTemplate.findResources('Custom::PgBridgeInstaller'));
     expect(resource!.Properties.SetupSql).toContain('CREATE TABLE IF NOT EXISTS users');
-    expect(JSON.parse(resource!.Properties.WatchesJson).map((watch: { table: string }) => watch.table)).toEqual(['users', 'users', 'orders']);
+    expect(JSON.parse(resource!.Properties.WatchesJson).map((watch: { table: string }) => watch.table)).toEqual([
+      'users',
+      'users',
+      'orders',
+    ]);
   });
 });

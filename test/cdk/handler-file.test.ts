@@ -23,7 +23,11 @@ function addConsumer(options: CustomConsumerOptions) {
   const app = new App({ outdir });
   const stack = new Stack(app, 'Handlers');
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-  const bridge = new PgBridge(stack, 'Bridge', { vpc, database: { host: 'db.internal.example', secret: new secretsmanager.Secret(stack, 'Secret') }, watches: [{ table: 'users' }] });
+  const bridge = new PgBridge(stack, 'Bridge', {
+    vpc,
+    database: { host: 'db.internal.example', secret: new secretsmanager.Secret(stack, 'Secret') },
+    watches: [{ table: 'users' }],
+  });
   bridge.addConsumer('Audit', options);
   return { stack, outdir: app.outdir };
 }
@@ -55,6 +59,8 @@ describe('custom consumer handler files', () => {
 
   it('a handler outside projectRoot is refused before NodejsFunction sees it', () => {
     writeFileSync(join(bareApp, 'package-lock.json'), '{}');
-    expect(() => addConsumer({ handler: AUDIT_HANDLER, projectRoot: bareApp })).toThrow(`handler: ${AUDIT_HANDLER} must be inside projectRoot ${bareApp}`);
+    expect(() => addConsumer({ handler: AUDIT_HANDLER, projectRoot: bareApp })).toThrow(
+      `handler: ${AUDIT_HANDLER} must be inside projectRoot ${bareApp}`,
+    );
   });
 });

@@ -20,7 +20,13 @@ function synthIn(app: App, props: Partial<PgBridgeProps> = {}, addConsumers?: (b
   const database = { host: 'db.internal.example', secret: new secretsmanager.Secret(stack, 'DbSecret') };
   const bridge = new PgBridge(stack, 'Bridge', { vpc, database, watches: [{ table: 'documents' }], ...props });
   addConsumers?.(bridge);
-  return { stack, bridge, get template() { return Template.fromStack(stack); } };
+  return {
+    stack,
+    bridge,
+    get template() {
+      return Template.fromStack(stack);
+    },
+  };
 }
 
 let template: Template;
@@ -57,9 +63,16 @@ describe('the payload bucket of a bridge', () => {
     expect(Object.keys(buckets)).toHaveLength(1);
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
       OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 30, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }] },
+      LifecycleConfiguration: {
+        Rules: [{ ExpirationInDays: 30, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 }, Status: 'Enabled' }],
+      },
     });
     template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {
@@ -95,11 +108,15 @@ describe('the payload bucket of a bridge', () => {
   it('the listener is told the bucket name', () => {
     const [taskDefinition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
     const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0]!;
-    expect(taskDefinition!.Properties.ContainerDefinitions[0].Environment).toContainEqual({ Name: 'PGBRIDGE_PAYLOAD_BUCKET', Value: { Ref: bucketId } });
+    expect(taskDefinition!.Properties.ContainerDefinitions[0].Environment).toContainEqual({
+      Name: 'PGBRIDGE_PAYLOAD_BUCKET',
+      Value: { Ref: bucketId },
+    });
   });
 
   it('server access logging and the per-object wildcard are cdk-nag decisions recorded with their reasons', () => {
-    const acknowledged = (node: { metadata: { type: string }[] }) => JSON.stringify(node.metadata.filter((entry) => entry.type === 'aws:cdk:acknowledged-rules'));
+    const acknowledged = (node: { metadata: { type: string }[] }) =>
+      JSON.stringify(node.metadata.filter((entry) => entry.type === 'aws:cdk:acknowledged-rules'));
     expect(acknowledged(bridge.payloadBucket!.bucket.node)).toMatch(/AwsSolutions-S1.*expire on their own/);
     const bucketId = Object.keys(template.findResources('AWS::S3::Bucket'))[0]!;
     for (const role of [bridge.taskDefinition.taskRole, (bridge.node.findChild('Audit') as ChangeConsumer).function.role!]) {
@@ -107,7 +124,7 @@ describe('the payload bucket of a bridge', () => {
     }
   });
 
-  it('the wildcard acknowledgement names the objects as the grantee\'s template does, also from another stack', () => {
+  it("the wildcard acknowledgement names the objects as the grantee's template does, also from another stack", () => {
     const app = new App();
     const { bridge } = synthIn(app);
     const other = new Stack(app, 'Reactions');
@@ -115,7 +132,9 @@ describe('the payload bucket of a bridge', () => {
     bridge.payloadBucket!.grantReadPayloads(role);
     const policy = Object.values(Template.fromStack(other).findResources('AWS::IAM::Policy'))[0]!;
     const objects = policy.Properties.PolicyDocument.Statement[0].Resource;
-    expect(objects).toEqual({ 'Fn::Join': ['', [{ 'Fn::ImportValue': expect.stringMatching(/^Test:ExportsOutputFnGetAttBridgePayloadBucket/) }, '/*']] });
+    expect(objects).toEqual({
+      'Fn::Join': ['', [{ 'Fn::ImportValue': expect.stringMatching(/^Test:ExportsOutputFnGetAttBridgePayloadBucket/) }, '/*']],
+    });
     const acknowledged = JSON.stringify(role.node.metadata.filter((entry) => entry.type === 'aws:cdk:acknowledged-rules'));
     expect(acknowledged).toContain(`AwsSolutions-IAM5[Resource::${objects['Fn::Join'][1][0]['Fn::ImportValue']}/*]`);
   });
@@ -137,6 +156,8 @@ describe('the payload bucket of a bridge', () => {
   it('the expiry is a prop, in whole days', () => {
     const { template } = synth({ payloadBucket: { expiration: Duration.days(45) } });
     template.hasResourceProperties('AWS::S3::Bucket', { LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 45 })] } });
-    expect(() => synth({ payloadBucket: { expiration: Duration.hours(12) } })).toThrow('Test/Bridge/PayloadBucket: invalid props:\n  - expiration must be a whole number of days, at least 1 (got 12 hours)');
+    expect(() => synth({ payloadBucket: { expiration: Duration.hours(12) } })).toThrow(
+      'Test/Bridge/PayloadBucket: invalid props:\n  - expiration must be a whole number of days, at least 1 (got 12 hours)',
+    );
   });
 });

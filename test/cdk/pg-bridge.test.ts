@@ -37,13 +37,23 @@ beforeAll(() => {
     subject: 'New signup: {{row.name}}',
     text: '{{row.name}} signed up',
   });
-  bridge.addWebhookConsumer('OrderWebhook', { filter: { table: 'orders', action: ['insert', 'update'] }, url: 'https://hooks.example.com/orders' });
-  bridge.addConsumer('OneOrder', { filter: { table: 'orders', body: { key: { id: [42] } } }, handler: AUDIT_HANDLER, batchSize: 5, maxConcurrency: 2, maxReceiveCount: 3 });
+  bridge.addWebhookConsumer('OrderWebhook', {
+    filter: { table: 'orders', action: ['insert', 'update'] },
+    url: 'https://hooks.example.com/orders',
+  });
+  bridge.addConsumer('OneOrder', {
+    filter: { table: 'orders', body: { key: { id: [42] } } },
+    handler: AUDIT_HANDLER,
+    batchSize: 5,
+    maxConcurrency: 2,
+    maxReceiveCount: 3,
+  });
   template = Template.fromStack(stack);
 });
 
 const resourcesOf = (type: string) => Object.entries(template.findResources(type));
-const logicalId = (construct: { node: { defaultChild?: unknown } }) => Stack.of(bridge).getLogicalId(construct.node.defaultChild as CfnElement);
+const logicalId = (construct: { node: { defaultChild?: unknown } }) =>
+  Stack.of(bridge).getLogicalId(construct.node.defaultChild as CfnElement);
 const ref = (logicalId: string) => ({ 'Fn::GetAtt': [logicalId, 'Arn'] });
 
 describe('PgBridge construct', () => {
@@ -71,12 +81,25 @@ describe('PgBridge construct', () => {
       expect.arrayContaining([
         // A targeted backfill's events reach only the consumer named by its id; read events only a filter that lists read.
         {
-          policy: { table: ['users'], label: ['signup'], action: [{ 'anything-but': ['read'] }], $or: [{ target: [{ exists: false }] }, { target: ['SignupEmail'] }] },
+          policy: {
+            table: ['users'],
+            label: ['signup'],
+            action: [{ 'anything-but': ['read'] }],
+            $or: [{ target: [{ exists: false }] }, { target: ['SignupEmail'] }],
+          },
           scope: 'MessageAttributes',
         },
-        { policy: { table: ['orders'], action: ['insert', 'update'], $or: [{ target: [{ exists: false }] }, { target: ['OrderWebhook'] }] }, scope: 'MessageAttributes' },
         {
-          policy: { table: ['orders'], key: { id: [42] }, action: [{ 'anything-but': ['read'] }], $or: [{ target: [{ exists: false }] }, { target: ['OneOrder'] }] },
+          policy: { table: ['orders'], action: ['insert', 'update'], $or: [{ target: [{ exists: false }] }, { target: ['OrderWebhook'] }] },
+          scope: 'MessageAttributes',
+        },
+        {
+          policy: {
+            table: ['orders'],
+            key: { id: [42] },
+            action: [{ 'anything-but': ['read'] }],
+            $or: [{ target: [{ exists: false }] }, { target: ['OneOrder'] }],
+          },
           scope: 'MessageBody',
         },
       ]),
@@ -90,7 +113,9 @@ describe('PgBridge construct', () => {
     expect(template.toJSON().Resources[logicalId(bridge.topic)].Properties.KmsMasterKeyId).toEqual(ref(keyId));
     for (const [, queue] of resourcesOf('AWS::SQS::Queue')) expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
     const queuePolicies = resourcesOf('AWS::SQS::QueuePolicy').flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
-    expect(queuePolicies.some((statement: any) => statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false')).toBe(true);
+    expect(
+      queuePolicies.some((statement: any) => statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false'),
+    ).toBe(true);
   });
 
   it('the listener may publish to its topic and store large rows only, and only ECS reads the database secret', () => {
@@ -109,7 +134,9 @@ describe('PgBridge construct', () => {
 
     const secretId = Object.keys(template.findResources('AWS::SecretsManager::Secret')).find((id) => id.startsWith('DbSecret'))!;
     const secretReaders = policies.filter((policy) =>
-      policy.PolicyDocument.Statement.some((statement: any) => [statement.Action].flat().includes('secretsmanager:GetSecretValue') && statement.Resource?.Ref === secretId),
+      policy.PolicyDocument.Statement.some(
+        (statement: any) => [statement.Action].flat().includes('secretsmanager:GetSecretValue') && statement.Resource?.Ref === secretId,
+      ),
     );
     expect(secretReaders).toHaveLength(1);
     expect(secretReaders[0]!.PolicyName).toMatch(/ExecutionRole/);
@@ -119,7 +146,9 @@ describe('PgBridge construct', () => {
     const [[, taskDefinition]] = resourcesOf('AWS::ECS::TaskDefinition') as [[string, any]];
     const topicId = logicalId(bridge.topic);
     const statements = resourcesOf('AWS::SNS::TopicPolicy').flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
-    const publishDenials = statements.filter((statement: any) => statement.Effect === 'Deny' && [statement.Action].flat().includes('sns:Publish'));
+    const publishDenials = statements.filter(
+      (statement: any) => statement.Effect === 'Deny' && [statement.Action].flat().includes('sns:Publish'),
+    );
     expect(publishDenials).toContainEqual({
       Sid: 'OnlyTheListenerPublishes',
       Effect: 'Deny',
@@ -129,7 +158,11 @@ describe('PgBridge construct', () => {
       Condition: { ArnNotEquals: { 'aws:PrincipalArn': [ref(taskDefinition.Properties.TaskRoleArn['Fn::GetAtt'][0])] } },
     });
     // Subscribing is not publishing: the consumer queues' subscriptions are not denied.
-    expect(statements.filter((statement: any) => statement.Effect === 'Deny' && [statement.Action].flat().some((action: string) => /Subscribe|\*/.test(action)))).toEqual([]);
+    expect(
+      statements.filter(
+        (statement: any) => statement.Effect === 'Deny' && [statement.Action].flat().some((action: string) => /Subscribe|\*/.test(action)),
+      ),
+    ).toEqual([]);
   });
 
   it('consumer queues and dead-letter queues, with the events in them, are kept when they leave the stack', () => {
@@ -140,7 +173,9 @@ describe('PgBridge construct', () => {
 
   it('no statement grants SNS publish or SES sending on a wildcard resource; SES is limited to the sender', () => {
     const statements = resourcesOf('AWS::IAM::Policy').flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement);
-    const publishOrSend = statements.filter((statement: any) => [statement.Action].flat().some((action: string) => /^sns:Publish$|^ses:/.test(action)));
+    const publishOrSend = statements.filter((statement: any) =>
+      [statement.Action].flat().some((action: string) => /^sns:Publish$|^ses:/.test(action)),
+    );
     expect(publishOrSend.length).toBeGreaterThanOrEqual(2);
     for (const statement of publishOrSend) expect(JSON.stringify(statement.Resource)).not.toMatch(/"\*"|:\*"/);
     const ses = publishOrSend.find((statement: any) => [statement.Action].flat().includes('ses:SendEmail'));
@@ -150,7 +185,9 @@ describe('PgBridge construct', () => {
   });
 
   it('consumer functions are Node.js 22 on arm64, fed by their queue with partial batch failures', () => {
-    const functions = resourcesOf('AWS::Lambda::Function').filter(([, fn]) => fn.Properties.Environment?.Variables?.PGBRIDGE_DEAD_LETTER_QUEUE_URL);
+    const functions = resourcesOf('AWS::Lambda::Function').filter(
+      ([, fn]) => fn.Properties.Environment?.Variables?.PGBRIDGE_DEAD_LETTER_QUEUE_URL,
+    );
     expect(functions).toHaveLength(3);
     for (const [, fn] of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
@@ -194,7 +231,9 @@ describe('PgBridge construct', () => {
     template.hasResourceProperties('AWS::ECS::TaskDefinition', {
       ContainerDefinitions: [Match.objectLike({ Environment: Match.arrayWith([{ Name: 'PGBRIDGE_INSTALL_RETRY', Value: 'true' }]) })],
     });
-    template.hasResourceProperties('AWS::ECS::Service', { DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }) });
+    template.hasResourceProperties('AWS::ECS::Service', {
+      DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true } }),
+    });
   });
 
   it('alarms when no listener runs and when the outbox backlog ages', () => {
@@ -247,12 +286,24 @@ describe('PgBridge construct', () => {
   it('each consumer alarms on its queue age, its dead-letter depth and age (days before SQS deletes them), and function errors or throttles', () => {
     const consumer = bridge.node.findChild('OrderWebhook').node.findChild('Consumer') as ChangeConsumer;
     const queueAge = template.toJSON().Resources[logicalId(consumer.alarms.queueAge)].Properties;
-    expect(queueAge).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 900, Dimensions: [{ Value: { 'Fn::GetAtt': [logicalId(consumer.queue), 'QueueName'] } }] });
+    expect(queueAge).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 900,
+      Dimensions: [{ Value: { 'Fn::GetAtt': [logicalId(consumer.queue), 'QueueName'] } }],
+    });
     const deadLetterAge = template.toJSON().Resources[logicalId(consumer.alarms.deadLetterAge)].Properties;
     // 14 days of retention, less the retry window spent in the queue (24 hours and a bit), less 3 days of warning.
-    expect(deadLetterAge).toMatchObject({ MetricName: 'ApproximateAgeOfOldestMessage', Threshold: 11 * 86400 - consumer.retryWindow.toSeconds(), Dimensions: [{ Value: { 'Fn::GetAtt': [logicalId(consumer.deadLetterQueue), 'QueueName'] } }] });
+    expect(deadLetterAge).toMatchObject({
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Threshold: 11 * 86400 - consumer.retryWindow.toSeconds(),
+      Dimensions: [{ Value: { 'Fn::GetAtt': [logicalId(consumer.deadLetterQueue), 'QueueName'] } }],
+    });
     const failing = template.toJSON().Resources[logicalId(consumer.alarms.functionFailing)].Properties;
-    expect(failing.Metrics.map((metric: any) => metric.MetricStat?.Metric.MetricName).filter(Boolean).sort()).toEqual(['Errors', 'Throttles']);
+    expect(
+      failing.Metrics.map((metric: any) => metric.MetricStat?.Metric.MetricName)
+        .filter(Boolean)
+        .sort(),
+    ).toEqual(['Errors', 'Throttles']);
     for (const [, queue] of resourcesOf('AWS::SQS::Queue')) expect(queue.Properties.MessageRetentionPeriod).toBe(14 * 86400);
   });
 
@@ -265,7 +316,9 @@ describe('PgBridge construct', () => {
       PGBRIDGE_RETRY_MAX_DELAY_SECONDS: '900',
     });
     expect(consumer.retryWindow.toSeconds()).toBeGreaterThanOrEqual(24 * 3600);
-    const concurrency = resourcesOf('AWS::Lambda::EventSourceMapping').map(([, mapping]) => mapping.Properties.ScalingConfig?.MaximumConcurrency);
+    const concurrency = resourcesOf('AWS::Lambda::EventSourceMapping').map(
+      ([, mapping]) => mapping.Properties.ScalingConfig?.MaximumConcurrency,
+    );
     expect(concurrency).toEqual([2, 2, 2]);
   });
 
@@ -277,18 +330,35 @@ describe('PgBridge construct', () => {
     const widgets = body.widgets.filter((widget: any) => widget.type === 'metric');
     // Each metric row is [namespace, name, ...dimensions, options].
     const metricsOf = (title: RegExp) =>
-      widgets.filter((widget: any) => title.test(widget.properties.title)).flatMap((widget: any) => widget.properties.metrics.map((row: any[]) => row[1]));
+      widgets
+        .filter((widget: any) => title.test(widget.properties.title))
+        .flatMap((widget: any) => widget.properties.metrics.map((row: any[]) => row[1]));
     expect(new Set(metricsOf(/./))).toEqual(
       new Set([
-        'EventsPublished', 'PublishFailures', 'OutboxBacklog', 'OutboxOldestEventAgeSeconds', 'PublishDelaySeconds', 'DrainBatchSize', 'ParkedEvents',
-        'NumberOfNotificationsFailed', 'CPUUtilization', 'ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage', 'Errors', 'Throttles', 'Duration',
+        'EventsPublished',
+        'PublishFailures',
+        'OutboxBacklog',
+        'OutboxOldestEventAgeSeconds',
+        'PublishDelaySeconds',
+        'DrainBatchSize',
+        'ParkedEvents',
+        'NumberOfNotificationsFailed',
+        'CPUUtilization',
+        'ApproximateNumberOfMessagesVisible',
+        'ApproximateAgeOfOldestMessage',
+        'Errors',
+        'Throttles',
+        'Duration',
       ]),
     );
     for (const consumer of ['SignupEmail', 'OrderWebhook', 'OneOrder']) {
       // Titled with the consumer's path (a built-in one's ChangeConsumer is its child `Consumer`).
       const titled = (what: string) => new RegExp(`/${consumer}(/Consumer)?: ${what}$`);
       expect(metricsOf(titled('queue')), consumer).toEqual(['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage']);
-      expect(metricsOf(titled('dead-letter queue')), consumer).toEqual(['ApproximateNumberOfMessagesVisible', 'ApproximateAgeOfOldestMessage']);
+      expect(metricsOf(titled('dead-letter queue')), consumer).toEqual([
+        'ApproximateNumberOfMessagesVisible',
+        'ApproximateAgeOfOldestMessage',
+      ]);
       expect(metricsOf(titled('function')), consumer).toEqual(['Errors', 'Throttles', 'Duration']);
     }
   });
@@ -297,14 +367,18 @@ describe('PgBridge construct', () => {
     // What a deployer sees and reviews in a diff, not every CloudFormation property: a change here
     // is a change in what gets created, who may do what, or which events reach whom.
     const counts: Record<string, number> = {};
-    for (const resource of Object.values(template.toJSON().Resources as Record<string, { Type: string }>)) counts[resource.Type] = (counts[resource.Type] ?? 0) + 1;
+    for (const resource of Object.values(template.toJSON().Resources as Record<string, { Type: string }>))
+      counts[resource.Type] = (counts[resource.Type] ?? 0) + 1;
     const subscriptions = resourcesOf('AWS::SNS::Subscription').map(([, subscription]) => ({
       queue: subscription.Properties.Endpoint['Fn::GetAtt'][0],
       filterPolicy: subscription.Properties.FilterPolicy,
       scope: subscription.Properties.FilterPolicyScope,
     }));
     const permissions = Object.fromEntries(
-      resourcesOf('AWS::IAM::Policy').map(([, policy]) => [policy.Properties.Roles.map((role: { Ref: string }) => role.Ref).join(','), policy.Properties.PolicyDocument.Statement]),
+      resourcesOf('AWS::IAM::Policy').map(([, policy]) => [
+        policy.Properties.Roles.map((role: { Ref: string }) => role.Ref).join(','),
+        policy.Properties.PolicyDocument.Statement,
+      ]),
     );
     const [[, taskDefinition]] = resourcesOf('AWS::ECS::TaskDefinition') as [[string, any]];
     const [listener] = taskDefinition.Properties.ContainerDefinitions;
@@ -365,7 +439,11 @@ describe('PgBridge options', () => {
     const { stack, vpc, database } = baseStack(app);
     new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES, topicKey });
     const assembly = app.synth();
-    const stackDependencies = (name: string) => assembly.getStackByName(name).dependencies.map((dependency) => dependency.id).filter((id) => !id.endsWith('.assets'));
+    const stackDependencies = (name: string) =>
+      assembly
+        .getStackByName(name)
+        .dependencies.map((dependency) => dependency.id)
+        .filter((id) => !id.endsWith('.assets'));
     expect(stackDependencies('Test')).toEqual(['Keys']);
     expect(stackDependencies('Keys')).toEqual([]);
     const taskRoleStatements = Object.values((assembly.getStackByName('Test').template as { Resources: Record<string, any> }).Resources)
@@ -381,11 +459,20 @@ describe('PgBridge options', () => {
   it('the README cookbook: alarm emails subscribe to the alarm topic, and a consumer with a 6-hour retry window alarms after 5 minutes of age', () => {
     const { stack, vpc, database } = baseStack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }));
     const paged = new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES, alarmEmails: ['oncall@example.com'] });
-    const orders = paged.addWebhookConsumer('Orders', { url: 'https://hooks.example.com/orders', retryWindow: Duration.hours(6), maxEventAge: Duration.minutes(5) });
+    const orders = paged.addWebhookConsumer('Orders', {
+      url: 'https://hooks.example.com/orders',
+      retryWindow: Duration.hours(6),
+      maxEventAge: Duration.minutes(5),
+    });
     const synthesized = Template.fromStack(stack);
-    synthesized.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com', TopicArn: { Ref: stack.getLogicalId(paged.alarmTopic.node.defaultChild as CfnElement) } });
+    synthesized.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.com',
+      TopicArn: { Ref: stack.getLogicalId(paged.alarmTopic.node.defaultChild as CfnElement) },
+    });
     expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('nobody is subscribed'))).toEqual([]);
-    const queueAge = synthesized.toJSON().Resources[stack.getLogicalId(orders.consumer.alarms.queueAge.node.defaultChild as CfnElement)].Properties;
+    const queueAge =
+      synthesized.toJSON().Resources[stack.getLogicalId(orders.consumer.alarms.queueAge.node.defaultChild as CfnElement)].Properties;
     expect(queueAge.Threshold).toBe(300);
     // 10 s doubling to 15 minutes: 6 hours take 31 receives.
     const queue = synthesized.toJSON().Resources[stack.getLogicalId(orders.consumer.queue.node.defaultChild as CfnElement)].Properties;
@@ -409,10 +496,12 @@ describe('PgBridge options', () => {
 
 describe('invalid props fail at synth with a message saying what to fix', () => {
   const app = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const build = (change: (bridge: PgBridge) => void, props: Partial<PgBridgeProps> = {}) => () => {
-    const { stack, vpc, database } = baseStack(app());
-    change(new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES, ...props }));
-  };
+  const build =
+    (change: (bridge: PgBridge) => void, props: Partial<PgBridgeProps> = {}) =>
+    () => {
+      const { stack, vpc, database } = baseStack(app());
+      change(new PgBridge(stack, 'Bridge', { vpc, database, watches: WATCHES, ...props }));
+    };
 
   it('invalid watches: the same message as pgbridge.config.json', () => {
     expect(build(() => undefined, { watches: [{ table: 'users', actions: ['upsert' as 'insert'] }] })).toThrow(
@@ -422,22 +511,31 @@ describe('invalid props fail at synth with a message saying what to fix', () => 
     expect(build(() => undefined, { watches: [{ table: 'users', when: 'NEW.plan = 1; DROP TABLE users' }] })).toThrow(
       /watches\[0\] \(users\)\.when: a condition is one expression/,
     );
-    expect(build(() => undefined, { watches: [{ table: 'users', actions: ['insert', 'truncate'], when: "NEW.plan = 'pro'" }, { table: 'orders', coalesce: '2s' }] })).not.toThrow();
+    expect(
+      build(() => undefined, {
+        watches: [
+          { table: 'users', actions: ['insert', 'truncate'], when: "NEW.plan = 'pro'" },
+          { table: 'orders', coalesce: '2s' },
+        ],
+      }),
+    ).not.toThrow();
   });
 
   it('retry settings: a window and a receive count at once, a window SQS retention cannot hold, a backoff beyond the visibility limit', () => {
-    expect(build((bridge) => bridge.addConsumer('Both', { handler: AUDIT_HANDLER, retryWindow: Duration.hours(2), maxReceiveCount: 4 }))).toThrow(
-      /maxReceiveCount and retryWindow: give one of them/,
-    );
-    expect(build((bridge) => bridge.addWebhookConsumer('Long', { url: 'https://hooks.example.com/x', retryWindow: Duration.days(10) }))).toThrow(
-      /retryWindow cannot exceed 7 days/,
-    );
+    expect(
+      build((bridge) => bridge.addConsumer('Both', { handler: AUDIT_HANDLER, retryWindow: Duration.hours(2), maxReceiveCount: 4 })),
+    ).toThrow(/maxReceiveCount and retryWindow: give one of them/);
+    expect(
+      build((bridge) => bridge.addWebhookConsumer('Long', { url: 'https://hooks.example.com/x', retryWindow: Duration.days(10) })),
+    ).toThrow(/retryWindow cannot exceed 7 days/);
     expect(build((bridge) => bridge.addConsumer('Slow', { handler: AUDIT_HANDLER, maxRetryDelay: Duration.hours(13) }))).toThrow(
       /maxRetryDelay must be between 10 seconds and 12 hours/,
     );
-    expect(build((bridge) => bridge.addConsumer('Many', { handler: AUDIT_HANDLER, retryWindow: Duration.days(7), maxRetryDelay: Duration.seconds(30) }))).toThrow(
-      /retryWindow needs \d+ receives, more than the 1000 SQS allows/,
-    );
+    expect(
+      build((bridge) =>
+        bridge.addConsumer('Many', { handler: AUDIT_HANDLER, retryWindow: Duration.days(7), maxRetryDelay: Duration.seconds(30) }),
+      ),
+    ).toThrow(/retryWindow needs \d+ receives, more than the 1000 SQS allows/);
   });
 
   it('alarm settings: an address that is not one, metrics turned off or too rare for the alarms', () => {
@@ -449,16 +547,36 @@ describe('invalid props fail at synth with a message saying what to fix', () => 
   });
 
   it('unknown filter field, empty recipients, bad URL, template typo, bad batch settings', () => {
-    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, filter: { tabel: 'users' } as never }))).toThrow(/Bridge\/A: invalid props:\n\s+- filter: unknown field "tabel"/);
-    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, filter: { raw: { color: ['red'] } } }))).toThrow(/filter\.raw\.color: pgbridge message attributes have no "color"/);
-    expect(build((bridge) => bridge.addEmailConsumer('E', { from: 'team@example.com', to: [], subject: 's', text: 't' }))).toThrow(/to cannot be empty/);
-    expect(build((bridge) => bridge.addEmailConsumer('E', { from: 'team', to: 'a@example.com', subject: 's', text: 't' }))).toThrow(/from: "team" is not an email address/);
-    expect(build((bridge) => bridge.addEmailConsumer('E', { from: 'a@example.com', to: 'a@example.com', subject: 'Hi {{rows.name}}', text: 't' }))).toThrow(/subject: "\{\{rows\.name\}\}": unknown field "rows"/);
-    expect(build((bridge) => bridge.addWebhookConsumer('W', { url: 'hooks.example.com/x' }))).toThrow(/url: "hooks\.example\.com\/x" is not a URL/);
+    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, filter: { tabel: 'users' } as never }))).toThrow(
+      /Bridge\/A: invalid props:\n\s+- filter: unknown field "tabel"/,
+    );
+    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, filter: { raw: { color: ['red'] } } }))).toThrow(
+      /filter\.raw\.color: pgbridge message attributes have no "color"/,
+    );
+    expect(build((bridge) => bridge.addEmailConsumer('E', { from: 'team@example.com', to: [], subject: 's', text: 't' }))).toThrow(
+      /to cannot be empty/,
+    );
+    expect(build((bridge) => bridge.addEmailConsumer('E', { from: 'team', to: 'a@example.com', subject: 's', text: 't' }))).toThrow(
+      /from: "team" is not an email address/,
+    );
+    expect(
+      build((bridge) =>
+        bridge.addEmailConsumer('E', { from: 'a@example.com', to: 'a@example.com', subject: 'Hi {{rows.name}}', text: 't' }),
+      ),
+    ).toThrow(/subject: "\{\{rows\.name\}\}": unknown field "rows"/);
+    expect(build((bridge) => bridge.addWebhookConsumer('W', { url: 'hooks.example.com/x' }))).toThrow(
+      /url: "hooks\.example\.com\/x" is not a URL/,
+    );
     expect(build((bridge) => bridge.addWebhookConsumer('W', { url: 'ftp://example.com' }))).toThrow(/must start with https:\/\//);
-    expect(build((bridge) => bridge.addWebhookConsumer('W', { url: 'https://example.com', timeout: Duration.seconds(60) }))).toThrow(/timeout \(60 s\) must be shorter than functionTimeout \(30 s\)/);
-    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, batchSize: 100 }))).toThrow(/batchSize 100 needs maxBatchingWindow/);
-    expect(build((bridge) => bridge.addConsumer('A', { handler: '/nowhere/handler.ts' }))).toThrow(/handler: file \/nowhere\/handler\.ts does not exist/);
+    expect(build((bridge) => bridge.addWebhookConsumer('W', { url: 'https://example.com', timeout: Duration.seconds(60) }))).toThrow(
+      /timeout \(60 s\) must be shorter than functionTimeout \(30 s\)/,
+    );
+    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, batchSize: 100 }))).toThrow(
+      /batchSize 100 needs maxBatchingWindow/,
+    );
+    expect(build((bridge) => bridge.addConsumer('A', { handler: '/nowhere/handler.ts' }))).toThrow(
+      /handler: file \/nowhere\/handler\.ts does not exist/,
+    );
     expect(build(() => undefined, { listenerCount: 3 as 2 })).toThrow(/listenerCount must be 1 or 2/);
   });
 
@@ -471,8 +589,8 @@ describe('invalid props fail at synth with a message saying what to fix', () => 
       /maxBatchingWindow is not available on a FIFO bridge/,
     );
     expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, batchSize: 10 }), fifo)).not.toThrow();
-    expect(build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, batchSize: 100, maxBatchingWindow: Duration.minutes(6) }))).toThrow(
-      /maxBatchingWindow cannot exceed 5 minutes/,
-    );
+    expect(
+      build((bridge) => bridge.addConsumer('A', { handler: AUDIT_HANDLER, batchSize: 100, maxBatchingWindow: Duration.minutes(6) })),
+    ).toThrow(/maxBatchingWindow cannot exceed 5 minutes/);
   });
 });

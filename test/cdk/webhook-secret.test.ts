@@ -12,9 +12,15 @@ import { WebhookSigner } from '../../lib/consumers/webhook-signature.ts';
 const PUNCTUATION = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
 
 /** A value as Secrets Manager generates it from a GenerateSecretString (the options the construct may use). */
-function generatedLike(options: { PasswordLength?: number; ExcludePunctuation?: boolean; IncludeSpace?: boolean; ExcludeCharacters?: string }): string {
-  const alphabet = [...`ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789${options.ExcludePunctuation ? '' : PUNCTUATION}${options.IncludeSpace ? ' ' : ''}`]
-    .filter((character) => !(options.ExcludeCharacters ?? '').includes(character));
+function generatedLike(options: {
+  PasswordLength?: number;
+  ExcludePunctuation?: boolean;
+  IncludeSpace?: boolean;
+  ExcludeCharacters?: string;
+}): string {
+  const alphabet = [
+    ...`ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789${options.ExcludePunctuation ? '' : PUNCTUATION}${options.IncludeSpace ? ' ' : ''}`,
+  ].filter((character) => !(options.ExcludeCharacters ?? '').includes(character));
   return Array.from({ length: options.PasswordLength ?? 32 }, () => alphabet[randomInt(alphabet.length)]).join('');
 }
 

@@ -22,7 +22,11 @@ const rows = results.map(
     `| ${result.scenario} | ${result.written} | ${result.delivered} | ${result.lost} | ${result.duplicated} | ${result.recoverMs === null ? 'never' : `${(result.recoverMs / 1000).toFixed(1)} s`} | ${result.violations} | ${result.notes} |`,
 );
 console.log(
-  ['| scenario | written | delivered | lost | duplicated | recovered in | violations | notes |', '|---|---:|---:|---:|---:|---:|---:|---|', ...rows].join('\n'),
+  [
+    '| scenario | written | delivered | lost | duplicated | recovered in | violations | notes |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+    ...rows,
+  ].join('\n'),
 );
 const output = fileURLToPath(new URL('results.json', import.meta.url));
 writeFileSync(output, `${JSON.stringify({ size, at: new Date().toISOString(), results }, null, 2)}\n`);

@@ -18,7 +18,12 @@ export interface WriteLoadOptions {
  * lose their connection (a restarting database) reconnect and go on; a failed transaction
  * rolled back and produced no event, which is exactly what the audit trigger records.
  */
-export async function runWriteLoad({ url, writers, events, pauseMs = 0 }: WriteLoadOptions): Promise<{ committed: number; failedTransactions: number }> {
+export async function runWriteLoad({
+  url,
+  writers,
+  events,
+  pauseMs = 0,
+}: WriteLoadOptions): Promise<{ committed: number; failedTransactions: number }> {
   let committed = 0;
   let failedTransactions = 0;
   let failuresInARow = 0;

@@ -29,8 +29,13 @@ function configFile(config: unknown): string {
 
 describe('pgbridge commands against a database', () => {
   it('commands that need the schema say to install first (exit 2) instead of a Postgres error', async () => {
-    const notInstalled = 'pgbridge: pgbridge is not installed in this database: run `pgbridge install` first (or apply `pgbridge sql` with your migration tool)\n';
-    for (const args of [['grant-listener', 'someone'], ['parked', 'list'], ['parked', 'resend']]) {
+    const notInstalled =
+      'pgbridge: pgbridge is not installed in this database: run `pgbridge install` first (or apply `pgbridge sql` with your migration tool)\n';
+    for (const args of [
+      ['grant-listener', 'someone'],
+      ['parked', 'list'],
+      ['parked', 'resend'],
+    ]) {
       expect(await pgbridge(...args), args.join(' ')).toEqual({ code: 2, stdout: '', stderr: notInstalled });
     }
   });
@@ -51,7 +56,10 @@ describe('pgbridge commands against a database', () => {
 
     const listed = await pgbridge('parked', 'list', '--limit', '1');
     expect(listed.code).toBe(0);
-    const lines = listed.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const lines = listed.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(lines).toEqual([expect.objectContaining({ id: ids[0], table_name: 'accounts', reason: `too large (event ${ids[0]})` })]);
 
     expect(await pgbridge('parked', 'resend', '--id', ids[1]!, '--id', '12')).toMatchObject({
@@ -70,21 +78,37 @@ describe('pgbridge commands against a database', () => {
 
     const kept = await pgbridge('uninstall');
     expect(kept.code).toBe(2);
-    expect(kept.stderr).toBe('pgbridge: uninstall would delete 2 undelivered and 0 parked events; let the listener drain them or pass --force\n');
+    expect(kept.stderr).toBe(
+      'pgbridge: uninstall would delete 2 undelivered and 0 parked events; let the listener drain them or pass --force\n',
+    );
     expect(await pgbridge('uninstall', '--force')).toMatchObject({ code: 0, stdout: 'pgbridge removed\n' });
     expect((await pgbridge('status')).stdout).toBe('pgbridge is not installed in this database\n');
   });
 
   it('listen runs the listener, which logs what to set and exits 2 when no sink is configured', async () => {
-    const { code, stdout } = await runCli(['listen', '--no-install'], { DATABASE_URL: db.url, PGBRIDGE_TOPIC_ARN: undefined, PGBRIDGE_QUEUE_URL: undefined });
+    const { code, stdout } = await runCli(['listen', '--no-install'], {
+      DATABASE_URL: db.url,
+      PGBRIDGE_TOPIC_ARN: undefined,
+      PGBRIDGE_QUEUE_URL: undefined,
+    });
     expect(code).toBe(2);
-    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ level: PINO_FATAL, msg: expect.stringContaining('set PGBRIDGE_TOPIC_ARN (an SNS topic) or PGBRIDGE_QUEUE_URL (an SQS queue)') });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      level: PINO_FATAL,
+      msg: expect.stringContaining('set PGBRIDGE_TOPIC_ARN (an SNS topic) or PGBRIDGE_QUEUE_URL (an SQS queue)'),
+    });
   });
 
   it('a listener setting that is not true/false is refused, not read as "install": PGBRIDGE_NO_INSTALL=1 exits 2 naming it and leaves the triggers alone', async () => {
-    const { code, stdout } = await runCli(['listen'], { DATABASE_URL: db.url, PGBRIDGE_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:t', PGBRIDGE_NO_INSTALL: '1' });
+    const { code, stdout } = await runCli(['listen'], {
+      DATABASE_URL: db.url,
+      PGBRIDGE_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:t',
+      PGBRIDGE_NO_INSTALL: '1',
+    });
     expect(code).toBe(2);
-    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({ level: PINO_FATAL, msg: expect.stringContaining('PGBRIDGE_NO_INSTALL') });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toMatchObject({
+      level: PINO_FATAL,
+      msg: expect.stringContaining('PGBRIDGE_NO_INSTALL'),
+    });
     expect(stdout).not.toContain('watches installed');
   });
 

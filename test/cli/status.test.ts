@@ -16,11 +16,7 @@ let aws: TestAws;
 const running: ListenerProcess[] = [];
 
 const INSTALLED = {
-  watches: [
-    { table: 'accounts' },
-    { table: 'orders', label: 'paid', columns: ['paid'] },
-    { table: 'invoices' },
-  ],
+  watches: [{ table: 'accounts' }, { table: 'orders', label: 'paid', columns: ['paid'] }, { table: 'invoices' }],
 };
 
 beforeAll(async () => {
@@ -65,7 +61,8 @@ function configFile(config: unknown): string {
 
 /** Run where there is no pgbridge.config.json, so that only --config names one. */
 const noConfigHere = mkdtempSync(join(tmpdir(), 'pgbridge-status-cwd-'));
-const pgbridge = (...args: string[]) => runCli(args, { DATABASE_URL: db.url, PGBRIDGE_CONFIG_JSON: undefined, PGBRIDGE_CONFIG: undefined }, { cwd: noConfigHere });
+const pgbridge = (...args: string[]) =>
+  runCli(args, { DATABASE_URL: db.url, PGBRIDGE_CONFIG_JSON: undefined, PGBRIDGE_CONFIG: undefined }, { cwd: noConfigHere });
 
 async function statusJson(...args: string[]): Promise<any> {
   const { code, stdout, stderr } = await pgbridge('status', '--json', ...args);
@@ -81,20 +78,44 @@ describe('pgbridge status', () => {
     const { rows } = await db.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'invoices'::regclass AND NOT tgisinternal`);
     await db.query(`DROP TRIGGER ${rows[0].tgname} ON invoices`);
     const changed = configFile({
-      watches: [{ table: 'accounts' }, { table: 'orders', label: 'paid', columns: ['paid', 'id'] }, { table: 'invoices' }, { table: 'refunds' }, { table: 'shop.carts' }],
+      watches: [
+        { table: 'accounts' },
+        { table: 'orders', label: 'paid', columns: ['paid', 'id'] },
+        { table: 'invoices' },
+        { table: 'refunds' },
+        { table: 'shop.carts' },
+      ],
     });
 
     const status = await statusJson('--config', changed);
     const watches = Object.fromEntries(status.watches.map((watch: any) => [watch.name, watch]));
-    expect(Object.keys(watches).sort()).toEqual(['public.accounts', 'public.invoices', 'public.orders#paid', 'public.refunds', 'shop.carts']);
+    expect(Object.keys(watches).sort()).toEqual([
+      'public.accounts',
+      'public.invoices',
+      'public.orders#paid',
+      'public.refunds',
+      'shop.carts',
+    ]);
     expect(watches['public.accounts']).toMatchObject({ state: 'installed', waiting: 2, publishedLastMinute: 0 });
     expect(watches['public.accounts'].oldestAgeSeconds).toBeGreaterThanOrEqual(0.2);
     expect(watches['public.orders#paid']).toMatchObject({ state: 'out of date', label: 'paid', waiting: 1 });
     expect(watches['public.orders#paid'].oldestAgeSeconds).toBeLessThan(watches['public.accounts'].oldestAgeSeconds);
-    expect(watches['public.invoices']).toMatchObject({ state: 'trigger missing', missingTriggers: ['insert', 'delete'], waiting: 0, oldestAgeSeconds: null });
+    expect(watches['public.invoices']).toMatchObject({
+      state: 'trigger missing',
+      missingTriggers: ['insert', 'delete'],
+      waiting: 0,
+      oldestAgeSeconds: null,
+    });
     expect(watches['public.refunds']).toMatchObject({ state: 'not installed' });
     expect(watches['shop.carts']).toMatchObject({ state: 'no such table', waiting: 0 });
-    expect(status).toMatchObject({ installed: true, waiting: 3, parked: 0, comparedWithConfig: true, listeners: [], waitingFlag: { state: 'clear' } });
+    expect(status).toMatchObject({
+      installed: true,
+      waiting: 3,
+      parked: 0,
+      comparedWithConfig: true,
+      listeners: [],
+      waitingFlag: { state: 'clear' },
+    });
 
     const withoutAccounts = await statusJson('--config', configFile({ watches: [{ table: 'orders', label: 'paid', columns: ['paid'] }] }));
     expect(withoutAccounts.watches.find((watch: any) => watch.name === 'public.accounts').state).toBe('not in config');
@@ -105,14 +126,22 @@ describe('pgbridge status', () => {
     expect(text.stdout).toMatch(/public\.accounts\s+installed\s+2\s+\d+\.\d s\s+0/);
     expect(text.stdout).toContain('watch "public.orders#paid": out of date; the config changed since install: run `pgbridge install`');
     expect(text.stdout).toContain('watch "public.refunds": not installed; run `pgbridge install`');
-    expect(text.stdout).toContain('watch "shop.carts": no such table; the config names a table this database does not have: create it (migrations not run yet?) or fix the config');
-    expect(text.stdout).toContain('watch "public.invoices": trigger missing (for insert, delete); drop the watch\'s remaining trigger on the table, then run `pgbridge install`');
-
+    expect(text.stdout).toContain(
+      'watch "shop.carts": no such table; the config names a table this database does not have: create it (migrations not run yet?) or fix the config',
+    );
+    expect(text.stdout).toContain(
+      'watch "public.invoices": trigger missing (for insert, delete); drop the watch\'s remaining trigger on the table, then run `pgbridge install`',
+    );
   });
 
   it('names the leader (pid@host, since when) and its standby, and counts events published in the last minute per watch', async () => {
     const queueUrl = (await aws.resources.createQueue(aws.name('status'))).url;
-    const env = { DATABASE_URL: db.url, PGBRIDGE_QUEUE_URL: queueUrl, AWS_ENDPOINT_URL: aws.endpoint, PGBRIDGE_CONFIG_JSON: JSON.stringify(INSTALLED) };
+    const env = {
+      DATABASE_URL: db.url,
+      PGBRIDGE_QUEUE_URL: queueUrl,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PGBRIDGE_CONFIG_JSON: JSON.stringify(INSTALLED),
+    };
     const startedAt = Date.now();
     const a = spawnListener(env);
     const b = spawnListener(env);
@@ -127,8 +156,20 @@ describe('pgbridge status', () => {
 
     const status = await statusJson();
     expect(status.listeners).toEqual([
-      { process: `${leader.child.pid}@${hostname()}`, backendPid: expect.any(Number), clientAddr: expect.anything(), leader: true, since: expect.any(String) },
-      { process: `${standby.child.pid}@${hostname()}`, backendPid: expect.any(Number), clientAddr: expect.anything(), leader: false, since: null },
+      {
+        process: `${leader.child.pid}@${hostname()}`,
+        backendPid: expect.any(Number),
+        clientAddr: expect.anything(),
+        leader: true,
+        since: expect.any(String),
+      },
+      {
+        process: `${standby.child.pid}@${hostname()}`,
+        backendPid: expect.any(Number),
+        clientAddr: expect.anything(),
+        leader: false,
+        since: null,
+      },
     ]);
     expect(Date.parse(status.listeners[0].since)).toBeGreaterThanOrEqual(startedAt - 1000);
     expect(status.publishedLastMinute).toBe(8);
@@ -158,7 +199,9 @@ describe('pgbridge status', () => {
     for (const unreadable of ['soon', '60', '-5s']) {
       const refused = await runCli(['status', '--max-age', unreadable], { DATABASE_URL: 'postgres://nobody@127.0.0.1:1/none' });
       expect(refused.code).toBe(2);
-      expect(refused.stderr).toContain(`pgbridge status: option '--max-age <duration>' argument '${unreadable}' is invalid. expected a duration with its unit, such as 60s, 5m or 1h`);
+      expect(refused.stderr).toContain(
+        `pgbridge status: option '--max-age <duration>' argument '${unreadable}' is invalid. expected a duration with its unit, such as 60s, 5m or 1h`,
+      );
     }
   });
 
@@ -167,7 +210,11 @@ describe('pgbridge status', () => {
     expect(only.watches.map((watch: any) => watch.name)).toEqual(['public.orders#paid']);
 
     const unknown = await pgbridge('status', '--watch', 'public.order');
-    expect(unknown).toEqual({ code: 2, stdout: '', stderr: 'pgbridge: watch "public.order" is not installed (watches: public.accounts, public.invoices, public.orders#paid)\n' });
+    expect(unknown).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'pgbridge: watch "public.order" is not installed (watches: public.accounts, public.invoices, public.orders#paid)\n',
+    });
   });
 
   it('a config that does not parse is named with its bad value (exit 2)', async () => {

@@ -84,8 +84,12 @@ describe.concurrent('pgbridge usage', () => {
   });
 
   it('a bad watch config is a configuration error naming the value, exit 2', async () => {
-    const { code, stdout, stderr } = await runCli(['sql'], { PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'users', actions: ['upsert'] }] }) });
+    const { code, stdout, stderr } = await runCli(['sql'], {
+      PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'users', actions: ['upsert'] }] }),
+    });
     expect({ code, stdout }).toEqual({ code: 2, stdout: '' });
-    expect(stderr).toBe('pgbridge: invalid PGBRIDGE_CONFIG_JSON:\n  - watches[0] (users).actions[0]: "upsert" is not an action (insert, update, delete, truncate)\n');
+    expect(stderr).toBe(
+      'pgbridge: invalid PGBRIDGE_CONFIG_JSON:\n  - watches[0] (users).actions[0]: "upsert" is not an action (insert, update, delete, truncate)\n',
+    );
   });
 });

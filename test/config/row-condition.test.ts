@@ -16,7 +16,7 @@ describe('watch options: when, truncate, coalesce', () => {
   });
 
   it.each([
-    ["NEW.a = 1); DROP TABLE users; --", 'a ")" closes a parenthesis the condition did not open'],
+    ['NEW.a = 1); DROP TABLE users; --', 'a ")" closes a parenthesis the condition did not open'],
     ['NEW.a = 1; DROP TABLE users', 'a condition is one expression: ";" is not allowed outside quotes'],
     ['NEW.a = 1 -- and more', 'comments are not allowed in a condition'],
     ['NEW.a = 1 /* and more */', 'comments are not allowed in a condition'],
@@ -45,11 +45,17 @@ describe('watch options: when, truncate, coalesce', () => {
   it.each([
     [{ table: 'orders', when: '' }, /watches\[0\] \(orders\)\.when: when cannot be empty/],
     [{ table: 'orders', when: 42 }, /watches\[0\] \(orders\)\.when: when must be an SQL condition/],
-    [{ table: 'orders', when: 'NEW.a = 1; DROP TABLE orders' }, /watches\[0\] \(orders\)\.when: a condition is one expression: ";" is not allowed outside quotes \(in "NEW.a = 1; DROP TABLE orders"\)/],
+    [
+      { table: 'orders', when: 'NEW.a = 1; DROP TABLE orders' },
+      /watches\[0\] \(orders\)\.when: a condition is one expression: ";" is not allowed outside quotes \(in "NEW.a = 1; DROP TABLE orders"\)/,
+    ],
     [{ table: 'orders', actions: ['upsert'] }, /actions\[0\]: "upsert" is not an action \(insert, update, delete, truncate\)/],
     [{ table: 'orders', coalesce: '2 seconds' }, /watches\[0\] \(orders\)\.coalesce: coalesce must be a duration such as "2s" or "500ms"/],
     [{ table: 'orders', coalesce: '10m' }, /coalesce must be between 10ms and 5m/],
-    [{ table: 'orders', actions: ['insert'], coalesce: '2s' }, /watches\[0\] \(orders\)\.coalesce: coalesce merges updates: actions must include "update"/],
+    [
+      { table: 'orders', actions: ['insert'], coalesce: '2s' },
+      /watches\[0\] \(orders\)\.coalesce: coalesce merges updates: actions must include "update"/,
+    ],
   ])('a bad when or action (%j) is refused naming the watch, the field and the value', (watch, message) => {
     expect(() => parseConfig({ watches: [watch] })).toThrow(message);
   });

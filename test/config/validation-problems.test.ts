@@ -44,7 +44,17 @@ describe('validation errors outside the watch config', () => {
   });
 
   it('a message body that is not a change event names the bad envelope values but never row contents', () => {
-    const body = JSON.stringify({ id: 'x1', schema: 'public', table: 'users', action: 'upsert', label: null, key: 'ada@example.com', row: 'ada@example.com', txid: '7', at: 'now' });
+    const body = JSON.stringify({
+      id: 'x1',
+      schema: 'public',
+      table: 'users',
+      action: 'upsert',
+      label: null,
+      key: 'ada@example.com',
+      row: 'ada@example.com',
+      txid: '7',
+      at: 'now',
+    });
     const message = messageOf(() => parseChangeEvent(body));
     expect(message).toContain('id: Invalid string: must match pattern /^\\d+$/ (got "x1")');
     expect(message).toContain('action: Invalid option: expected one of "insert"|"update"|"delete"|"truncate"|"read" (got "upsert")');
@@ -54,6 +64,8 @@ describe('validation errors outside the watch config', () => {
 
   it('a consumer filter names the bad entry of a list', () => {
     const filter = { table: 'orders', action: ['insert', 'upsert'] } as unknown as ConsumerFilter;
-    expect(messageOf(() => buildFilterPolicy(filter, 'Orders'))).toBe('filter.action: an action is "insert", "update", "delete", "truncate", "read" (or a list of them) (got "upsert")');
+    expect(messageOf(() => buildFilterPolicy(filter, 'Orders'))).toBe(
+      'filter.action: an action is "insert", "update", "delete", "truncate", "read" (or a list of them) (got "upsert")',
+    );
   });
 });

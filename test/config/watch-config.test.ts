@@ -23,7 +23,14 @@ describe('pgbridge.config.json', () => {
         columns: ['plan'],
         payload: ['id', 'email', 'plan'],
       },
-      { name: 'shop.orders', schema: 'shop', table: 'orders', label: null, actions: ['insert', 'update', 'delete'], exclude: ['card_token'] },
+      {
+        name: 'shop.orders',
+        schema: 'shop',
+        table: 'orders',
+        label: null,
+        actions: ['insert', 'update', 'delete'],
+        exclude: ['card_token'],
+      },
       { name: 'odd.schema.a.b', schema: 'odd.schema', table: 'a.b', label: null, actions: ['insert', 'update', 'delete'] },
     ]);
   });
@@ -32,12 +39,18 @@ describe('pgbridge.config.json', () => {
     [{}, /watches/],
     [{ watches: [] }, /at least one watch/],
     [{ watches: [{}] }, /watches\[0\]\.table: table is required/],
-    [{ watches: [{ table: 'users', actions: ['upsert'] }] }, /watches\[0\] \(users\)\.actions\[0\]: "upsert" is not an action \(insert, update, delete, truncate\)/],
+    [
+      { watches: [{ table: 'users', actions: ['upsert'] }] },
+      /watches\[0\] \(users\)\.actions\[0\]: "upsert" is not an action \(insert, update, delete, truncate\)/,
+    ],
     [{ watches: [{ table: 'users', columns: [] }] }, /columns cannot be empty/],
     [{ watches: [{ table: 'users', payload: ['id', 'id'] }] }, /payload lists "id" twice/],
     [{ watches: [{ table: 'users', label: 'has space' }] }, /watches\[0\] \(users\)\.label/],
     [{ watches: [{ table: 'users', colums: ['plan'] }] }, /watches\[0\] \(users\).*colums/],
-    [{ watches: [{ table: 'users' }, { table: 'public.users' }] }, /"public\.users" is declared twice \(several watches on one table need distinct labels\)/],
+    [
+      { watches: [{ table: 'users' }, { table: 'public.users' }] },
+      /"public\.users" is declared twice \(several watches on one table need distinct labels\)/,
+    ],
   ])('rejects %j with a message naming the problem', (config, message) => {
     expect(() => parseConfig(config)).toThrow(message);
   });
@@ -88,7 +101,9 @@ describe('pgbridge.config.json', () => {
     expect(loadConfig({ path: file, env: { PGBRIDGE_CONFIG_JSON: inline } })[0]!.table).toBe('from_file');
     expect(loadConfig({ env: { PGBRIDGE_CONFIG_JSON: inline, PGBRIDGE_CONFIG: file } })[0]!.table).toBe('from_env');
     expect(loadConfig({ env: { PGBRIDGE_CONFIG: file } })[0]!.table).toBe('from_file');
-    expect(loadBridgeConfig({ env: { PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'kept' }], retention: '3d' }) } }).retentionDays).toBe(3);
+    expect(
+      loadBridgeConfig({ env: { PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'kept' }], retention: '3d' }) } }).retentionDays,
+    ).toBe(3);
 
     writeFileSync(file, '{ "watches": [ { "table": "users", } ] }');
     expect(() => loadConfig({ path: file, env: {} })).toThrow(/invalid .*watches\.json: not valid JSON/);

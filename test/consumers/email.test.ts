@@ -29,7 +29,12 @@ async function emailsTo(address: string) {
 describe('email consumer', () => {
   it('sends one SES email per event, rendered from the templates, to the address in the row', async () => {
     const handler = createEmailConsumer(
-      { from: 'Team <team@example.com>', to: ['{{row.email}}'], subject: 'New signup: {{row.name}}', text: 'Hello {{row.name}}, you are on {{row.plan}}.' },
+      {
+        from: 'Team <team@example.com>',
+        to: ['{{row.email}}'],
+        subject: 'New signup: {{row.name}}',
+        text: 'Hello {{row.name}}, you are on {{row.plan}}.',
+      },
       { ses: client, logger: new Logger({ logLevel: 'ERROR' }) },
     );
     const response = await handler(sqsEvent([changeEvent({ row: { id: 1, name: 'Grace', email: 'grace@example.com', plan: 'free' } })]));
@@ -42,7 +47,13 @@ describe('email consumer', () => {
 
   it('escapes row values in the HTML body, not in the text body', async () => {
     const handler = createEmailConsumer(
-      { from: 'team@example.com', to: ['html@example.com'], subject: 'Signup: {{row.name}}', text: 'Name: {{row.name}}', html: '<p>Name: <b>{{row.name}}</b></p>' },
+      {
+        from: 'team@example.com',
+        to: ['html@example.com'],
+        subject: 'Signup: {{row.name}}',
+        text: 'Name: {{row.name}}',
+        html: '<p>Name: <b>{{row.name}}</b></p>',
+      },
       { ses: client, logger: new Logger({ logLevel: 'ERROR' }) },
     );
     await handler(sqsEvent([changeEvent({ row: { id: 2, name: '<script>alert("x")</script> & co' } })]));
@@ -89,7 +100,9 @@ describe('email consumer', () => {
   it('templates: nested values, missing values, and typos found before deploy', () => {
     const event = changeEvent({ action: 'update', row: { id: 5, plan: 'pro' }, old: { plan: 'free' } });
     expect(renderTemplate('{{old.plan}} -> {{ row.plan }} ({{row.missing}}) {{key}}', event)).toBe('free -> pro () {"id":1}');
-    expect(templateProblems('Hi {{rows.name}}')).toEqual(['"{{rows.name}}": unknown field "rows" (use one of id, schema, table, action, label, key, row, old, changed, txid, at, truncated, key_change, coalesced, backfill, target)']);
+    expect(templateProblems('Hi {{rows.name}}')).toEqual([
+      '"{{rows.name}}": unknown field "rows" (use one of id, schema, table, action, label, key, row, old, changed, txid, at, truncated, key_change, coalesced, backfill, target)',
+    ]);
     expect(templateProblems('Hi {{row name}}')).toHaveLength(1);
     expect(templateProblems('Hi {{row.name}} at {{at}}')).toEqual([]);
   });

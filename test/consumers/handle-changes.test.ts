@@ -47,18 +47,34 @@ describe('handleChanges', () => {
     const response = await handler(sqsEvent(['not json', JSON.stringify({ id: 'x' }), changeEvent()]));
     expect(response.batchItemFailures).toEqual([]);
     const { Messages = [] } = await aws.resources.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: deadLetterQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: deadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+      }),
     );
     expect(Messages.map((message) => message.Body).sort()).toEqual(['not json', '{"id":"x"}']);
-    for (const message of Messages) expect(message.MessageAttributes?.pgbridge_failure?.StringValue).toMatch(/not JSON|not a pgbridge change event/);
+    for (const message of Messages)
+      expect(message.MessageAttributes?.pgbridge_failure?.StringValue).toMatch(/not JSON|not a pgbridge change event/);
   });
 
   it('a body in the SNS envelope (a subscription without raw delivery) goes to the dead-letter queue with a hint to turn raw delivery on', async () => {
     const handler = handleChanges(async () => undefined, { logger: quiet(), deadLetterQueueUrl, sqs: aws.resources.sqs });
-    const envelope = JSON.stringify({ Type: 'Notification', MessageId: 'm-1', TopicArn: 'arn:aws:sns:us-east-1:000000000000:changes', Message: changeEvent() });
+    const envelope = JSON.stringify({
+      Type: 'Notification',
+      MessageId: 'm-1',
+      TopicArn: 'arn:aws:sns:us-east-1:000000000000:changes',
+      Message: changeEvent(),
+    });
     expect((await handler(sqsEvent([envelope]))).batchItemFailures).toEqual([]);
     const { Messages = [] } = await aws.resources.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: deadLetterQueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'] }),
+      new ReceiveMessageCommand({
+        QueueUrl: deadLetterQueueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+      }),
     );
     expect(Messages.map((message) => message.Body)).toEqual([envelope]);
     expect(Messages[0]!.MessageAttributes?.pgbridge_failure?.StringValue).toContain('raw message delivery (RawMessageDelivery: true)');
@@ -84,11 +100,17 @@ describe('handleChanges', () => {
       },
       { logger: quiet() },
     );
-    const input = sqsEvent(['1', '2', '3', '4'].map((id) => changeEvent({ id })), 'arn:aws:sqs:us-east-1:000000000000:orders.fifo');
+    const input = sqsEvent(
+      ['1', '2', '3', '4'].map((id) => changeEvent({ id })),
+      'arn:aws:sqs:us-east-1:000000000000:orders.fifo',
+    );
     // Events 1-3 are one row's (one message group), event 4 another row's.
-    input.Records.forEach((record, index) => (record.attributes.MessageGroupId = index < 3 ? 'public.orders:1' : 'public.orders:2'));
+    for (const [index, record] of input.Records.entries())
+      record.attributes.MessageGroupId = index < 3 ? 'public.orders:1' : 'public.orders:2';
     const response = await handler(input);
     expect(handled).toEqual(['1', '4']);
-    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(input.Records.slice(1, 3).map((record) => record.messageId));
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(
+      input.Records.slice(1, 3).map((record) => record.messageId),
+    );
   });
 });

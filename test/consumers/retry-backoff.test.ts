@@ -2,7 +2,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { handleChanges } from '../../lib/consumers/handle-changes.ts';
-import { receivesForRetryWindow, retryBackoffFromEnvironment, retryDelaySeconds, retryWindowSeconds, type RetryBackoff } from '../../lib/consumers/retry-backoff.ts';
+import {
+  receivesForRetryWindow,
+  retryBackoffFromEnvironment,
+  retryDelaySeconds,
+  retryWindowSeconds,
+  type RetryBackoff,
+} from '../../lib/consumers/retry-backoff.ts';
 import { ConsumerRunner } from '../../lib/local/consumer-runner.ts';
 import { startTestAws, type TestAws } from '../support/test-aws.ts';
 import { changeEvent } from '../support/sqs-event.ts';
@@ -37,10 +43,12 @@ async function consumerQueue(maxReceiveCount: number) {
 }
 
 function run(queue: { url: string; arn: string }, handle: (receiveCount: number) => void) {
-  const handler = handleChanges(
-    (_event, record) => handle(Number(record.attributes.ApproximateReceiveCount)),
-    { logger: quiet(), sqs: aws.resources.sqs, queueUrl: queue.url, retryBackoff: backoff },
-  );
+  const handler = handleChanges((_event, record) => handle(Number(record.attributes.ApproximateReceiveCount)), {
+    logger: quiet(),
+    sqs: aws.resources.sqs,
+    queueUrl: queue.url,
+    retryBackoff: backoff,
+  });
   const runner = new ConsumerRunner({ name: 'backoff', sqs: aws.resources.sqs, queueUrl: queue.url, queueArn: queue.arn, handler });
   runners.push(runner);
   runner.start();
@@ -48,7 +56,9 @@ function run(queue: { url: string; arn: string }, handle: (receiveCount: number)
 
 describe('retry backoff of failed records', () => {
   it('waits double as long after each failure, up to the maximum delay', () => {
-    expect([1, 2, 3, 4, 5, 6].map((receive) => retryDelaySeconds(receive, { firstDelaySeconds: 10, maxDelaySeconds: 60 }))).toEqual([10, 20, 40, 60, 60, 60]);
+    expect([1, 2, 3, 4, 5, 6].map((receive) => retryDelaySeconds(receive, { firstDelaySeconds: 10, maxDelaySeconds: 60 }))).toEqual([
+      10, 20, 40, 60, 60, 60,
+    ]);
   });
 
   it('the retry window is the sum of the waits between receives, and a window gives the receives it needs', () => {
@@ -60,12 +70,20 @@ describe('retry backoff of failed records', () => {
   });
 
   it('the backoff the constructs put in the environment is read once, and a bad value names the variable', () => {
-    expect(retryBackoffFromEnvironment({ PGBRIDGE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q', PGBRIDGE_RETRY_FIRST_DELAY_SECONDS: '5', PGBRIDGE_RETRY_MAX_DELAY_SECONDS: '60' })).toEqual({
+    expect(
+      retryBackoffFromEnvironment({
+        PGBRIDGE_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q',
+        PGBRIDGE_RETRY_FIRST_DELAY_SECONDS: '5',
+        PGBRIDGE_RETRY_MAX_DELAY_SECONDS: '60',
+      }),
+    ).toEqual({
       queueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q',
       backoff: { firstDelaySeconds: 5, maxDelaySeconds: 60 },
     });
     expect(retryBackoffFromEnvironment({})).toEqual({ queueUrl: undefined, backoff: { firstDelaySeconds: 10, maxDelaySeconds: 900 } });
-    expect(() => retryBackoffFromEnvironment({ PGBRIDGE_RETRY_MAX_DELAY_SECONDS: 'soon' })).toThrow(/invalid retry consumer environment: PGBRIDGE_RETRY_MAX_DELAY_SECONDS: .*\(got "soon"\)/);
+    expect(() => retryBackoffFromEnvironment({ PGBRIDGE_RETRY_MAX_DELAY_SECONDS: 'soon' })).toThrow(
+      /invalid retry consumer environment: PGBRIDGE_RETRY_MAX_DELAY_SECONDS: .*\(got "soon"\)/,
+    );
     expect(() => retryBackoffFromEnvironment({ PGBRIDGE_RETRY_MAX_DELAY_SECONDS: '50000' })).toThrow(/PGBRIDGE_RETRY_MAX_DELAY_SECONDS/);
   });
 
@@ -119,9 +137,18 @@ describe('retry backoff of failed records', () => {
 
   it('on a FIFO queue a failed record backs off and holds back its own group, in order, while other groups go through', async () => {
     const queue = await aws.resources.createQueue(aws.name('backoff.fifo'), { VisibilityTimeout: '60' });
-    for (const [id, group] of [['101', 'row-a'], ['201', 'row-b'], ['102', 'row-a']] as const) {
+    for (const [id, group] of [
+      ['101', 'row-a'],
+      ['201', 'row-b'],
+      ['102', 'row-a'],
+    ] as const) {
       await aws.resources.sqs.send(
-        new SendMessageCommand({ QueueUrl: queue.url, MessageBody: JSON.stringify(changeEvent({ id })), MessageGroupId: group, MessageDeduplicationId: id }),
+        new SendMessageCommand({
+          QueueUrl: queue.url,
+          MessageBody: JSON.stringify(changeEvent({ id })),
+          MessageGroupId: group,
+          MessageDeduplicationId: id,
+        }),
       );
     }
     const handled: Array<{ id: string; at: number }> = [];

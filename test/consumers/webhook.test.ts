@@ -55,7 +55,10 @@ function capturingLogger() {
   const logger = new Logger({ logLevel: 'ERROR' });
   const logged: string[] = [];
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
-    vi.spyOn(logger, level).mockImplementation((...args: unknown[]) => void logged.push(JSON.stringify(args, (_key, value) => (value instanceof Error ? { message: value.message } : value))));
+    vi.spyOn(logger, level).mockImplementation(
+      (...args: unknown[]) =>
+        void logged.push(JSON.stringify(args, (_key, value) => (value instanceof Error ? { message: value.message } : value))),
+    );
   }
   return { logger, logged };
 }
@@ -142,9 +145,14 @@ describe('webhook consumer', () => {
     const { logger, logged } = capturingLogger();
     const events = [changeEvent(), changeEvent()];
     const input = sqsEvent(events);
-    const response = await consumer({ secret: async () => badSecret, secretSource: 'Secrets Manager secret arn:aws:secretsmanager:us-east-1:1:secret:hook' }, logger)(input);
+    const response = await consumer(
+      { secret: async () => badSecret, secretSource: 'Secrets Manager secret arn:aws:secretsmanager:us-east-1:1:secret:hook' },
+      logger,
+    )(input);
 
-    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(input.Records.map((record) => record.messageId).sort());
+    expect(response.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(
+      input.Records.map((record) => record.messageId).sort(),
+    );
     for (const event of events) expect(requestsFor(event.id)).toHaveLength(0);
     const log = logged.join('\n');
     expect(log).toContain('Secrets Manager secret arn:aws:secretsmanager:us-east-1:1:secret:hook is not a Standard Webhooks secret');
@@ -159,15 +167,30 @@ describe('webhook consumer', () => {
       [`whsec_${randomBytes(16).toString('base64')}`, 'its key is 16 bytes, not 24 to 64'],
       [`whsec_${randomBytes(65).toString('base64')}`, 'its key is 65 bytes, not 24 to 64'],
       ['whsk_AAAA', 'asymmetric (ed25519) key'],
-      [`${generateWebhookSecret()} secret!`, 'secret 2 of 2 in PGBRIDGE_WEBHOOK_SECRET is not a Standard Webhooks secret: it (7 characters) is not base64'],
+      [
+        `${generateWebhookSecret()} secret!`,
+        'secret 2 of 2 in PGBRIDGE_WEBHOOK_SECRET is not a Standard Webhooks secret: it (7 characters) is not base64',
+      ],
     ];
     for (const [value, reason] of refusals) {
       expect(() => parseWebhookSecrets(value, 'PGBRIDGE_WEBHOOK_SECRET')).toThrow(reason);
-      expect(() => parseWebhookSecrets(value, 'PGBRIDGE_WEBHOOK_SECRET')).toThrow('Store "whsec_" followed by the base64 of 24 to 64 random bytes');
-      const message = (() => { try { parseWebhookSecrets(value, 'PGBRIDGE_WEBHOOK_SECRET'); } catch (error) { return (error as Error).message; } })()!;
+      expect(() => parseWebhookSecrets(value, 'PGBRIDGE_WEBHOOK_SECRET')).toThrow(
+        'Store "whsec_" followed by the base64 of 24 to 64 random bytes',
+      );
+      const message = (() => {
+        try {
+          parseWebhookSecrets(value, 'PGBRIDGE_WEBHOOK_SECRET');
+        } catch (error) {
+          return (error as Error).message;
+        }
+      })()!;
       for (const part of value.split(' ').filter(Boolean)) expect(message).not.toContain(part);
     }
-    const accepted = [`whsec_${randomBytes(24).toString('base64')}`, randomBytes(48).toString('base64'), `whsec_${randomBytes(64).toString('base64')}`];
+    const accepted = [
+      `whsec_${randomBytes(24).toString('base64')}`,
+      randomBytes(48).toString('base64'),
+      `whsec_${randomBytes(64).toString('base64')}`,
+    ];
     expect(parseWebhookSecrets(` ${accepted.join('  ')}\n`, 'PGBRIDGE_WEBHOOK_SECRET')).toEqual(accepted);
   });
 
@@ -182,7 +205,11 @@ describe('webhook consumer', () => {
     const response = await consumer()(input);
 
     const failedIds = response.batchItemFailures.map((failure) => failure.itemIdentifier).sort();
-    expect(failedIds).toEqual(input.Records.slice(1).map((record) => record.messageId).sort());
+    expect(failedIds).toEqual(
+      input.Records.slice(1)
+        .map((record) => record.messageId)
+        .sort(),
+    );
     for (const event of retried) expect(requestsFor(event.id)).toHaveLength(1);
   });
 
@@ -200,7 +227,11 @@ describe('webhook consumer', () => {
   });
 
   it('refuses loopback targets unless allowed: the event goes to the dead-letter queue, nothing is sent', async () => {
-    for (const url of [receiver.url, receiver.url.replace('127.0.0.1', 'localhost'), receiver.url.replace('127.0.0.1', '[64:ff9b::7f00:1]')]) {
+    for (const url of [
+      receiver.url,
+      receiver.url.replace('127.0.0.1', 'localhost'),
+      receiver.url.replace('127.0.0.1', '[64:ff9b::7f00:1]'),
+    ]) {
       const event = changeEvent();
       const response = await consumer({ url, allowPrivateTargets: false })(sqsEvent([event]));
       expect(response.batchItemFailures).toEqual([]);
@@ -223,7 +254,21 @@ describe('webhook consumer', () => {
   });
 
   it('treats metadata, private, loopback and link-local addresses as private, public ones as public', () => {
-    for (const address of ['169.254.169.254', '10.0.0.5', '172.31.255.1', '192.168.1.1', '127.0.0.1', '0.0.0.0', '100.64.0.1', '::1', '::', 'fd00:ec2::254', 'fe80::1', '::ffff:127.0.0.1', '::ffff:a9fe:a9fe']) {
+    for (const address of [
+      '169.254.169.254',
+      '10.0.0.5',
+      '172.31.255.1',
+      '192.168.1.1',
+      '127.0.0.1',
+      '0.0.0.0',
+      '100.64.0.1',
+      '::1',
+      '::',
+      'fd00:ec2::254',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+      '::ffff:a9fe:a9fe',
+    ]) {
       expect({ address, private: isPrivateAddress(address) }).toEqual({ address, private: true });
     }
     for (const address of ['93.184.216.34', '8.8.8.8', '2606:4700:4700::1111', '172.32.0.1']) {

@@ -85,7 +85,13 @@ async function receiveRaw(queueUrl: string, count: number, timeoutMs = 15_000): 
   const deadline = Date.now() + timeoutMs;
   while (received.length < count && Date.now() < deadline) {
     const { Messages = [] } = await aws.resources.sqs.send(
-      new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], VisibilityTimeout: 60 }),
+      new ReceiveMessageCommand({
+        QueueUrl: queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+        MessageAttributeNames: ['All'],
+        VisibilityTimeout: 60,
+      }),
     );
     received.push(...Messages);
   }
@@ -145,7 +151,11 @@ describe.skipIf(skipReason)('rows too large for SNS', () => {
 
     expect(response.batchItemFailures).toEqual([]);
     expect(seen).toHaveLength(1);
-    expect(seen[0]!.event).toMatchObject({ action: 'update', row: { id: 1, title: 'big, renamed', content: BIG_TEXT }, changed: ['title'] });
+    expect(seen[0]!.event).toMatchObject({
+      action: 'update',
+      row: { id: 1, title: 'big, renamed', content: BIG_TEXT },
+      changed: ['title'],
+    });
     expect(seen[0]!.event.old).toMatchObject({ title: 'big', content: BIG_TEXT });
     expect(JSON.parse(seen[0]!.body).row.content).toBe(BIG_TEXT);
     // As AWS's extended clients do: the size attribute is gone once the body is back.
@@ -167,7 +177,11 @@ describe.skipIf(skipReason)('rows too large for SNS', () => {
     const delivered = receiver.received.filter((request) => JSON.parse(request.body).key?.id === 3);
     expect(delivered).toHaveLength(1);
     expect(delivered[0]!.signature).toMatchObject({ valid: true });
-    expect(JSON.parse(delivered[0]!.body)).toMatchObject({ table: 'documents', action: 'insert', row: { id: 3, title: 'for the webhook', content: BIG_TEXT } });
+    expect(JSON.parse(delivered[0]!.body)).toMatchObject({
+      table: 'documents',
+      action: 'insert',
+      row: { id: 3, title: 'for the webhook', content: BIG_TEXT },
+    });
   });
 
   it('the email consumer renders its templates from the whole row', async () => {
@@ -202,7 +216,11 @@ describe.skipIf(skipReason)('rows too large for SNS', () => {
     await db.query(`INSERT INTO documents VALUES (4, 'expires', $1)`, [BIG_TEXT]);
     await waitFor(async () => (await objectKeys()).some((key) => !before.has(key)), 10_000, 'the body to be stored');
     const key = (await objectKeys()).find((candidate) => !before.has(candidate))!;
-    await waitFor(async () => (await db.query(`SELECT count(*)::int AS waiting FROM pgbridge.outbox`)).rows[0].waiting === 0, 10_000, 'the pointer to be published');
+    await waitFor(
+      async () => (await db.query(`SELECT count(*)::int AS waiting FROM pgbridge.outbox`)).rows[0].waiting === 0,
+      10_000,
+      'the pointer to be published',
+    );
     await aws.resources.s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: [{ Key: key }] } }));
 
     const pointer: Message = {
@@ -258,7 +276,11 @@ describe.skipIf(skipReason)('rows too large for SNS', () => {
     const [record] = lambdaEvent(messages, queue.arn).Records;
     const whole = JSON.parse((await withOffloadedBody(record!, () => aws.resources.s3)).body);
     expect(whole.row).toEqual({ id: 5, title: 'waits for S3', content: BIG_TEXT });
-    await waitFor(async () => (await db.query(`SELECT count(*)::int AS waiting FROM pgbridge.outbox`)).rows[0].waiting === 0, 5000, 'the outbox to drain');
+    await waitFor(
+      async () => (await db.query(`SELECT count(*)::int AS waiting FROM pgbridge.outbox`)).rows[0].waiting === 0,
+      5000,
+      'the outbox to drain',
+    );
   });
 });
 
@@ -295,7 +317,13 @@ describe.skipIf(skipReason)('rows too large for a FIFO topic', () => {
     // One message of a group at a time: each is deleted before the next one becomes visible.
     while (messages.length < 3 && Date.now() < deadline) {
       const { Messages = [] } = await aws.resources.sqs.send(
-        new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: ['All'], MessageSystemAttributeNames: ['MessageGroupId'] }),
+        new ReceiveMessageCommand({
+          QueueUrl: queue.url,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 1,
+          MessageAttributeNames: ['All'],
+          MessageSystemAttributeNames: ['MessageGroupId'],
+        }),
       );
       for (const message of Messages) {
         messages.push(message);
@@ -303,7 +331,9 @@ describe.skipIf(skipReason)('rows too large for a FIFO topic', () => {
       }
     }
     const records = lambdaEvent(messages, queue.arn).Records;
-    const events = await Promise.all(records.map(async (record) => JSON.parse((await withOffloadedBody(record, () => aws.resources.s3)).body)));
+    const events = await Promise.all(
+      records.map(async (record) => JSON.parse((await withOffloadedBody(record, () => aws.resources.s3)).body)),
+    );
 
     expect(events.map((event) => event.row.title)).toEqual(['v1', 'v2', 'v3']);
     expect(events[1].row.content).toBe(BIG_TEXT);

@@ -135,7 +135,11 @@ describe.skipIf(Boolean(skipReason))('reactions end to end', () => {
     statusForTotal.set(5.01, [503]);
     statusForTotal.set(5.02, [400]);
     await db.query(`INSERT INTO orders (total) VALUES (5.01), (5.02)`);
-    await waitFor(() => webhooksFor('orders').filter((request) => JSON.parse(request.body).row.total === 5.01).length >= 2, 20_000, 'the retried webhook');
+    await waitFor(
+      () => webhooksFor('orders').filter((request) => JSON.parse(request.body).row.total === 5.01).length >= 2,
+      20_000,
+      'the retried webhook',
+    );
 
     const attempts = (total: number) => webhooksFor('orders').filter((request) => JSON.parse(request.body).row.total === total).length;
     const webhook = reactions.consumers.find((consumer) => consumer.id === 'OrderWebhook')!;

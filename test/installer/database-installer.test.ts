@@ -63,7 +63,8 @@ function event(
     },
   };
   if (requestType === 'Create') return { ...common, RequestType: 'Create' };
-  if (requestType === 'Update') return { ...common, RequestType: 'Update', PhysicalResourceId: physicalId, OldResourceProperties: common.ResourceProperties };
+  if (requestType === 'Update')
+    return { ...common, RequestType: 'Update', PhysicalResourceId: physicalId, OldResourceProperties: common.ResourceProperties };
   return { ...common, RequestType: 'Delete', PhysicalResourceId: physicalId };
 }
 
@@ -98,7 +99,9 @@ beforeAll(async () => {
   [db, aws] = await Promise.all([startTestDatabase({ embedded: true }), startTestAws()]);
   port = Number(new URL(db.url).port);
   const { rows } = await db.query(`SHOW hba_file`);
-  await db.query(`COPY (VALUES ('host all postgres 127.0.0.1/32 trust'), ('host all all 127.0.0.1/32 scram-sha-256')) TO '${rows[0].hba_file}'`);
+  await db.query(
+    `COPY (VALUES ('host all postgres 127.0.0.1/32 trust'), ('host all all 127.0.0.1/32 scram-sha-256')) TO '${rows[0].hba_file}'`,
+  );
   await db.query(`SELECT pg_reload_conf()`);
   // Like the RDS master user: not a superuser, but CREATEROLE and CREATEDB.
   await db.query(`
@@ -130,7 +133,9 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
     await expect(listenerRole.query(`SELECT * FROM payroll`)).rejects.toThrow(/permission denied for table payroll/);
     await expect(listenerRole.query(`INSERT INTO accounts VALUES (99, 'forged')`)).rejects.toThrow(/permission denied for table accounts/);
     await expect(listenerRole.query(`UPDATE pgbridge.outbox SET row_data = '{}'`)).rejects.toThrow(/permission denied/);
-    await expect(install(listenerRole, parseConfig({ watches: [{ table: 'payroll' }] }))).rejects.toThrow(/install failed, nothing was changed: .*(permission denied|must be owner)/);
+    await expect(install(listenerRole, parseConfig({ watches: [{ table: 'payroll' }] }))).rejects.toThrow(
+      /install failed, nothing was changed: .*(permission denied|must be owner)/,
+    );
     await expect(listenerRole.query(`CREATE ROLE intruder`)).rejects.toThrow(/permission denied to create role/);
     await listenerRole.end();
 
@@ -161,7 +166,9 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
   it('running the same deploy again changes nothing, and a new listener password takes effect on the next deploy', async () => {
     await handler(event('Update'));
     await handler(event('Update'));
-    const grants = await db.query(`SELECT table_name, privilege_type FROM information_schema.role_table_grants WHERE grantee = 'pgbridge_listener' ORDER BY 1, 2`);
+    const grants = await db.query(
+      `SELECT table_name, privilege_type FROM information_schema.role_table_grants WHERE grantee = 'pgbridge_listener' ORDER BY 1, 2`,
+    );
     expect(grants.rows).toEqual([
       { table_name: 'coalescing', privilege_type: 'DELETE' },
       { table_name: 'coalescing', privilege_type: 'SELECT' },
@@ -185,7 +192,10 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
       { table_name: 'schema_version', privilege_type: 'SELECT' },
       { table_name: 'watch', privilege_type: 'SELECT' },
     ]);
-    expect((await db.query(`SELECT count(*)::int AS triggers FROM pg_trigger WHERE tgrelid = 'accounts'::regclass AND NOT tgisinternal`)).rows[0].triggers).toBeGreaterThan(0);
+    expect(
+      (await db.query(`SELECT count(*)::int AS triggers FROM pg_trigger WHERE tgrelid = 'accounts'::regclass AND NOT tgisinternal`)).rows[0]
+        .triggers,
+    ).toBeGreaterThan(0);
 
     secrets.set(LISTENER_ARN, { username: 'pgbridge_listener', password: 'rotated-password' });
     try {
@@ -211,15 +221,21 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
   });
 
   it('refuses to take over the role it connects as or a privileged role, naming it, and leaves both unchanged', async () => {
-    await expect(handler(event('Create', { role: 'app_owner' }))).rejects.toThrow(/listener role "app_owner" is the role the installer connects as/);
+    await expect(handler(event('Create', { role: 'app_owner' }))).rejects.toThrow(
+      /listener role "app_owner" is the role the installer connects as/,
+    );
     expect(await canLogIn('app_owner', 'owner-password')).toBe(true);
     await db.query(`CREATE ROLE ops_admin LOGIN PASSWORD 'ops-password' CREATEROLE`);
-    await expect(handler(event('Create', { role: 'ops_admin' }))).rejects.toThrow(/listener role "ops_admin" already exists with more rights than logging in/);
+    await expect(handler(event('Create', { role: 'ops_admin' }))).rejects.toThrow(
+      /listener role "ops_admin" already exists with more rights than logging in/,
+    );
     expect(await canLogIn('ops_admin', 'ops-password')).toBe(true);
     expect((await handler(event('Delete', { role: 'ops_admin' }))).PhysicalResourceId).toContain('ops_admin');
     expect(await canLogIn('ops_admin', 'ops-password')).toBe(true);
     await db.query(`CREATE ROLE data_reader LOGIN PASSWORD 'reader-password'; GRANT pg_read_all_data TO data_reader`);
-    await expect(handler(event('Create', { role: 'data_reader' }))).rejects.toThrow(/listener role "data_reader" already exists with more rights than logging in \(.*membership in another role\)/);
+    await expect(handler(event('Create', { role: 'data_reader' }))).rejects.toThrow(
+      /listener role "data_reader" already exists with more rights than logging in \(.*membership in another role\)/,
+    );
     expect(await canLogIn('data_reader', 'reader-password')).toBe(true);
   });
 
@@ -237,7 +253,9 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
   it('a listener password outside printable ASCII is refused with a message saying so, before anything is installed', async () => {
     secrets.set(LISTENER_ARN, { username: 'pgbridge_listener', password: 'pass word' });
     try {
-      await expect(handler(event('Create', { role: 'spaced_listener', watches: [{ table: 'payroll' }] }))).rejects.toThrow(/the listener password must be printable ASCII without spaces/);
+      await expect(handler(event('Create', { role: 'spaced_listener', watches: [{ table: 'payroll' }] }))).rejects.toThrow(
+        /the listener password must be printable ASCII without spaces/,
+      );
     } finally {
       secrets.set(LISTENER_ARN, { username: 'pgbridge_listener', password: LISTENER_PASSWORD });
     }
@@ -246,7 +264,9 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
   });
 
   it('a secret that is not RDS-shaped fails naming the secret, never showing its content', async () => {
-    const client = { send: async () => ({ SecretString: '{"user":"app_owner","pass":"hunter2-secret"}' }) } as unknown as SecretsManagerClient;
+    const client = {
+      send: async () => ({ SecretString: '{"user":"app_owner","pass":"hunter2-secret"}' }),
+    } as unknown as SecretsManagerClient;
     const failure = secretsManagerReader(client)(OWNER_ARN);
     await expect(failure).rejects.toThrow(`secret ${OWNER_ARN} must be JSON with string fields "username" and "password"`);
     await expect(failure).rejects.not.toThrow(/hunter2/);
@@ -255,7 +275,12 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
   it('the installer logs what it did and never a password', async () => {
     await handler(event('Update'));
     const installerLogs = capturedLogs.filter((line) => line.name === 'test-installer');
-    expect(installerLogs.at(-1)).toMatchObject({ msg: 'watches installed', requestType: 'Update', watches: ['public.accounts'], role: 'pgbridge_listener' });
+    expect(installerLogs.at(-1)).toMatchObject({
+      msg: 'watches installed',
+      requestType: 'Update',
+      watches: ['public.accounts'],
+      role: 'pgbridge_listener',
+    });
     expect(JSON.stringify(installerLogs)).not.toMatch(/owner-password|li'st|SCRAM-SHA-256/);
   });
 

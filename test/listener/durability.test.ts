@@ -113,10 +113,14 @@ describe('nothing is lost', () => {
     const a = spawnListener(processEnv());
     const b = spawnListener(processEnv());
     running.push(a, b);
-    await waitFor(async () => {
-      const roles = [await a.role(), await b.role()].sort();
-      return roles[0] === 'leader' && roles[1] === 'standby';
-    }, 20_000, 'one leader and one standby');
+    await waitFor(
+      async () => {
+        const roles = [await a.role(), await b.role()].sort();
+        return roles[0] === 'leader' && roles[1] === 'standby';
+      },
+      20_000,
+      'one leader and one standby',
+    );
     const [leader, standby] = (await a.role()) === 'leader' ? [a, b] : [b, a];
 
     await insertRows(1, 100);

@@ -27,7 +27,10 @@ const EMF_SCHEMA = {
             required: ['Namespace', 'Dimensions', 'Metrics'],
             properties: {
               Namespace: { type: 'string', minLength: 1, maxLength: 255 },
-              Dimensions: { type: 'array', items: { type: 'array', maxItems: 30, items: { type: 'string', minLength: 1, maxLength: 250 } } },
+              Dimensions: {
+                type: 'array',
+                items: { type: 'array', maxItems: 30, items: { type: 'string', minLength: 1, maxLength: 250 } },
+              },
               Metrics: {
                 type: 'array',
                 maxItems: 100,
@@ -39,10 +42,33 @@ const EMF_SCHEMA = {
                     Name: { type: 'string', minLength: 1, maxLength: 1024 },
                     Unit: {
                       enum: [
-                        'Seconds', 'Microseconds', 'Milliseconds', 'Bytes', 'Kilobytes', 'Megabytes', 'Gigabytes', 'Terabytes', 'Bits', 'Kilobits',
-                        'Megabits', 'Gigabits', 'Terabits', 'Percent', 'Count', 'Bytes/Second', 'Kilobytes/Second', 'Megabytes/Second',
-                        'Gigabytes/Second', 'Terabytes/Second', 'Bits/Second', 'Kilobits/Second', 'Megabits/Second', 'Gigabits/Second',
-                        'Terabits/Second', 'Count/Second', 'None',
+                        'Seconds',
+                        'Microseconds',
+                        'Milliseconds',
+                        'Bytes',
+                        'Kilobytes',
+                        'Megabytes',
+                        'Gigabytes',
+                        'Terabytes',
+                        'Bits',
+                        'Kilobits',
+                        'Megabits',
+                        'Gigabits',
+                        'Terabits',
+                        'Percent',
+                        'Count',
+                        'Bytes/Second',
+                        'Kilobytes/Second',
+                        'Megabytes/Second',
+                        'Gigabytes/Second',
+                        'Terabytes/Second',
+                        'Bits/Second',
+                        'Kilobits/Second',
+                        'Megabits/Second',
+                        'Gigabits/Second',
+                        'Terabits/Second',
+                        'Count/Second',
+                        'None',
                       ],
                     },
                     StorageResolution: { enum: [1, 60] },
@@ -139,7 +165,10 @@ describe('listener metrics (CloudWatch Embedded Metric Format)', () => {
     await listen({ bridgeName: 'emf-down', endpoint: 'http://127.0.0.1:9' });
     await db.query(`INSERT INTO metered SELECT n, 'x' FROM generate_series(1001, 1007) AS n`);
     await waitFor(
-      () => metricLines('emf-down').some((line) => line.OutboxBacklog === 7 && line.OutboxOldestEventAgeSeconds > 0.5 && line.PublishFailures > 0),
+      () =>
+        metricLines('emf-down').some(
+          (line) => line.OutboxBacklog === 7 && line.OutboxOldestEventAgeSeconds > 0.5 && line.PublishFailures > 0,
+        ),
       15_000,
       'a backlog of 7 with failures',
     );

@@ -48,14 +48,12 @@ function urlWithPassword(): string {
 
 describe('operations', () => {
   it('the health endpoint answers 200 while connected and 503 while Postgres is down', async () => {
-    const listener = spawnListener(
-      {
-        DATABASE_URL: db.url,
-        PGBRIDGE_TOPIC_ARN: topicArn,
-        AWS_ENDPOINT_URL: aws.endpoint,
-        PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'alpha' }] }),
-      },
-    );
+    const listener = spawnListener({
+      DATABASE_URL: db.url,
+      PGBRIDGE_TOPIC_ARN: topicArn,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'alpha' }] }),
+    });
     started.push(listener);
     await waitFor(async () => (await listener.role()) === 'leader', 20_000, 'leader');
     expect((await fetch(listener.healthUrl)).status).toBe(200);
@@ -78,7 +76,11 @@ describe('operations', () => {
     await db.query(`ALTER TABLE alpha RENAME TO alpha_renamed; DROP TABLE beta`);
     await db.query(`INSERT INTO gamma VALUES (1)`);
     await waitFor(() => capturedLogs.some((line) => /table public\.beta was dropped/.test(line.msg ?? '')), 5000, 'dropped log');
-    await waitFor(() => capturedLogs.some((line) => /public\.alpha was renamed to public\.alpha_renamed/.test(line.msg ?? '')), 5000, 'renamed log');
+    await waitFor(
+      () => capturedLogs.some((line) => /public\.alpha was renamed to public\.alpha_renamed/.test(line.msg ?? '')),
+      5000,
+      'renamed log',
+    );
     const [message] = await receiveMessages(aws, queue.url, { count: 1 });
     expect(message!.event).toMatchObject({ table: 'gamma', key: { id: 1 } });
     await db.query(`ALTER TABLE alpha_renamed RENAME TO alpha; CREATE TABLE beta (id int PRIMARY KEY)`);
@@ -86,22 +88,24 @@ describe('operations', () => {
 
   it('logs are JSON lines with backlog metrics in CloudWatch EMF, and never contain the database password', async () => {
     await db.query(`SELECT pgbridge.grant_listener('pgbridge_app')`);
-    const listener = spawnListener(
-      {
-        DATABASE_URL: urlWithPassword(),
-        PGBRIDGE_TOPIC_ARN: topicArn,
-        // Nothing listens there: the sink errors are logged too, and must not leak anything.
-        AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
-        PGBRIDGE_NO_INSTALL: 'true',
-        PGBRIDGE_METRICS_INTERVAL_MS: '100',
-        PGBRIDGE_NAME: 'ops-test',
-      },
-    );
+    const listener = spawnListener({
+      DATABASE_URL: urlWithPassword(),
+      PGBRIDGE_TOPIC_ARN: topicArn,
+      // Nothing listens there: the sink errors are logged too, and must not leak anything.
+      AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+      PGBRIDGE_NO_INSTALL: 'true',
+      PGBRIDGE_METRICS_INTERVAL_MS: '100',
+      PGBRIDGE_NAME: 'ops-test',
+    });
     started.push(listener);
     await waitFor(async () => (await listener.role()) === 'leader', 20_000, 'leader');
     await db.query(`INSERT INTO alpha VALUES (100)`);
     await waitFor(() => listener.logs.some((line) => line.msg === 'sink unreachable, events stay in the outbox'), 10_000, 'sink error');
-    await waitFor(() => listener.logs.some((line) => line.msg === 'metrics' && line.OutboxOldestEventAgeSeconds > 0), 10_000, 'backlog metric');
+    await waitFor(
+      () => listener.logs.some((line) => line.msg === 'metrics' && line.OutboxOldestEventAgeSeconds > 0),
+      10_000,
+      'backlog metric',
+    );
     const metric = listener.logs.find((line) => line.msg === 'metrics' && line.OutboxOldestEventAgeSeconds > 0);
     expect(metric._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'pgbridge', Dimensions: [['Bridge']] });
     expect(metric.Bridge).toBe('ops-test');
@@ -176,9 +180,18 @@ describe('operations', () => {
     await db.query(`CREATE DATABASE empty_db`);
     const url = new URL(db.url);
     url.pathname = '/empty_db';
-    const retrying = spawnListener({ DATABASE_URL: url.toString(), PGBRIDGE_TOPIC_ARN: topicArn, AWS_ENDPOINT_URL: aws.endpoint, PGBRIDGE_NO_INSTALL: 'true' });
+    const retrying = spawnListener({
+      DATABASE_URL: url.toString(),
+      PGBRIDGE_TOPIC_ARN: topicArn,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PGBRIDGE_NO_INSTALL: 'true',
+    });
     started.push(retrying);
-    await waitFor(() => retrying.logs.some((line) => /pgbridge is not installed in this database.*run `pgbridge install`/.test(line.error ?? '')), 15_000, 'not installed error');
+    await waitFor(
+      () => retrying.logs.some((line) => /pgbridge is not installed in this database.*run `pgbridge install`/.test(line.error ?? '')),
+      15_000,
+      'not installed error',
+    );
   });
 
   it('--no-install on a schema older than the listener says to upgrade it, and drains once it is upgraded', async () => {
@@ -193,9 +206,18 @@ describe('operations', () => {
     await client.query(`DROP TABLE pgbridge.published_count, pgbridge.leadership`);
     await client.query(`INSERT INTO delta VALUES (1)`);
     const queue = await aws.resources.subscribeQueue(topicArn, aws.name('delta'));
-    const waiting = spawnListener({ DATABASE_URL: url.toString(), PGBRIDGE_TOPIC_ARN: topicArn, AWS_ENDPOINT_URL: aws.endpoint, PGBRIDGE_NO_INSTALL: 'true' });
+    const waiting = spawnListener({
+      DATABASE_URL: url.toString(),
+      PGBRIDGE_TOPIC_ARN: topicArn,
+      AWS_ENDPOINT_URL: aws.endpoint,
+      PGBRIDGE_NO_INSTALL: 'true',
+    });
     started.push(waiting);
-    await waitFor(() => waiting.logs.some((line) => /older than this listener.*run `pgbridge install` of this version/.test(line.error ?? '')), 15_000, 'older schema error');
+    await waitFor(
+      () => waiting.logs.some((line) => /older than this listener.*run `pgbridge install` of this version/.test(line.error ?? '')),
+      15_000,
+      'older schema error',
+    );
 
     await install(client, parseConfig({ watches: [{ table: 'delta' }] }));
     await client.end();

@@ -168,7 +168,10 @@ describe('round trip', () => {
     expect(message!.event.row).toEqual(JSON.parse(rows[0].json));
     expect(message!.event.row).toMatchObject({
       tags: ['a', 'b,c', null],
-      matrix: [[1, 2], [3, 4]],
+      matrix: [
+        [1, 2],
+        [3, 4],
+      ],
       raw: '\\xdeadbeef',
       seen: '2024-02-29T23:59:59.123456+00:00',
       nothing: null,

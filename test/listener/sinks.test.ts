@@ -50,7 +50,12 @@ describe('sinks', () => {
       topicArn,
       batchSize: 40,
       maxInFlight: 8,
-      config: { watches: [{ table: 'counters', actions: ['update'] }, { table: 'spaced name', actions: ['update'] }] },
+      config: {
+        watches: [
+          { table: 'counters', actions: ['update'] },
+          { table: 'spaced name', actions: ['update'] },
+        ],
+      },
     });
     // 20 rows x 10 updates, interleaved across concurrent connections.
     for (let round = 1; round <= 10; round++) {
@@ -152,9 +157,7 @@ describe('sinks', () => {
     await db.query(`INSERT INTO notes VALUES (10, repeat('x', 2000))`);
     await db.query(`INSERT INTO notes SELECT g, 'fine' FROM generate_series(11, 30) AS g`);
     const delivered = await receiveMessages(aws, queue.url, { count: 20, timeoutMs: 10_000 });
-    expect(delivered.map((message) => message.event.key.id).sort((a, b) => a - b)).toEqual(
-      Array.from({ length: 20 }, (_, i) => i + 11),
-    );
+    expect(delivered.map((message) => message.event.key.id).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 11));
     await waitFor(async () => (await db.query(`SELECT count(*)::int AS n FROM pgbridge.parked`)).rows[0].n === 1, 10_000, 'parked event');
     const { rows } = await db.query(`SELECT (key->>'id')::int AS id, reason FROM pgbridge.parked`);
     expect(rows[0]).toMatchObject({ id: 10, reason: expect.stringContaining('shorter than 1024 bytes') });
@@ -162,9 +165,13 @@ describe('sinks', () => {
 
     // The cause is fixed (the queue accepts larger messages); the operator re-sends.
     await aws.resources.sqs.send(new SetQueueAttributesCommand({ QueueUrl: queue.url, Attributes: { MaximumMessageSize: '262144' } }));
-    const listed = await run(process.execPath, ['--import', 'tsx', 'bin/pgbridge.ts', 'parked', 'list'], { env: { ...process.env, DATABASE_URL: db.url } });
+    const listed = await run(process.execPath, ['--import', 'tsx', 'bin/pgbridge.ts', 'parked', 'list'], {
+      env: { ...process.env, DATABASE_URL: db.url },
+    });
     expect(listed.stdout).toContain('shorter than 1024 bytes');
-    const resent = await run(process.execPath, ['--import', 'tsx', 'bin/pgbridge.ts', 'parked', 'resend'], { env: { ...process.env, DATABASE_URL: db.url } });
+    const resent = await run(process.execPath, ['--import', 'tsx', 'bin/pgbridge.ts', 'parked', 'resend'], {
+      env: { ...process.env, DATABASE_URL: db.url },
+    });
     expect(resent.stdout).toContain('1 parked event(s) back in the outbox');
     const [again] = await receiveMessages(aws, queue.url, { count: 1, timeoutMs: 10_000 });
     expect(again!.event.key).toEqual({ id: 10 });

@@ -80,15 +80,19 @@ async function writeRows(from: number, count: number): Promise<void> {
 
 /** Its flag set, and its session holding the lock that makes the flag count. */
 async function asleepWithFlag(listener: ListenerProcess): Promise<void> {
-  await waitFor(async () => {
-    if ((await listener.role()) !== 'leader') return false;
-    const { rows } = await db.query(
-      `SELECT s.waiting AND a.application_name = $1 AS asleep
+  await waitFor(
+    async () => {
+      if ((await listener.role()) !== 'leader') return false;
+      const { rows } = await db.query(
+        `SELECT s.waiting AND a.application_name = $1 AS asleep
        FROM pgbridge.listener_state AS s, pg_stat_activity AS a WHERE a.pid = pgbridge.advisory_lock_holder('pgbridge.waiting')`,
-      [`pgbridge-listener ${listener.child.pid}@${hostname()}`],
-    );
-    return rows[0]?.asleep === true;
-  }, 20_000, 'the listener asleep with its waiting flag set');
+        [`pgbridge-listener ${listener.child.pid}@${hostname()}`],
+      );
+      return rows[0]?.asleep === true;
+    },
+    20_000,
+    'the listener asleep with its waiting flag set',
+  );
 }
 
 describe('a listener that dies while idle', () => {
@@ -98,7 +102,9 @@ describe('a listener that dies while idle', () => {
     // While it lives, a write wakes it through a NOTIFY (so the observer below can see one).
     await writeRows(1, 1);
     expect(notifications.length).toBeGreaterThan(0);
-    expect((await receiveMessages(aws, queueUrl, { count: 1, timeoutMs: DELIVERY_MS })).map((message) => message.event.key.id)).toEqual([1]);
+    expect((await receiveMessages(aws, queueUrl, { count: 1, timeoutMs: DELIVERY_MS })).map((message) => message.event.key.id)).toEqual([
+      1,
+    ]);
     await asleepWithFlag(first);
 
     first.child.kill('SIGKILL');
@@ -118,11 +124,15 @@ describe('a listener that dies while idle', () => {
 
     const second = startListener();
     // A listener process takes a while to start on a loaded machine; it drains what waits at once.
-    expect((await receiveMessages(aws, queueUrl, { count: 5, timeoutMs: 60_000 })).map((message) => message.event.key.id).sort()).toEqual([2, 3, 4, 5, 6]);
+    expect((await receiveMessages(aws, queueUrl, { count: 5, timeoutMs: 60_000 })).map((message) => message.event.key.id).sort()).toEqual([
+      2, 3, 4, 5, 6,
+    ]);
     await asleepWithFlag(second);
     const wokenAt = Date.now();
     await writeRows(7, 1);
-    expect((await receiveMessages(aws, queueUrl, { count: 1, timeoutMs: DELIVERY_MS })).map((message) => message.event.key.id)).toEqual([7]);
+    expect((await receiveMessages(aws, queueUrl, { count: 1, timeoutMs: DELIVERY_MS })).map((message) => message.event.key.id)).toEqual([
+      7,
+    ]);
     expect(Date.now() - wokenAt).toBeLessThan(DELIVERY_MS);
   });
 
@@ -135,11 +145,17 @@ describe('a listener that dies while idle', () => {
     expect(await waitingFlag()).toBe(true);
 
     const second = startListener();
-    await waitFor(async () => second.logs.some((line) => line.staleWaitingFlag === true), 20_000, 'the new listener to report the stale flag');
+    await waitFor(
+      async () => second.logs.some((line) => line.staleWaitingFlag === true),
+      20_000,
+      'the new listener to report the stale flag',
+    );
     notifications.length = 0;
     await asleepWithFlag(second);
     await writeRows(100, 1);
     expect(notifications.length).toBeGreaterThan(0);
-    expect((await receiveMessages(aws, queueUrl, { count: 1, timeoutMs: DELIVERY_MS })).map((message) => message.event.key.id)).toEqual([100]);
+    expect((await receiveMessages(aws, queueUrl, { count: 1, timeoutMs: DELIVERY_MS })).map((message) => message.event.key.id)).toEqual([
+      100,
+    ]);
   });
 });

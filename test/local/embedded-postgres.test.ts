@@ -52,7 +52,7 @@ describe.skipIf(!asRoot)('as root, with the binaries in a directory the postgres
     copyName = basename(dirname(dirname(binDir)));
   });
 
-  it('a directory of the copy\'s name that someone else made is refused, not run', async () => {
+  it("a directory of the copy's name that someone else made is refused, not run", async () => {
     const elsewhere = mkdtempSync(join(originalTmpdir ?? '/tmp', 'pgbridge-scratch-'));
     try {
       chmodSync(elsewhere, 0o755);

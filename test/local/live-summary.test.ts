@@ -52,11 +52,21 @@ describe('npm start live summary', () => {
   it('shows events/s, the backlog and per consumer handled, failed and dead-lettered records', async () => {
     const orders = await consumer('orders');
     const out = output(false);
-    const summary = new LiveSummary({ out: out as unknown as NodeJS.WriteStream, sqs: aws.resources.sqs, consumers: [orders], refreshMs: 50, plainEveryMs: 0 });
+    const summary = new LiveSummary({
+      out: out as unknown as NodeJS.WriteStream,
+      sqs: aws.resources.sqs,
+      consumers: [orders],
+      refreshMs: 50,
+      plainEveryMs: 0,
+    });
     orders.runner.start();
     summary.start();
-    stops.push(() => summary.stop(), () => orders.runner.stop());
-    for (const body of ['ok', 'ok', 'fail']) await aws.resources.sqs.send(new SendMessageCommand({ QueueUrl: orders.queue.url, MessageBody: body }));
+    stops.push(
+      () => summary.stop(),
+      () => orders.runner.stop(),
+    );
+    for (const body of ['ok', 'ok', 'fail'])
+      await aws.resources.sqs.send(new SendMessageCommand({ QueueUrl: orders.queue.url, MessageBody: body }));
     summary.recordPublished(10);
     summary.recordBacklog(4);
 
@@ -69,7 +79,13 @@ describe('npm start live summary', () => {
   it('without a terminal it prints plain lines, only when something changed', async () => {
     const orders = await consumer('plain');
     const out = output(false);
-    const summary = new LiveSummary({ out: out as unknown as NodeJS.WriteStream, sqs: aws.resources.sqs, consumers: [orders], refreshMs: 50, plainEveryMs: 0 });
+    const summary = new LiveSummary({
+      out: out as unknown as NodeJS.WriteStream,
+      sqs: aws.resources.sqs,
+      consumers: [orders],
+      refreshMs: 50,
+      plainEveryMs: 0,
+    });
     summary.start();
     stops.push(() => summary.stop());
     summary.recordBacklog(7);
@@ -82,7 +98,12 @@ describe('npm start live summary', () => {
   it('on a terminal it redraws one line in place, and other output is printed above it', async () => {
     const orders = await consumer('tty');
     const out = output(true);
-    const summary = new LiveSummary({ out: out as unknown as NodeJS.WriteStream, sqs: aws.resources.sqs, consumers: [orders], refreshMs: 50 });
+    const summary = new LiveSummary({
+      out: out as unknown as NodeJS.WriteStream,
+      sqs: aws.resources.sqs,
+      consumers: [orders],
+      refreshMs: 50,
+    });
     summary.start();
     stops.push(() => summary.stop());
     summary.recordBacklog(0);

@@ -67,20 +67,44 @@ describe('the message built for an event', () => {
     expect(message.offloaded!.key).toBe(`42-${createHash('sha256').update(message.offloaded!.body).digest('hex')}.json`);
     // A retry stores the same bytes under the same key; an event reusing the id (after a
     // point-in-time restore) with another body gets a key of its own.
-    const retried = buildMessage(event(body, { label: 'big' }), { fifo: true, maxMessageBytes: 262_144, payloadBucket: 'pgbridge-payloads' });
+    const retried = buildMessage(event(body, { label: 'big' }), {
+      fifo: true,
+      maxMessageBytes: 262_144,
+      payloadBucket: 'pgbridge-payloads',
+    });
     expect(retried.ok && retried.message.offloaded!.key).toBe(message.offloaded!.key);
-    const reused = buildMessage(event(body.replace('é', 'e')), { fifo: false, maxMessageBytes: 262_144, payloadBucket: 'pgbridge-payloads' });
+    const reused = buildMessage(event(body.replace('é', 'e')), {
+      fifo: false,
+      maxMessageBytes: 262_144,
+      payloadBucket: 'pgbridge-payloads',
+    });
     expect(reused.ok && reused.message.offloaded!.key).not.toBe(message.offloaded!.key);
     const small = buildMessage(event('{"id":"42"}'), { fifo: false, maxMessageBytes: 262_144, payloadBucket: 'pgbridge-payloads' });
-    expect(small).toEqual({ ok: true, truncated: false, message: { id: '42', body: '{"id":"42"}', attributes: { table: 'users', schema: 'public', action: 'update' } } });
+    expect(small).toEqual({
+      ok: true,
+      truncated: false,
+      message: { id: '42', body: '{"id":"42"}', attributes: { table: 'users', schema: 'public', action: 'update' } },
+    });
   });
 
   it('pointers written by the AWS libraries are read: Java 2.x, Java 1.x and Python (also in its legacy mode)', () => {
     const expected = { bucket: 'my-bucket', key: 'prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90' };
-    expect(parsePayloadPointer('["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"my-bucket","s3Key":"prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90"}]')).toEqual(expected);
+    expect(
+      parsePayloadPointer(
+        '["software.amazon.payloadoffloading.PayloadS3Pointer",{"s3BucketName":"my-bucket","s3Key":"prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90"}]',
+      ),
+    ).toEqual(expected);
     expect(parsePayloadPointer('{"s3BucketName":"my-bucket","s3Key":"prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90"}')).toEqual(expected);
-    expect(parsePayloadPointer('["software.amazon.payloadoffloading.PayloadS3Pointer", {"s3BucketName": "my-bucket", "s3Key": "prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90"}]')).toEqual(expected);
-    expect(parsePayloadPointer('["com.amazon.sqs.javamessaging.MessageS3Pointer", {"s3BucketName": "my-bucket", "s3Key": "prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90"}]')).toEqual(expected);
+    expect(
+      parsePayloadPointer(
+        '["software.amazon.payloadoffloading.PayloadS3Pointer", {"s3BucketName": "my-bucket", "s3Key": "prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90"}]',
+      ),
+    ).toEqual(expected);
+    expect(
+      parsePayloadPointer(
+        '["com.amazon.sqs.javamessaging.MessageS3Pointer", {"s3BucketName": "my-bucket", "s3Key": "prefix/0b6c7f0e-6a1f-4d0e-9a3e-2f1c5d8e7a90"}]',
+      ),
+    ).toEqual(expected);
     expect(() => parsePayloadPointer('{"id":"42","row":{}}')).toThrow('its body is not an S3 payload pointer: {"id":"42","row":{}}');
   });
 
@@ -90,7 +114,10 @@ describe('the message built for an event', () => {
       reason: 'attribute table contains characters AWS does not accept',
     });
     const hugeKey = event(JSON.stringify({ key: { id: 'k'.repeat(2000) } }), { key: JSON.stringify({ id: 'k'.repeat(2000) }) });
-    expect(buildMessage(hugeKey, { fifo: false, maxMessageBytes: 1024 })).toMatchObject({ ok: false, reason: expect.stringContaining('even without the row') });
+    expect(buildMessage(hugeKey, { fifo: false, maxMessageBytes: 1024 })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('even without the row'),
+    });
   });
 
   it('characters above U+FFFF and U+FFFE/U+FFFF become JSON escapes that parse back to the same text', () => {

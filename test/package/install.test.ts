@@ -15,7 +15,9 @@ const NPM_FLAGS = ['--prefer-offline', '--no-audit', '--no-fund'];
 
 // The children run as a user's shell would: without vitest's or an outer `npm test`'s variables.
 const env = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('npm_') && !name.startsWith('VITEST') && name !== 'NODE_OPTIONS')),
+  ...Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !name.startsWith('npm_') && !name.startsWith('VITEST') && name !== 'NODE_OPTIONS'),
+  ),
   CDK_DISABLE_CLI_TELEMETRY: 'true',
 };
 
@@ -41,7 +43,10 @@ async function packPgbridge(): Promise<{ filename: string; files: { path: string
   const skipped = new Set(['node_modules', 'dist', 'cdk.out', '.git', '.pgbridge', 'scratch']);
   cpSync(REPO, source, { recursive: true, filter: (path) => !skipped.has(path.slice(REPO.length).split('/')[0] ?? '') });
   symlinkSync(join(REPO, 'node_modules'), join(source, 'node_modules'));
-  const [packed] = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', work], source)) as { filename: string; files: { path: string }[] }[];
+  const [packed] = JSON.parse(await run('npm', ['pack', '--json', '--pack-destination', work], source)) as {
+    filename: string;
+    files: { path: string }[];
+  }[];
   return packed!;
 }
 
@@ -116,7 +121,15 @@ const assetDirectory = (assetHash: string) => join(app, 'cdk.out', `asset.${asse
 
 describe('pgbridge as an installed package in a new CDK app', () => {
   it('the package holds the compiled code, its types and sql/, and no sources, tests or benchmarks', () => {
-    expect(packedFiles).toEqual(expect.arrayContaining(['dist/lib/cdk/index.js', 'dist/lib/cdk/index.d.ts', 'dist/lib/consumers/index.js', 'dist/bin/pgbridge.js', 'sql/001-schema.sql']));
+    expect(packedFiles).toEqual(
+      expect.arrayContaining([
+        'dist/lib/cdk/index.js',
+        'dist/lib/cdk/index.d.ts',
+        'dist/lib/consumers/index.js',
+        'dist/bin/pgbridge.js',
+        'sql/001-schema.sql',
+      ]),
+    );
     const outside = packedFiles.filter((path) => !/^(dist|sql)\//.test(path) && !['package.json', 'README.md'].includes(path));
     expect(outside).toEqual([]);
     expect(packedFiles.filter((path) => path.endsWith('.ts') && !path.endsWith('.d.ts'))).toEqual([]);
@@ -128,13 +141,19 @@ describe('pgbridge as an installed package in a new CDK app', () => {
   });
 
   it('cdk synth produces the topic, the alarm topic, the listener service, the dashboard and the consumer with its queue and dead-letter queue', () => {
-    expect(resources('AWS::SNS::Topic').map(([id]) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['BridgeAlarmTopic', 'BridgeTopic']);
+    expect(
+      resources('AWS::SNS::Topic')
+        .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''))
+        .sort(),
+    ).toEqual(['BridgeAlarmTopic', 'BridgeTopic']);
     expect(resources('AWS::CloudWatch::Dashboard')).toHaveLength(1);
     expect(resources('AWS::ECS::Service')).toHaveLength(1);
     const auditQueue = resources('AWS::SQS::Queue').find(([id]) => /^BridgeAuditQueue/.test(id));
     const deadLetterId = auditQueue?.[1].Properties.RedrivePolicy?.deadLetterTargetArn['Fn::GetAtt'][0];
     expect(deadLetterId).toMatch(/^BridgeAuditDeadLetterQueue/);
-    const subscription = resources('AWS::SNS::Subscription').find(([, sub]) => sub.Properties.Endpoint?.['Fn::GetAtt']?.[0] === auditQueue?.[0]);
+    const subscription = resources('AWS::SNS::Subscription').find(
+      ([, sub]) => sub.Properties.Endpoint?.['Fn::GetAtt']?.[0] === auditQueue?.[0],
+    );
     // The user's filter, plus pgbridge's own rules: no backfill reads unless asked for, and a
     // targeted backfill only when it names this consumer.
     expect(subscription?.[1].Properties.FilterPolicy).toEqual({
@@ -163,7 +182,11 @@ describe('pgbridge as an installed package in a new CDK app', () => {
 
   it('an app on the classic CommonJS module resolution (older cdk init, ts-node) finds the types too', async () => {
     // TypeScript 7 dropped that resolution mode; this repository's TypeScript 5 still has it.
-    await run(join(REPO, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json', '--module', 'commonjs', '--moduleResolution', 'node10'], app);
+    await run(
+      join(REPO, 'node_modules', '.bin', 'tsc'),
+      ['-p', 'tsconfig.json', '--module', 'commonjs', '--moduleResolution', 'node10'],
+      app,
+    );
   });
 
   it('the pgbridge CLI on the app PATH runs on plain node', async () => {

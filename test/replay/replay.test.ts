@@ -62,7 +62,10 @@ describe('pgbridge replay', () => {
     expect(first).toHaveLength(5);
     await waitFor(outboxEmpty, 5000, 'drained');
 
-    const since = first.map((message) => BigInt(message.event.id)).sort()[0]!.toString();
+    const since = first
+      .map((message) => BigInt(message.event.id))
+      .sort()[0]!
+      .toString();
     const result = await replay(['--since', since]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -81,7 +84,9 @@ describe('pgbridge replay', () => {
     await db.query(`INSERT INTO notes VALUES (2, 'b')`);
     await db.query(`DELETE FROM orders WHERE id = 101`);
     await waitFor(outboxEmpty, 5000, 'drained');
-    const { rows } = await db.query(`SELECT id::text, table_name, action, to_json(at)::text AS at FROM pgbridge.published WHERE table_name = 'orders' AND key->>'id' = '101' ORDER BY id`);
+    const { rows } = await db.query(
+      `SELECT id::text, table_name, action, to_json(at)::text AS at FROM pgbridge.published WHERE table_name = 'orders' AND key->>'id' = '101' ORDER BY id`,
+    );
     expect(rows.map((row) => row.action)).toEqual(['insert', 'update', 'delete']);
     // A FIFO queue shows the order the replay sent them in.
     const fifo = await aws.resources.createQueue(aws.name('replayed.fifo'), { FifoQueue: 'true' });
@@ -94,7 +99,9 @@ describe('pgbridge replay', () => {
       [rows[1].id, 'update'],
     ]);
 
-    const byTime = await replay(['--since', JSON.parse(rows[0].at), '--table', 'public.orders'], { PGBRIDGE_QUEUE_URL: (await aws.resources.createQueue(aws.name('by-time.fifo'), { FifoQueue: 'true' })).url });
+    const byTime = await replay(['--since', JSON.parse(rows[0].at), '--table', 'public.orders'], {
+      PGBRIDGE_QUEUE_URL: (await aws.resources.createQueue(aws.name('by-time.fifo'), { FifoQueue: 'true' })).url,
+    });
     expect(byTime.stdout).toMatch(/^replayed 3 event\(s\)/);
   });
 
@@ -118,7 +125,8 @@ describe('pgbridge replay', () => {
     await startListener();
     await db.query(`INSERT INTO notes SELECT g, 'bulk' FROM generate_series(1000, 1119) AS g`);
     await waitFor(outboxEmpty, 10_000, 'drained');
-    const since = (await db.query(`SELECT min(id)::text AS id FROM pgbridge.published WHERE table_name = 'notes' AND key->>'id' = '1000'`)).rows[0].id;
+    const since = (await db.query(`SELECT min(id)::text AS id FROM pgbridge.published WHERE table_name = 'notes' AND key->>'id' = '1000'`))
+      .rows[0].id;
 
     const started = Date.now();
     const replaying = replay(['--since', since, '--table', 'notes', '--rate', '20']);
@@ -146,12 +154,15 @@ describe('pgbridge replay', () => {
       VALUES (1, 'public', 'notes', 'insert', '{"id":1}', '{"id":1}', 1, '2020-01-01 10:00+00', '2020-01-01 10:00:01+00')`);
     await db.query(statement('admin/maintain-published'));
     expect((await db.query(`SELECT to_regclass('pgbridge.published_20200101') AS gone`)).rows[0].gone).toBeNull();
-    const partitions = (await db.query(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'pgbridge.published'::regclass`)).rows[0].n;
+    const partitions = (await db.query(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'pgbridge.published'::regclass`))
+      .rows[0].n;
     expect(partitions).toBe(3);
 
     const result = await replay(['--since', '2020-01-01', '--until', '2020-01-02']);
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/the oldest event still kept is \d+ \(at \d{4}-.*\); older ones expired or were published before retention was on/);
+    expect(result.stderr).toMatch(
+      /the oldest event still kept is \d+ \(at \d{4}-.*\); older ones expired or were published before retention was on/,
+    );
     expect(result.stdout).toMatch(/^replayed 0 event\(s\) to /);
   });
 
@@ -177,19 +188,32 @@ describe('pgbridge replay', () => {
     await installWith(null);
     const result = await replay(['--since', '1']);
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('nothing to replay: retention is off, so published events are deleted once AWS accepts them. Set "retention": "7d"');
+    expect(result.stderr).toContain(
+      'nothing to replay: retention is off, so published events are deleted once AWS accepts them. Set "retention": "7d"',
+    );
     expect(await receiveMessages(aws, queue.url, { count: 1, timeoutMs: 500 })).toEqual([]);
-    expect((await db.query(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'pgbridge.published'::regclass`)).rows[0].n).toBe(0);
+    expect((await db.query(`SELECT count(*)::int AS n FROM pg_inherits WHERE inhparent = 'pgbridge.published'::regclass`)).rows[0].n).toBe(
+      0,
+    );
   });
 
   it.each([
-    [['--since', 'yesterday'], /option '--since <id\|time>' argument 'yesterday' is invalid\. "yesterday" is neither an event id \(digits\) nor an ISO 8601 time/],
+    [
+      ['--since', 'yesterday'],
+      /option '--since <id\|time>' argument 'yesterday' is invalid\. "yesterday" is neither an event id \(digits\) nor an ISO 8601 time/,
+    ],
     [['--since', '1', '--target', 'has space'], /"has space" is not a target name/],
     [['--since', '1', '--rate', '0'], /--rate <events>' argument '0' is invalid/],
     [['--until', '5'], /required option '--since <id\|time>' not specified/],
     [['--since', '10', '--until', '10'], /--until 10 is not after --since 10: the range is empty \(--until is exclusive\)/],
-    [['--since', '2026-12-02T10:00:00+01:00', '--until', '2026-12-02'], /--until 2026-12-02T00:00:00.000Z is not after --since 2026-12-02T09:00:00.000Z/],
-    [['--since', '1', '--table', 'nope'], /--table public\.nope: not a watched table, and no retained event comes from it \(watched: public\.notes, public\.orders\)/],
+    [
+      ['--since', '2026-12-02T10:00:00+01:00', '--until', '2026-12-02'],
+      /--until 2026-12-02T00:00:00.000Z is not after --since 2026-12-02T09:00:00.000Z/,
+    ],
+    [
+      ['--since', '1', '--table', 'nope'],
+      /--table public\.nope: not a watched table, and no retained event comes from it \(watched: public\.notes, public\.orders\)/,
+    ],
   ])('refuses %j with exit code 2, naming the bad value, and sends nothing', async (args, message) => {
     await installWith(7);
     const queue = await aws.resources.subscribeQueue(topicArn, aws.name('bad'));
@@ -203,7 +227,11 @@ describe('pgbridge replay', () => {
     await db.query(`CREATE DATABASE without_pgbridge`);
     const other = new URL(db.url);
     other.pathname = '/without_pgbridge';
-    const result = await runCli(['replay', '--since', '1'], { DATABASE_URL: other.toString(), PGBRIDGE_TOPIC_ARN: topicArn, AWS_ENDPOINT_URL: aws.endpoint });
+    const result = await runCli(['replay', '--since', '1'], {
+      DATABASE_URL: other.toString(),
+      PGBRIDGE_TOPIC_ARN: topicArn,
+      AWS_ENDPOINT_URL: aws.endpoint,
+    });
     expect(result).toMatchObject({ code: 2, stderr: 'pgbridge: pgbridge is not installed in this database: nothing to replay\n' });
   });
 });

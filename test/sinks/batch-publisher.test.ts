@@ -23,7 +23,12 @@ beforeEach(() => {
 });
 
 const fifoSink = () => new SnsSink(sns.client(), 'arn:aws:sns:us-east-1:123456789012:events.fifo');
-const message = (id: number, group: string): OutgoingMessage => ({ id: String(id), body: `{"id":"${id}"}`, attributes: { table: 'items' }, groupId: group });
+const message = (id: number, group: string): OutgoingMessage => ({
+  id: String(id),
+  body: `{"id":"${id}"}`,
+  attributes: { table: 'items' },
+  groupId: group,
+});
 const byId = (outcomes: PublishOutcome[]) => new Map(outcomes.map((outcome) => [outcome.id, outcome]));
 
 describe('FIFO publishing', () => {
@@ -40,7 +45,8 @@ describe('FIFO publishing', () => {
     expect(sns.calls.length).toBeLessThanOrEqual(25);
     const hotCalls = sns.calls.filter((call) => call.groups.includes('hot'));
     expect(hotCalls.map((call) => call.ids[call.groups.indexOf('hot')])).toEqual(['35', '70', '105', '140', '175']);
-    for (let index = 1; index < hotCalls.length; index++) expect(hotCalls[index]!.startedAt).toBeGreaterThanOrEqual(hotCalls[index - 1]!.answeredAt!);
+    for (let index = 1; index < hotCalls.length; index++)
+      expect(hotCalls[index]!.startedAt).toBeGreaterThanOrEqual(hotCalls[index - 1]!.answeredAt!);
     for (const call of sns.calls) expect(new Set(call.groups).size).toBe(call.groups.length);
   });
 
@@ -60,7 +66,10 @@ describe('FIFO publishing', () => {
   });
 
   it('a call that fails as a whole holds the later events of every row it carried', async () => {
-    sns.nextAnswers.push({ status: 400, body: '<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>m</Message></Error></ErrorResponse>' });
+    sns.nextAnswers.push({
+      status: 400,
+      body: '<ErrorResponse><Error><Type>Sender</Type><Code>InvalidParameter</Code><Message>m</Message></Error></ErrorResponse>',
+    });
     const messages = [message(1, 'a'), message(2, 'b'), message(3, 'a'), message(4, 'c')];
     const outcomes = byId((await publishAll(fifoSink(), messages, 1)).outcomes);
     // The first call carries 1, 2 and 4 (3 must wait for 1, same row) and fails as a whole.
@@ -76,7 +85,7 @@ describe('FIFO publishing', () => {
     expect(sns.calls.find((call) => call.ids.includes('1'))!.ids).toEqual(['1']);
   });
 
-  it('a row\'s event that does not fit the current batch by size is never overtaken by a later event of the row', async () => {
+  it("a row's event that does not fit the current batch by size is never overtaken by a later event of the row", async () => {
     const big = 'x'.repeat(100_000);
     // 1 and 2 fill most of a 256 KiB batch, so 3 waits for the next call; 4 (same row as 3) must wait with it.
     const messages = [

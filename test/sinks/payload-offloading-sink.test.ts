@@ -30,7 +30,12 @@ beforeEach(() => {
 });
 
 const topic = 'arn:aws:sns:us-east-1:123456789012:events.fifo';
-const plain = (id: number, group: string): OutgoingMessage => ({ id: String(id), body: `{"id":"${id}"}`, attributes: { table: 'items' }, groupId: group });
+const plain = (id: number, group: string): OutgoingMessage => ({
+  id: String(id),
+  body: `{"id":"${id}"}`,
+  attributes: { table: 'items' },
+  groupId: group,
+});
 const offloaded = (id: number, group: string, into: string): OutgoingMessage => {
   const body = `{"id":"${id}","big":1}`;
   return {
@@ -59,7 +64,9 @@ describe('publishing with a payload bucket', () => {
     const report = await publishAll(sink, [offloaded(7, 'a', bucket)], 1);
 
     expect(report.outcomes).toEqual([{ id: '7', ok: true }]);
-    const { Messages = [] } = await aws.resources.sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }));
+    const { Messages = [] } = await aws.resources.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: queue.url, MessageAttributeNames: ['All'], WaitTimeSeconds: 1 }),
+    );
     expect(Messages.map((message) => message.MessageAttributes)).toEqual([
       { table: { DataType: 'String', StringValue: 'items' }, ExtendedPayloadSize: { DataType: 'Number', StringValue: '18' } },
     ]);
@@ -71,7 +78,12 @@ describe('publishing with a payload bucket', () => {
     const messages = [offloaded(1, 'a', 'no-such-bucket-for-pgbridge'), plain(2, 'b'), plain(3, 'a'), plain(4, 'b')];
     const outcomes = byId((await publishAll(sink, messages, 1)).outcomes);
 
-    expect(outcomes.get('1')).toMatchObject({ ok: false, retryable: true, code: 'PayloadNotStored', message: expect.stringContaining('s3://no-such-bucket-for-pgbridge/1.json: NoSuchBucket') });
+    expect(outcomes.get('1')).toMatchObject({
+      ok: false,
+      retryable: true,
+      code: 'PayloadNotStored',
+      message: expect.stringContaining('s3://no-such-bucket-for-pgbridge/1.json: NoSuchBucket'),
+    });
     expect(outcomes.get('3')).toEqual({ id: '3', ok: false, held: true });
     expect(outcomes.get('2')).toEqual({ id: '2', ok: true });
     expect(outcomes.get('4')).toEqual({ id: '4', ok: true });
@@ -84,7 +96,12 @@ describe('publishing with a payload bucket', () => {
     const sink = new PayloadOffloadingSink(new SnsSink(sns.client(), 'arn:aws:sns:us-east-1:123456789012:events'), unreachable, bucket);
     const report = await publishAll(sink, [plain(1, 'a'), plain(2, 'b')], 2);
 
-    expect(report.outcomes).toEqual(expect.arrayContaining([{ id: '1', ok: true }, { id: '2', ok: true }]));
+    expect(report.outcomes).toEqual(
+      expect.arrayContaining([
+        { id: '1', ok: true },
+        { id: '2', ok: true },
+      ]),
+    );
     unreachable.destroy();
   });
 });

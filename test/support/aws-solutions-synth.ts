@@ -50,15 +50,24 @@ export function synthWithAwsSolutionsChecks(app: App): AwsSolutionsResult {
   const report = JSON.parse(readFileSync(join(app.outdir, 'validation-report.json'), 'utf8')) as ValidationReport;
   const nag = report.pluginReports.filter((plugin) => plugin.pluginName === 'AwsSolutions');
   const resourceCounts = Object.fromEntries(
-    (assembly?.stacksRecursively ?? []).map((stack) => [stack.id, Object.keys((stack.template as { Resources?: object }).Resources ?? {}).length]),
+    (assembly?.stacksRecursively ?? []).map((stack) => [
+      stack.id,
+      Object.keys((stack.template as { Resources?: object }).Resources ?? {}).length,
+    ]),
   );
   return {
     unacknowledged: nag.flatMap((plugin) =>
-      plugin.violations.flatMap((violation) => violation.violatingConstructs.map((construct) => `${violation.ruleName} at ${construct.constructPath}`)),
+      plugin.violations.flatMap((violation) =>
+        violation.violatingConstructs.map((construct) => `${violation.ruleName} at ${construct.constructPath}`),
+      ),
     ),
     acknowledged: nag.flatMap((plugin) =>
       (plugin.suppressedViolations ?? []).flatMap((violation) =>
-        violation.violatingConstructs.map((construct) => ({ rule: violation.ruleName, path: construct.constructPath, reason: violation.reason })),
+        violation.violatingConstructs.map((construct) => ({
+          rule: violation.ruleName,
+          path: construct.constructPath,
+          reason: violation.reason,
+        })),
       ),
     ),
     resourceCounts,

@@ -61,7 +61,9 @@ export class FaultySqsProxy {
     const body = (await readBody(incoming)).replaceAll(`:${this.port}/`, `:${this.targetPort}/`);
     const target = String(incoming.headers['x-amz-target'] ?? '');
     const headers = Object.fromEntries(
-      Object.entries(incoming.headers).filter(([name]) => name !== 'content-length' && name !== 'host').map(([name, value]) => [name, String(value)]),
+      Object.entries(incoming.headers)
+        .filter(([name]) => name !== 'content-length' && name !== 'host')
+        .map(([name, value]) => [name, String(value)]),
     );
     if (target !== 'AmazonSQS.SendMessageBatch') {
       const response = await this.forward(incoming.url!, incoming.method!, headers, body);
@@ -77,7 +79,9 @@ export class FaultySqsProxy {
     }
     const batch = JSON.parse(body) as { Entries: { Id: string; MessageGroupId?: string }[] };
     const withheld = batch.Entries.filter(
-      (entry) => Math.random() < this.rates.failEntry || (entry.MessageGroupId !== undefined && this.rates.failGroups?.includes(entry.MessageGroupId)),
+      (entry) =>
+        Math.random() < this.rates.failEntry ||
+        (entry.MessageGroupId !== undefined && this.rates.failGroups?.includes(entry.MessageGroupId)),
     );
     this.injectedEntryFailures += withheld.length;
     const sent = batch.Entries.filter((entry) => !withheld.includes(entry));
@@ -107,9 +111,22 @@ export class FaultySqsProxy {
 
   private forward(path: string, method: string, headers: Record<string, string>, body: string) {
     return new Promise<{ status: number; contentType: string; body: string }>((resolve, reject) => {
-      const upstream = request({ host: '127.0.0.1', port: this.targetPort, path, method, headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, async (response) => {
-        resolve({ status: response.statusCode ?? 500, contentType: String(response.headers['content-type'] ?? 'application/json'), body: await readBody(response) });
-      });
+      const upstream = request(
+        {
+          host: '127.0.0.1',
+          port: this.targetPort,
+          path,
+          method,
+          headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        },
+        async (response) => {
+          resolve({
+            status: response.statusCode ?? 500,
+            contentType: String(response.headers['content-type'] ?? 'application/json'),
+            body: await readBody(response),
+          });
+        },
+      );
       upstream.on('error', reject);
       upstream.end(body);
     });

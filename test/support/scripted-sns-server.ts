@@ -47,7 +47,12 @@ export class ScriptedSnsServer {
   }
 
   client(maxAttempts = 1): SNSClient {
-    return new SNSClient({ endpoint: this.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts });
+    return new SNSClient({
+      endpoint: this.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      maxAttempts,
+    });
   }
 
   async stop(): Promise<void> {
@@ -65,7 +70,11 @@ export class ScriptedSnsServer {
     this.inFlight = 0;
   }
 
-  private async answer(body: string, headers: import('node:http').IncomingHttpHeaders, response: import('node:http').ServerResponse): Promise<void> {
+  private async answer(
+    body: string,
+    headers: import('node:http').IncomingHttpHeaders,
+    response: import('node:http').ServerResponse,
+  ): Promise<void> {
     const form = new URLSearchParams(body);
     const ids: string[] = [];
     const groups: string[] = [];
@@ -90,8 +99,12 @@ export class ScriptedSnsServer {
   }
 
   private defaultAnswer(ids: string[]): string {
-    const successful = ids.filter((id) => !this.refuse.has(id)).map((id) => `<member><Id>${id}</Id><MessageId>m-${id}</MessageId></member>`);
-    const failed = ids.filter((id) => this.refuse.has(id)).map((id) => `<member><Id>${id}</Id><Code>InternalError</Code><Message>try later</Message><SenderFault>false</SenderFault></member>`);
+    const successful = ids
+      .filter((id) => !this.refuse.has(id))
+      .map((id) => `<member><Id>${id}</Id><MessageId>m-${id}</MessageId></member>`);
+    const failed = ids
+      .filter((id) => this.refuse.has(id))
+      .map((id) => `<member><Id>${id}</Id><Code>InternalError</Code><Message>try later</Message><SenderFault>false</SenderFault></member>`);
     return `<PublishBatchResponse><PublishBatchResult><Successful>${successful.join('')}</Successful><Failed>${failed.join('')}</Failed></PublishBatchResult></PublishBatchResponse>`;
   }
 }

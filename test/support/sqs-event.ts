@@ -25,14 +25,22 @@ export function changeEvent<Row = Record<string, unknown>>(fields: Partial<Chang
 }
 
 /** The SQS event Lambda would deliver for these message bodies (strings are sent as they are). */
-export function sqsEvent(bodies: Array<ChangeEvent<unknown> | string>, queueArn = 'arn:aws:sqs:us-east-1:000000000000:test-queue'): SQSEvent {
+export function sqsEvent(
+  bodies: Array<ChangeEvent<unknown> | string>,
+  queueArn = 'arn:aws:sqs:us-east-1:000000000000:test-queue',
+): SQSEvent {
   return toSqsEvent(
-    bodies.map((body): Message => ({
-      MessageId: randomUUID(),
-      ReceiptHandle: randomUUID(),
-      Body: typeof body === 'string' ? body : JSON.stringify(body),
-      MessageAttributes: typeof body === 'string' ? {} : { table: { DataType: 'String', StringValue: body.table }, action: { DataType: 'String', StringValue: body.action } },
-    })),
+    bodies.map(
+      (body): Message => ({
+        MessageId: randomUUID(),
+        ReceiptHandle: randomUUID(),
+        Body: typeof body === 'string' ? body : JSON.stringify(body),
+        MessageAttributes:
+          typeof body === 'string'
+            ? {}
+            : { table: { DataType: 'String', StringValue: body.table }, action: { DataType: 'String', StringValue: body.action } },
+      }),
+    ),
     queueArn,
     'us-east-1',
   );

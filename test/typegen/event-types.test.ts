@@ -137,7 +137,9 @@ export type ColumnTypes = [
 ${lines.join('\n')}
 ];
 // Every column is listed above, and nothing else is in the row type.
-export type AllColumns = Expect<Equal<keyof SamplesRow, ${Object.keys(expected).map((name) => JSON.stringify(name)).join(' | ')}>>;
+export type AllColumns = Expect<Equal<keyof SamplesRow, ${Object.keys(expected)
+    .map((name) => JSON.stringify(name))
+    .join(' | ')}>>;
 `;
 }
 
@@ -260,13 +262,17 @@ describe('pgbridge types', { timeout: 180_000 }, () => {
 
     const bigintAsString = tamper(/^( {2}big: )number \| null;$/m, '$1string | null;');
     expect(bigintAsString.some((line) => line.startsWith('column-types.ts'))).toBe(true);
-    expect(bigintAsString.some((line) => line.startsWith('received.ts') && line.includes("'number' is not assignable to type 'string'"))).toBe(true);
+    expect(
+      bigintAsString.some((line) => line.startsWith('received.ts') && line.includes("'number' is not assignable to type 'string'")),
+    ).toBe(true);
 
     const numericWithoutNaN = tamper(/^( {2}exact: )PgNumber \| null;$/m, '$1number | null;');
-    expect(numericWithoutNaN.some((line) => line.startsWith('received.ts') && line.includes("'string' is not assignable to type 'number'"))).toBe(true);
+    expect(
+      numericWithoutNaN.some((line) => line.startsWith('received.ts') && line.includes("'string' is not assignable to type 'number'")),
+    ).toBe(true);
 
     const columnLeftOut = tamper(/^ {2}fixed: string \| null;\n/m, '');
-    expect(columnLeftOut.some((line) => line.startsWith('received.ts') && line.includes("'\"fixed\"' does not exist"))).toBe(true);
+    expect(columnLeftOut.some((line) => line.startsWith('received.ts') && line.includes('\'"fixed"\' does not exist'))).toBe(true);
   });
 
   it('--out writes the file; a watch the database has not installed as configured is named on stderr', async () => {
@@ -280,12 +286,21 @@ describe('pgbridge types', { timeout: 180_000 }, () => {
     expect(result.stderr).toBe(
       'pgbridge types: not installed as configured in this database: public.accounts#signup; the types follow the config, run `pgbridge install` so that the triggers send what they describe\n',
     );
-    expect(readFileSync(out, 'utf8')).toContain('export type AccountsSignupEvent = PgBridgeChange<"public", "accounts", "signup", "insert", AccountsRow, AccountsKey>;');
+    expect(readFileSync(out, 'utf8')).toContain(
+      'export type AccountsSignupEvent = PgBridgeChange<"public", "accounts", "signup", "insert", AccountsRow, AccountsKey>;',
+    );
   });
 
   it('tables whose names would make the same type name get a number, and the file compiles', async () => {
     const dir = workDir();
-    const config = { watches: [{ table: 'shop.orders' }, { table: 'shop_orders' }, { table: 'json' }, { table: 'shop_orders', label: 'x', actions: ['delete'] }] };
+    const config = {
+      watches: [
+        { table: 'shop.orders' },
+        { table: 'shop_orders' },
+        { table: 'json' },
+        { table: 'shop_orders', label: 'x', actions: ['delete'] },
+      ],
+    };
     const { code, stdout } = await pgbridge('types', '--config', configFile(dir, config));
     expect(code).toBe(0);
     expect(stdout).toContain('export type ShopOrdersEvent = PgBridgeChange<"shop", "orders"');
@@ -304,14 +319,22 @@ export const deleted = (event: ShopOrders2XEvent): 'delete' => event.action;
     const out = join(dir, 'never.ts');
     const run = (watch: object) => pgbridge('types', '--config', configFile(dir, { watches: [watch] }), '--out', out);
 
-    expect(await run({ table: 'nope' })).toEqual({ code: 2, stdout: '', stderr: 'pgbridge: watch "public.nope": table public.nope does not exist\n' });
+    expect(await run({ table: 'nope' })).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'pgbridge: watch "public.nope": table public.nope does not exist\n',
+    });
     expect((await run({ table: 'account_emails' })).stderr).toBe(
       'pgbridge: watch "public.account_emails": public.account_emails is not a table (only tables and partitioned tables can be watched)\n',
     );
     const missing = await run({ table: 'accounts', payload: ['id', 'emial'] });
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toBe('pgbridge: watch "public.accounts": payload column "emial" does not exist in public.accounts (columns: id, email, plan, card_token)\n');
-    expect((await run({ schema: 'My Schema', table: 'gone' })).stderr).toBe('pgbridge: watch "My Schema.gone": table "My Schema".gone does not exist\n');
+    expect(missing.stderr).toBe(
+      'pgbridge: watch "public.accounts": payload column "emial" does not exist in public.accounts (columns: id, email, plan, card_token)\n',
+    );
+    expect((await run({ schema: 'My Schema', table: 'gone' })).stderr).toBe(
+      'pgbridge: watch "My Schema.gone": table "My Schema".gone does not exist\n',
+    );
     expect(() => readFileSync(out)).toThrow(/ENOENT/);
   });
 
@@ -319,7 +342,7 @@ export const deleted = (event: ShopOrders2XEvent): 'delete' => event.action;
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const cookbook = readme.slice(readme.indexOf('**Cookbook: a typed handler for the demo tables.**'));
     const command = /```sh\n(.*)\n```/.exec(cookbook)![1]!;
-    const handler = /```ts\n([^]*?)```/.exec(cookbook)![1]!;
+    const handler = /```ts\n([\s\S]*?)```/.exec(cookbook)![1]!;
     expect(command).toMatch(/ npm run pgbridge -- types --out pgbridge-events\.ts$/);
     await db.query(readFileSync(new URL('../../sql/demo/tables.sql', import.meta.url), 'utf8'));
 
@@ -327,7 +350,9 @@ export const deleted = (event: ShopOrders2XEvent): 'delete' => event.action;
     const result = await pgbridge('types', '--out', join(dir, 'pgbridge-events.ts'));
     expect(result.code, result.stderr).toBe(0);
     const source = readFileSync(join(dir, 'pgbridge-events.ts'), 'utf8');
-    expect(typeCheck(dir, { 'pgbridge-events.ts': source, 'handler.ts': handler.replace("'pgbridge/consumer'", JSON.stringify(CONSUMER_API)) })).toEqual([]);
+    expect(
+      typeCheck(dir, { 'pgbridge-events.ts': source, 'handler.ts': handler.replace("'pgbridge/consumer'", JSON.stringify(CONSUMER_API)) }),
+    ).toEqual([]);
   });
 
   it('an --out path that cannot be written is a failure (exit 1) naming the path', async () => {

@@ -13,7 +13,10 @@ import { runWriteLoad } from '../write-load.ts';
  * failed records may come back; after maxReceiveCount the poison ones must be in the DLQ, and
  * no record that succeeded may be handled twice.
  */
-export async function consumerFailures(env: ChaosEnvironment, { events, poisonEvery }: { events: number; poisonEvery: number }): Promise<ScenarioResult> {
+export async function consumerFailures(
+  env: ChaosEnvironment,
+  { events, poisonEvery }: { events: number; poisonEvery: number },
+): Promise<ScenarioResult> {
   const topicArn = await env.aws.createTopic('consumer');
   const deadLetter = await env.aws.createQueue('consumer-dlq');
   const queue = await env.aws.subscribeQueue(topicArn, 'consumer');
@@ -55,7 +58,10 @@ export async function consumerFailures(env: ChaosEnvironment, { events, poisonEv
   listener.child.kill('SIGTERM');
   await listener.exited;
   const { Attributes } = await env.aws.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: queue.url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
+    new GetQueueAttributesCommand({
+      QueueUrl: queue.url,
+      AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'],
+    }),
   );
   const leftInQueue = Number(Attributes?.ApproximateNumberOfMessages ?? 0) + Number(Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
 

@@ -16,8 +16,7 @@ export async function killStorm(env: ChaosEnvironment, { events, writers, kills 
   const queue = await env.aws.subscribeQueue(topicArn, 'kill-storm');
   const collector = new MessageCollector(env.aws.sqs, queue.url);
   collector.start();
-  const spawn = () =>
-    spawnChaosListener(env, { topicArn });
+  const spawn = () => spawnChaosListener(env, { topicArn });
   let listener: ListenerProcess = spawn();
   let killed = 0;
   const load = runWriteLoad({ url: env.url, writers, events });

@@ -20,12 +20,16 @@ export async function leaderTakeover(env: ChaosEnvironment, { kills, events }: {
   const collector = new MessageCollector(env.aws.sqs, queue.url);
   collector.start();
   const spawn = () =>
-    spawnChaosListener(env, { topicArn }, {
-      // info: the health endpoint's port is announced at info level.
-      PGBRIDGE_LOG_LEVEL: 'info',
-      // The production default (1 s) keeps takeover well inside the 5 s promise.
-      PGBRIDGE_LEADER_RETRY_MS: '1000',
-    });
+    spawnChaosListener(
+      env,
+      { topicArn },
+      {
+        // info: the health endpoint's port is announced at info level.
+        PGBRIDGE_LOG_LEVEL: 'info',
+        // The production default (1 s) keeps takeover well inside the 5 s promise.
+        PGBRIDGE_LEADER_RETRY_MS: '1000',
+      },
+    );
   let listeners = [spawn(), spawn()];
   const takeovers: number[] = [];
   const load = runWriteLoad({ url: env.url, writers: 4, events, pauseMs: 5 });

@@ -9,13 +9,20 @@ import { tally, waitForDelivery, type ScenarioResult } from '../scenario-result.
  * Some rows are larger than the queue accepts (its MaximumMessageSize): the sink rejects them on
  * every attempt. They must be parked without holding up the others, then re-sent once fixed.
  */
-export async function poisonEvents(env: ChaosEnvironment, { events, poisonEvery }: { events: number; poisonEvery: number }): Promise<ScenarioResult> {
+export async function poisonEvents(
+  env: ChaosEnvironment,
+  { events, poisonEvery }: { events: number; poisonEvery: number },
+): Promise<ScenarioResult> {
   const queue = await env.aws.createQueue('poison', { MaximumMessageSize: '2048' });
   const collector = new MessageCollector(env.aws.sqs, queue.url);
   collector.start();
-  const listener = spawnChaosListener(env, { queueUrl: queue.url }, {
-    PGBRIDGE_LOG_LEVEL: 'error',
-  });
+  const listener = spawnChaosListener(
+    env,
+    { queueUrl: queue.url },
+    {
+      PGBRIDGE_LOG_LEVEL: 'error',
+    },
+  );
   const client = new pg.Client(env.url);
   await client.connect();
   // All at once: a backlog larger than a drain round, drained by both connections, so a poison

@@ -12,17 +12,24 @@ function rssMb(listener: ListenerProcess): number {
 }
 
 /** The network to SNS/SQS cut for `outageSeconds` while writers go on, then restored. */
-export async function sinkOutage(env: ChaosEnvironment, { outageSeconds, events }: { outageSeconds: number; events: number }): Promise<ScenarioResult> {
+export async function sinkOutage(
+  env: ChaosEnvironment,
+  { outageSeconds, events }: { outageSeconds: number; events: number },
+): Promise<ScenarioResult> {
   const topicArn = await env.aws.createTopic('outage');
   const queue = await env.aws.subscribeQueue(topicArn, 'outage');
   const collector = new MessageCollector(env.aws.sqs, queue.url);
   collector.start();
   const proxy = new TcpProxy(env.emulator.port);
   await proxy.start();
-  const listener = spawnChaosListener(env, { topicArn }, {
-    AWS_ENDPOINT_URL: proxy.url,
-    PGBRIDGE_MAX_BACKOFF_MS: '5000',
-  });
+  const listener = spawnChaosListener(
+    env,
+    { topicArn },
+    {
+      AWS_ENDPOINT_URL: proxy.url,
+      PGBRIDGE_MAX_BACKOFF_MS: '5000',
+    },
+  );
   await new Promise((resolve) => setTimeout(resolve, 2000));
   const rssBefore = rssMb(listener);
   await proxy.cut();

@@ -24,16 +24,23 @@ export function rowsOutOfOrder(collector: MessageCollector): number {
  * A FIFO queue behind a proxy that throttles whole calls and fails entries inside batches.
  * Only failed entries may be sent again, and each row's events must still arrive in order.
  */
-export async function throttling(env: ChaosEnvironment, { events, rates }: { events: number; rates: FaultySqsProxy['rates'] }): Promise<ScenarioResult> {
+export async function throttling(
+  env: ChaosEnvironment,
+  { events, rates }: { events: number; rates: FaultySqsProxy['rates'] },
+): Promise<ScenarioResult> {
   const queue = await env.aws.createQueue('throttled.fifo');
   // One receiver: a FIFO group's next message is only visible once the previous is deleted.
   const collector = new MessageCollector(env.aws.sqs, queue.url, 1);
   collector.start();
   const proxy = new FaultySqsProxy(env.emulator.port, rates);
   await proxy.start();
-  const listener = spawnChaosListener(env, { queueUrl: proxy.proxiedQueueUrl(queue.url) }, {
-    AWS_ENDPOINT_URL: proxy.url,
-  });
+  const listener = spawnChaosListener(
+    env,
+    { queueUrl: proxy.proxiedQueueUrl(queue.url) },
+    {
+      AWS_ENDPOINT_URL: proxy.url,
+    },
+  );
   await runWriteLoad({ url: env.url, writers: 8, events });
   const written = await writtenIds(env.url);
   // Faults stay on for most of the drain, then the endpoint heals so the run can finish.

@@ -29,7 +29,10 @@ const OPTIONS_CONFIG: PgBridgeConfig = {
  * exactly the number of increments it covers; the last event has the row's final value; the
  * filtered watch sends only rows that satisfy its condition.
  */
-export async function watchOptionsKillStorm(env: ChaosEnvironment, { events, writers, kills }: WatchOptionsKillStormOptions): Promise<ScenarioResult> {
+export async function watchOptionsKillStorm(
+  env: ChaosEnvironment,
+  { events, writers, kills }: WatchOptionsKillStormOptions,
+): Promise<ScenarioResult> {
   await installAndRecordMerges(env.url);
   const topicArn = await env.aws.createTopic('options-storm');
   const queue = await env.aws.subscribeQueue(topicArn, 'options-storm');
