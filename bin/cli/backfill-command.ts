@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
-import { listBackfills, type BackfillSummary } from '../../lib/backfill/backfill-status.ts';
+import { listBackfills } from '../../lib/backfill/backfill-status.ts';
 import { DEFAULT_CHUNK, runBackfill } from '../../lib/backfill/backfill-runner.ts';
 import { backfillReporter } from './backfill-progress.ts';
+import { backfillTable } from './backfill-table.ts';
 import { withDatabase } from './database.ts';
 import { positiveInteger } from './options.ts';
 
@@ -35,30 +36,6 @@ export function addBackfillCommand(program: Command): void {
     .description('list backfills with their state and progress')
     .action(async () => {
       const backfills = await withDatabase(listBackfills);
-      console.log(backfills.length === 0 ? 'no backfills' : formatTable(backfills));
+      console.log(backfills.length === 0 ? 'no backfills' : backfillTable(backfills).join('\n'));
     });
-}
-
-const COLUMNS: Array<[string, (backfill: BackfillSummary) => string]> = [
-  ['id', (b) => b.id],
-  ['watch', (b) => b.watch],
-  ['state', (b) => b.state],
-  ['rows', (b) => `${b.rowsDone}/${b.rowsEstimate ?? '?'}`],
-  ['target', (b) => b.target ?? '-'],
-  ['where', (b) => b.where ?? '-'],
-  ['started', (b) => b.startedAt.toISOString()],
-  ['updated', (b) => (b.finishedAt ?? b.updatedAt).toISOString()],
-];
-
-function formatTable(backfills: BackfillSummary[]): string {
-  const cells = [COLUMNS.map(([title]) => title), ...backfills.map((b) => COLUMNS.map(([, cell]) => cell(b)))];
-  const widths = COLUMNS.map((_, index) => Math.max(...cells.map((row) => row[index]!.length)));
-  return cells
-    .map((row) =>
-      row
-        .map((cell, index) => cell.padEnd(widths[index]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }

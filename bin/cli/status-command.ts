@@ -18,7 +18,9 @@ interface StatusOptions {
 export function addStatusCommand(program: Command): void {
   program
     .command('status')
-    .description('per watch: trigger state, events waiting, oldest, published in the last minute; the leader; parked events')
+    .description(
+      'per watch: trigger state, events waiting, oldest, published in the last minute; the leader; parked events; unfinished backfills',
+    )
     .addOption(configOption())
     .option('--json', 'one JSON object, for scripts')
     .option('--watch <name...>', 'only these watches ("schema.table" or "schema.table#label", as status lists them)', watchNames)
@@ -61,6 +63,7 @@ function selectWatches(status: BridgeStatus, names: string[]): BridgeStatus {
     waiting: watches.reduce((sum, watch) => sum + watch.waiting, 0),
     oldestAgeSeconds: ages.length > 0 ? Math.max(...ages) : null,
     publishedLastMinute: watches.reduce((sum, watch) => sum + watch.publishedLastMinute, 0),
+    backfills: status.backfills.filter((backfill) => names.includes(backfill.watch)),
   };
 }
 

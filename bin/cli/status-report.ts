@@ -1,4 +1,6 @@
+import type { BackfillSummary } from '../../lib/backfill/backfill-status.ts';
 import type { BridgeStatus, WatchState, WatchStatus } from '../../lib/capture/bridge-status.ts';
+import { backfillTable } from './backfill-table.ts';
 
 /** What to do about a watch that is not plainly installed. */
 const ADVICE: Record<WatchState, string | undefined> = {
@@ -33,10 +35,32 @@ export function statusReport(status: BridgeStatus): string {
   lines.push(`waiting     ${status.waiting} event(s)${status.oldestAgeSeconds === null ? '' : `, oldest ${age(status.oldestAgeSeconds)}`}`);
   lines.push(`published   ${status.publishedLastMinute} in the last minute`);
   lines.push(`parked      ${status.parked}${status.parked > 0 ? ' (`pgbridge parked list` shows why)' : ''}`);
+  lines.push(`backfills   ${backfillCounts(status.backfills)}`);
   lines.push('');
   lines.push(...watchTable(status.watches));
+  if (status.backfills.length > 0) lines.push('', ...backfillTable(status.backfills), ...backfillAdvice(status.backfills));
   if (!status.comparedWithConfig) lines.push('(no config read: watches not compared with it; pass --config)');
   return lines.join('\n');
+}
+
+function backfillCounts(backfills: BackfillSummary[]): string {
+  if (backfills.length === 0) return 'none running';
+  const interrupted = backfills.filter((backfill) => backfill.state === 'interrupted').length;
+  const running = backfills.length - interrupted;
+  return [running > 0 ? `${running} running` : [], interrupted > 0 ? `${interrupted} interrupted` : []].flat().join(', ');
+}
+
+/** An interrupted backfill waits for its user: nothing continues it on its own. */
+function backfillAdvice(backfills: BackfillSummary[]): string[] {
+  const interrupted = backfills.filter((backfill) => backfill.state === 'interrupted');
+  if (interrupted.length === 0) return [];
+  return [
+    '',
+    ...interrupted.map(
+      (backfill) =>
+        `backfill ${backfill.id} of ${backfill.watch}: interrupted after ${backfill.rowsDone} rows (its process stopped); run the same \`pgbridge backfill\` command again to continue it, or add --restart to start over`,
+    ),
+  ];
 }
 
 function asleep(status: BridgeStatus): string {

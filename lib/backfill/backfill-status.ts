@@ -15,11 +15,14 @@ export interface BackfillSummary {
   finishedAt: Date | null;
 }
 
-/** Every backfill of this database, oldest first; an empty list where pgbridge has none (or is not installed). */
-export async function listBackfills(client: pg.ClientBase): Promise<BackfillSummary[]> {
+/**
+ * The backfills of this database, oldest first: every one, or with `unfinished` only those
+ * running or interrupted. An empty list where pgbridge has none (or is not installed).
+ */
+export async function listBackfills(client: pg.ClientBase, { unfinished = false } = {}): Promise<BackfillSummary[]> {
   const { rows: present } = await client.query(statement('backfill/registry-exists'));
   if (!present[0].present) return [];
-  const { rows } = await client.query(statement('backfill/list'));
+  const { rows } = await client.query(statement('backfill/list'), [unfinished]);
   return rows.map((row) => ({
     id: row.id,
     watch: row.watch_name,

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { listBackfills, type BackfillSummary } from '../backfill/backfill-status.ts';
 import type { Watch } from '../config/watch-config.ts';
 import { statement } from './sql-files.ts';
 
@@ -56,6 +57,8 @@ export interface BridgeStatus {
   oldestAgeSeconds: number | null;
   publishedLastMinute: number;
   parked: number;
+  /** Backfills not finished, oldest first: running, or interrupted (the same command continues them). */
+  backfills: BackfillSummary[];
   listeners: ListenerSession[];
   waitingFlag: WaitingFlag;
   /** Whether the watches were compared with a config. */
@@ -92,6 +95,7 @@ export async function readBridgeStatus(client: pg.ClientBase, watches?: Watch[])
     oldestAgeSeconds: totals[0].oldest_age_seconds,
     publishedLastMinute: totals[0].published_last_minute,
     parked: totals[0].parked,
+    backfills: await listBackfills(client, { unfinished: true }),
     listeners: sessions.rows.map((row) => ({
       process: /^pgbridge-listener (.+)$/.exec(row.application_name ?? '')?.[1] ?? null,
       backendPid: row.backend_pid,

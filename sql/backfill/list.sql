@@ -1,4 +1,5 @@
--- Every backfill, oldest first, for `pgbridge backfill status`. A running one whose session no
+-- Backfills, oldest first, for `pgbridge backfill status` (every one) and `pgbridge status`
+-- ($1 true: only the unfinished ones, running or interrupted). A running one whose session no
 -- longer holds its advisory lock (see lock.sql) was interrupted: running the same command again
 -- continues it.
 SELECT b.id::text AS id, b.watch_name, b.where_clause, b.target,
@@ -10,4 +11,5 @@ SELECT b.id::text AS id, b.watch_name, b.where_clause, b.target,
             ELSE 'interrupted' END AS state,
        b.rows_done, b.rows_estimate, b.started_at, b.updated_at, b.finished_at
 FROM pgbridge.backfill AS b
+WHERE b.state = 'running' OR NOT $1::boolean
 ORDER BY b.id

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { install } from '../../lib/capture/installer.ts';
@@ -63,6 +65,21 @@ function configFile(config: unknown): string {
 const noConfigHere = mkdtempSync(join(tmpdir(), 'pgbridge-status-cwd-'));
 const pgbridge = (...args: string[]) =>
   runCli(args, { DATABASE_URL: db.url, PGBRIDGE_CONFIG_JSON: undefined, PGBRIDGE_CONFIG: undefined }, { cwd: noConfigHere });
+
+/** `pgbridge ARGS` left running in its own process, for a backfill caught mid-way. */
+function startCli(...args: string[]) {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../bin/pgbridge.ts', import.meta.url)), ...args], {
+    env: { ...process.env, DATABASE_URL: db.url },
+    stdio: 'ignore',
+  });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    kill: async () => {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
 
 async function statusJson(...args: string[]): Promise<any> {
   const { code, stdout, stderr } = await pgbridge('status', '--json', ...args);
@@ -216,6 +233,69 @@ describe('pgbridge status', () => {
       stderr: 'pgbridge: watch "public.order" is not installed (watches: public.accounts, public.invoices, public.orders#paid)\n',
     });
   });
+
+  it('lists unfinished backfills, running or interrupted, with their progress in both outputs; a finished one is not listed', async () => {
+    await db.query(`INSERT INTO accounts SELECT g, 'backfilled' || g FROM generate_series(1000, 1039) AS g`);
+    const args = ['backfill', '--table', 'accounts', '--where', 'id >= 1000', '--chunk', '10', '--target', 'Crm'];
+    // No listener publishes: the backfill writes its first chunk and waits for it to go out.
+    const backfill = startCli(...args);
+    try {
+      await waitFor(async () => (await statusJson()).backfills[0]?.rowsDone === 10, 30_000, 'the first chunk');
+      const [inProgress] = (await statusJson()).backfills;
+      expect(inProgress).toEqual({
+        id: expect.stringMatching(/^\d+$/),
+        watch: 'public.accounts',
+        where: 'id >= 1000',
+        target: 'Crm',
+        state: 'running',
+        rowsDone: 10,
+        rowsEstimate: expect.any(Number),
+        startedAt: expect.any(String),
+        updatedAt: expect.any(String),
+        finishedAt: null,
+      });
+      expect(Date.parse(inProgress.updatedAt)).toBeGreaterThanOrEqual(Date.parse(inProgress.startedAt));
+      const text = await pgbridge('status');
+      expect(text.stdout).toContain('backfills   1 running\n');
+      expect(text.stdout).toMatch(/^id +watch +state +rows +target +where +started +updated$/m);
+      expect(text.stdout).toMatch(
+        new RegExp(
+          `^${inProgress.id} +public\\.accounts +running +10/${inProgress.rowsEstimate} +Crm +id >= 1000 +${inProgress.startedAt} +${inProgress.updatedAt}$`,
+          'm',
+        ),
+      );
+      expect((await statusJson('--watch', 'public.accounts')).backfills.map((b: any) => b.id)).toEqual([inProgress.id]);
+      expect((await statusJson('--watch', 'public.invoices')).backfills).toEqual([]);
+
+      await backfill.kill();
+      await waitFor(async () => (await statusJson()).backfills[0]?.state === 'interrupted', 10_000, 'the backfill seen as interrupted');
+      expect((await statusJson()).backfills).toEqual([{ ...inProgress, state: 'interrupted' }]);
+      const interrupted = (await pgbridge('status')).stdout;
+      expect(interrupted).toContain('backfills   1 interrupted\n');
+      expect(interrupted).toMatch(new RegExp(`^${inProgress.id} +public\\.accounts +interrupted +10/`, 'm'));
+      expect(interrupted).toContain(
+        `backfill ${inProgress.id} of public.accounts: interrupted after 10 rows (its process stopped); run the same \`pgbridge backfill\` command again to continue it, or add --restart to start over`,
+      );
+    } finally {
+      await backfill.kill();
+    }
+
+    const queueUrl = (await aws.resources.createQueue(aws.name('backfilled'))).url;
+    running.push(
+      spawnListener({
+        DATABASE_URL: db.url,
+        PGBRIDGE_QUEUE_URL: queueUrl,
+        AWS_ENDPOINT_URL: aws.endpoint,
+        PGBRIDGE_CONFIG_JSON: JSON.stringify(INSTALLED),
+      }),
+    );
+    const finished = await pgbridge(...args);
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(finished.stdout).toMatch(/continuing after 10 rows[\s\S]*done: 40 rows sent as read events\n$/);
+    expect((await statusJson()).backfills).toEqual([]);
+    expect((await pgbridge('status')).stdout).toContain('backfills   none running\n');
+    expect((await pgbridge('backfill', 'status')).stdout).toMatch(/^\d+ +public\.accounts +done +40\//m);
+  }, 90_000);
 
   it('a config that does not parse is named with its bad value (exit 2)', async () => {
     const broken = await pgbridge('status', '--config', configFile({ watches: [{ table: 'accounts', actions: ['upsert'] }] }));
