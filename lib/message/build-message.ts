@@ -89,12 +89,14 @@ function truncatedBody(event: OutboxEvent): string {
 }
 
 /**
- * A backfill's `read` event also names its backfill and, when targeted, its one consumer (in the
- * body too, for body-scope filter policies). Spliced into the text, so that every other event's
- * body stays exactly as Postgres wrote it.
+ * A backfill's `read` event also names its backfill; a targeted event (a `--target` backfill's,
+ * or any replayed with `--target`) its one consumer, in the body too, since a body-scope filter
+ * policy checks pgbridge's target rule on the body. Spliced into the text, so that every other
+ * event's body stays exactly as Postgres wrote it.
  */
 function withBackfillFields(body: string, event: OutboxEvent): string {
-  if (event.backfill === null) return body;
+  if (event.backfill === null && event.target === null) return body;
+  const backfill = event.backfill === null ? '' : `,"backfill":${JSON.stringify(event.backfill)}`;
   const target = event.target === null ? '' : `,"target":${JSON.stringify(event.target)}`;
-  return `${body.slice(0, body.lastIndexOf('}'))},"backfill":${JSON.stringify(event.backfill)}${target}}`;
+  return `${body.slice(0, body.lastIndexOf('}'))}${backfill}${target}}`;
 }

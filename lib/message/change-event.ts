@@ -45,7 +45,7 @@ export interface ChangeEvent<Row = Record<string, unknown>> {
   coalesced?: number;
   /** On a `read` event: the id of the backfill (`pgbridge backfill status`) that sent it. */
   backfill?: string;
-  /** On a targeted backfill's event: the one consumer it is for (also the `target` attribute). */
+  /** On a targeted event (a `--target` backfill's, or one replayed with `--target`): the one consumer it is for (also the `target` attribute). */
   target?: string;
 }
 

@@ -4,7 +4,7 @@ import { ConfigError } from '../errors.ts';
 import { buildMessage } from '../message/build-message.ts';
 import type { OutboxEvent } from '../message/outbox-event.ts';
 import { publishAll } from '../sinks/batch-publisher.ts';
-import { messageSize, type OutgoingMessage, type Sink } from '../sinks/sink.ts';
+import type { OutgoingMessage, Sink } from '../sinks/sink.ts';
 
 /** Where a replay range starts or ends: an event id, or an instant compared with the event's `at`. */
 export type ReplayBound = { id: string } | { at: string };
@@ -16,7 +16,7 @@ export interface ReplayOptions {
   until?: ReplayBound;
   /** Only this table's events. */
   table?: { schema: string; name: string };
-  /** Sent as the `target` attribute, so that only the consumer of that name receives the events. */
+  /** Sent as the `target` attribute and body field, so that only the consumer of that name receives the events. */
   target?: string;
   /** Events published per second at most. */
   rate: number;
@@ -65,9 +65,7 @@ export async function replayEvents(client: pg.ClientBase, sink: Sink, options: R
     report.expiredBefore = { id: retention.oldest_id, at: JSON.parse(retention.oldest_at) };
   }
 
-  const target = options.target;
-  // The target attribute counts towards the sink's size limit: leave room for it.
-  const limits = { fifo: sink.fifo, maxMessageBytes: sink.maxMessageBytes - (target ? messageSize('', { target }) : 0) };
+  const limits = { fifo: sink.fifo, maxMessageBytes: sink.maxMessageBytes };
   const pageSize = Math.max(1, Math.min(MAX_PAGE, options.rate));
   const started = Date.now();
   let cursor: string | null = null;
@@ -86,12 +84,12 @@ export async function replayEvents(client: pg.ClientBase, sink: Sink, options: R
     if (rows.length === 0) return report;
     const messages: OutgoingMessage[] = [];
     for (const event of rows) {
-      const built = buildMessage(event, limits);
+      // --target replaces the target a targeted backfill's event had: one consumer gets it.
+      const built = buildMessage(options.target ? { ...event, target: options.target } : event, limits);
       if (!built.ok) {
         report.refused.push({ id: event.id, reason: built.reason });
         continue;
       }
-      if (target) built.message.attributes.target = target;
       messages.push(built.message);
     }
     await publishWithRetries(sink, messages, options, report);

@@ -3,6 +3,7 @@ import type { Listener } from '../../functions/listener/listener.ts';
 import { install } from '../../lib/capture/installer.ts';
 import { statement } from '../../lib/capture/sql-files.ts';
 import { parseConfig } from '../../lib/config/watch-config.ts';
+import { buildFilterPolicy, type ConsumerFilter } from '../../lib/consumers/filter-policy.ts';
 import { runCli } from '../support/cli-process.ts';
 import { receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
@@ -48,6 +49,12 @@ async function startListener(): Promise<Listener> {
 
 const replay = (args: string[], sink: Record<string, string> = { PGBRIDGE_TOPIC_ARN: topicArn }) =>
   runCli(['replay', ...args], { DATABASE_URL: db.url, AWS_ENDPOINT_URL: aws.endpoint, AWS_REGION: 'us-east-1', ...sink });
+
+/** A queue subscribed as pgbridge subscribes a consumer named `name` with `filter`. */
+async function consumerQueue(name: string, filter: ConsumerFilter | undefined): Promise<string> {
+  const { policy, scope } = buildFilterPolicy(filter, name);
+  return (await aws.resources.subscribeQueue(topicArn, aws.name(name), policy, scope)).url;
+}
 
 async function outboxEmpty(): Promise<boolean> {
   return Number((await db.query(`SELECT count(*) FROM pgbridge.outbox`)).rows[0].count) === 0;
@@ -118,6 +125,69 @@ describe('pgbridge replay', () => {
     const [message] = await receiveMessages(aws, queue.url, { count: 1 });
     expect(message!.attributes).toEqual({ table: 'notes', schema: 'public', action: 'insert', target: 'audit' });
     expect(message!.event).toMatchObject({ id: rows[0].id, row: { id: 10, text: 'target me' } });
+  });
+
+  it('a targeted backfill replayed goes again as read events with its backfill id and target, to that consumer alone', async () => {
+    await startListener();
+    await db.query(`INSERT INTO notes SELECT g, 'existing ' || g FROM generate_series(200, 204) AS g`);
+    await waitFor(outboxEmpty, 5000, 'drained');
+    const crm = await consumerQueue('Crm', { table: 'notes', action: ['insert', 'read'] });
+    const others = [
+      await consumerQueue('Welcome', { table: 'notes', action: ['insert', 'read'] }),
+      await consumerQueue('Search', { table: 'notes', action: 'read', body: { row: { text: [{ prefix: 'existing' }] } } }),
+      await consumerQueue('Audit', undefined),
+    ];
+    const backfill = await runCli(['backfill', '--table', 'notes', '--where', 'id BETWEEN 200 AND 204', '--target', 'Crm'], {
+      DATABASE_URL: db.url,
+    });
+    expect(backfill.code, backfill.stderr).toBe(0);
+    const backfillId = /^backfill (\d+)/.exec(backfill.stdout)![1];
+    const sent = await receiveMessages(aws, crm, { count: 5, settleMs: 300 });
+    expect(sent).toHaveLength(5);
+    for (const queue of others) expect(await receiveMessages(aws, queue, { count: 1, timeoutMs: 1000 })).toEqual([]);
+    await waitFor(outboxEmpty, 5000, 'drained');
+    const { rows } = await db.query(`SELECT min(id)::text AS since FROM pgbridge.published WHERE backfill_id = $1`, [backfillId]);
+
+    const result = await replay(['--since', rows[0].since, '--table', 'notes']);
+    expect(result).toMatchObject({ code: 0, stdout: expect.stringMatching(/^replayed 5 event\(s\)/) });
+    const replayed = await receiveMessages(aws, crm, { count: 5, settleMs: 300 });
+    expect(replayed.map((message) => message.body).sort()).toEqual(sent.map((message) => message.body).sort());
+    for (const message of replayed) {
+      expect(message.attributes).toEqual({ table: 'notes', schema: 'public', action: 'read', target: 'Crm' });
+      expect(message.event).toMatchObject({
+        action: 'read',
+        backfill: backfillId,
+        target: 'Crm',
+        row: { text: `existing ${message.event.key.id}` },
+      });
+    }
+    expect(replayed.map((message) => message.event.key.id).sort()).toEqual([200, 201, 202, 203, 204]);
+    for (const queue of others) expect(await receiveMessages(aws, queue, { count: 1, timeoutMs: 1000 })).toEqual([]);
+
+    // --target gives the range to another consumer instead, one that filters on the body.
+    const retargeted = await replay(['--since', rows[0].since, '--table', 'notes', '--target', 'Search']);
+    expect(retargeted).toMatchObject({ code: 0, stdout: expect.stringMatching(/^replayed 5 event\(s\)/) });
+    const toSearch = await receiveMessages(aws, others[1]!, { count: 5, settleMs: 300 });
+    expect(toSearch.map((message) => [message.attributes.target, message.event.target, message.event.backfill])).toEqual(
+      Array(5).fill(['Search', 'Search', backfillId]),
+    );
+    for (const queue of [crm, others[0]!, others[2]!]) expect(await receiveMessages(aws, queue, { count: 1, timeoutMs: 1000 })).toEqual([]);
+  });
+
+  it('--target reaches only that consumer where consumers filter on the body too', async () => {
+    await startListener();
+    await db.query(`INSERT INTO notes VALUES (300, 'body filtered')`);
+    await waitFor(outboxEmpty, 5000, 'drained');
+    const { rows } = await db.query(`SELECT id::text FROM pgbridge.published WHERE table_name = 'notes' AND key->>'id' = '300'`);
+    const wanted = await consumerQueue('Wanted', { table: 'notes', body: { key: { id: [300] } } });
+    const other = await consumerQueue('Other', { table: 'notes', body: { key: { id: [300] } } });
+
+    const result = await replay(['--since', rows[0].id, '--table', 'notes', '--target', 'Wanted']);
+    expect(result).toMatchObject({ code: 0, stdout: expect.stringContaining('replayed 1 event(s)') });
+    expect(await receiveMessages(aws, other, { count: 1, timeoutMs: 1500 })).toEqual([]);
+    const [message] = await receiveMessages(aws, wanted, { count: 1 });
+    expect(message!.event).toMatchObject({ id: rows[0].id, action: 'insert', target: 'Wanted', row: { id: 300, text: 'body filtered' } });
+    expect(message!.event).not.toHaveProperty('backfill');
   });
 
   it('keeps to --rate, says how far it got, and live events keep arriving while a replay runs', async () => {
