@@ -295,7 +295,7 @@ describe('pgbridge status', () => {
     expect((await statusJson()).backfills).toEqual([]);
     expect((await pgbridge('status')).stdout).toContain('backfills   none running\n');
     expect((await pgbridge('backfill', 'status')).stdout).toMatch(/^\d+ +public\.accounts +done +40\//m);
-  }, 90_000);
+  }, 180_000);
 
   it('a config that does not parse is named with its bad value (exit 2)', async () => {
     const broken = await pgbridge('status', '--config', configFile({ watches: [{ table: 'accounts', actions: ['upsert'] }] }));
