@@ -63,7 +63,7 @@ function selectWatches(status: BridgeStatus, names: string[]): BridgeStatus {
     waiting: watches.reduce((sum, watch) => sum + watch.waiting, 0),
     oldestAgeSeconds: ages.length > 0 ? Math.max(...ages) : null,
     publishedLastMinute: watches.reduce((sum, watch) => sum + watch.publishedLastMinute, 0),
-    backfills: status.backfills.filter((backfill) => names.includes(backfill.watch)),
+    backfills: status.backfills?.filter((backfill) => names.includes(backfill.watch)) ?? null,
   };
 }
 

@@ -38,12 +38,14 @@ export function statusReport(status: BridgeStatus): string {
   lines.push(`backfills   ${backfillCounts(status.backfills)}`);
   lines.push('');
   lines.push(...watchTable(status.watches));
-  if (status.backfills.length > 0) lines.push('', ...backfillTable(status.backfills), ...backfillAdvice(status.backfills));
+  if (status.backfills && status.backfills.length > 0)
+    lines.push('', ...backfillTable(status.backfills), ...backfillAdvice(status.backfills));
   if (!status.comparedWithConfig) lines.push('(no config read: watches not compared with it; pass --config)');
   return lines.join('\n');
 }
 
-function backfillCounts(backfills: BackfillSummary[]): string {
+function backfillCounts(backfills: BackfillSummary[] | null): string {
+  if (backfills === null) return 'not shown: this role may not read pgbridge.backfill (GRANT SELECT ON pgbridge.backfill to it)';
   if (backfills.length === 0) return 'none running';
   const interrupted = backfills.filter((backfill) => backfill.state === 'interrupted').length;
   const running = backfills.length - interrupted;

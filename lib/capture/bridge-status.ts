@@ -57,8 +57,11 @@ export interface BridgeStatus {
   oldestAgeSeconds: number | null;
   publishedLastMinute: number;
   parked: number;
-  /** Backfills not finished, oldest first: running, or interrupted (the same command continues them). */
-  backfills: BackfillSummary[];
+  /**
+   * Backfills not finished, oldest first: running, or interrupted (the same command continues
+   * them). Null when this role may not read pgbridge.backfill (the listener's role may not).
+   */
+  backfills: BackfillSummary[] | null;
   listeners: ListenerSession[];
   waitingFlag: WaitingFlag;
   /** Whether the watches were compared with a config. */
@@ -95,7 +98,7 @@ export async function readBridgeStatus(client: pg.ClientBase, watches?: Watch[])
     oldestAgeSeconds: totals[0].oldest_age_seconds,
     publishedLastMinute: totals[0].published_last_minute,
     parked: totals[0].parked,
-    backfills: await listBackfills(client, { unfinished: true }),
+    backfills: await unfinishedBackfills(client),
     listeners: sessions.rows.map((row) => ({
       process: /^pgbridge-listener (.+)$/.exec(row.application_name ?? '')?.[1] ?? null,
       backendPid: row.backend_pid,
@@ -106,6 +109,16 @@ export async function readBridgeStatus(client: pg.ClientBase, watches?: Watch[])
     waitingFlag: await waitingFlag(client),
     comparedWithConfig: watches !== undefined,
   };
+}
+
+/** A probe running as the listener's role still gets the rest of the status. */
+async function unfinishedBackfills(client: pg.ClientBase): Promise<BackfillSummary[] | null> {
+  try {
+    return await listBackfills(client, { unfinished: true });
+  } catch (error) {
+    if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
+    return null;
+  }
 }
 
 /** `clearStale`: false on the second look, after a listener changed the flag in between. */

@@ -297,6 +297,25 @@ describe('pgbridge status', () => {
     expect((await pgbridge('backfill', 'status')).stdout).toMatch(/^\d+ +public\.accounts +done +40\//m);
   }, 180_000);
 
+  it("the listener's role, which may not read the backfills, still gets the rest of the status and is told why", async () => {
+    await db.query(`CREATE ROLE status_probe LOGIN PASSWORD 'probe'`);
+    expect(await runCli(['grant-listener', 'status_probe'], { DATABASE_URL: db.url })).toMatchObject({ code: 0 });
+    await db.query(`INSERT INTO invoices VALUES (500)`);
+    const asProbe = new URL(db.url);
+    asProbe.username = 'status_probe';
+    asProbe.password = 'probe';
+    const probe = (...args: string[]) => runCli(['status', ...args], { DATABASE_URL: asProbe.toString() }, { cwd: noConfigHere });
+
+    const json = await probe('--json');
+    expect(json.code, json.stderr).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ installed: true, waiting: 1, backfills: null });
+    const text = await probe('--max-age', '1h');
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain(
+      'backfills   not shown: this role may not read pgbridge.backfill (GRANT SELECT ON pgbridge.backfill to it)\n',
+    );
+  });
+
   it('a config that does not parse is named with its bad value (exit 2)', async () => {
     const broken = await pgbridge('status', '--config', configFile({ watches: [{ table: 'accounts', actions: ['upsert'] }] }));
     expect(broken.code).toBe(2);
