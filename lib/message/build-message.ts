@@ -31,12 +31,12 @@ export function buildMessage(event: OutboxEvent, limits: MessageLimits): BuiltMe
     if (!isValidAwsText(value)) return { ok: false, reason: `attribute ${name} contains characters AWS does not accept` };
   }
 
-  let body = escapeJsonForAws(withBackfillFields(event.body, event));
+  let body = escapeJsonForAws(withBackfillAndTarget(event.body, event));
   let truncated = false;
   if (messageSize(body, attributes) > limits.maxMessageBytes) {
     if (limits.payloadBucket)
       return { ok: true, message: offloadedMessage(event, body, attributes, limits, limits.payloadBucket), truncated: false };
-    body = escapeJsonForAws(withBackfillFields(truncatedBody(event), event));
+    body = escapeJsonForAws(withBackfillAndTarget(truncatedBody(event), event));
     truncated = true;
     if (messageSize(body, attributes) > limits.maxMessageBytes) {
       return { ok: false, reason: `message exceeds ${limits.maxMessageBytes} bytes even without the row (key too large)` };
@@ -94,7 +94,7 @@ function truncatedBody(event: OutboxEvent): string {
  * policy checks pgbridge's target rule on the body. Spliced into the text, so that every other
  * event's body stays exactly as Postgres wrote it.
  */
-function withBackfillFields(body: string, event: OutboxEvent): string {
+function withBackfillAndTarget(body: string, event: OutboxEvent): string {
   if (event.backfill === null && event.target === null) return body;
   const backfill = event.backfill === null ? '' : `,"backfill":${JSON.stringify(event.backfill)}`;
   const target = event.target === null ? '' : `,"target":${JSON.stringify(event.target)}`;
