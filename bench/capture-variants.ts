@@ -115,7 +115,8 @@ export class RunningVariant {
     this.listener = undefined;
     const gone = Date.now() + 10_000;
     while ((await this.env.admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = ANY ($1)', [this.listenerBackendPids])).rowCount) {
-      if (Date.now() > gone) throw new Error(`the killed listener's sessions (${this.listenerBackendPids.join(', ')}) are still there after 10 s`);
+      if (Date.now() > gone)
+        throw new Error(`the killed listener's sessions (${this.listenerBackendPids.join(', ')}) are still there after 10 s`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     this.listenerBackendPids = [];

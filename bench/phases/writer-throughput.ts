@@ -65,7 +65,8 @@ export async function measureWriterThroughput(
     const rounds = isTargetCell(workloadName, writers) ? settings.targetCellRounds : 1;
     const samples = new Map<VariantName, WriterRun[]>(variants.map((name) => [name, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const name of variants) samples.get(name)!.push(await measureCellWithRetry(env, settings, name, workloadName, writers, progress));
+      for (const name of variants)
+        samples.get(name)!.push(await measureCellWithRetry(env, settings, name, workloadName, writers, progress));
     }
     for (const name of variants) runs.push(medianRound(samples.get(name)!));
   }
@@ -137,7 +138,9 @@ async function measureCell(
     };
     progress(
       `writers  ${name.padEnd(20)} ${workloadName.padEnd(13)} ${String(writers).padStart(2)} writers: ${Math.round(run.transactionsPerSecond)} tx/s, ${Math.round(run.eventsPerSecond)} events/s` +
-        (waitingFlagAtStart ? ` (waiting flag ${waitingFlagAtStart.waiting ? 'set' : 'clear'}, lock ${waitingFlagAtStart.lockHeld ? 'held' : 'free'})` : '') +
+        (waitingFlagAtStart
+          ? ` (waiting flag ${waitingFlagAtStart.waiting ? 'set' : 'clear'}, lock ${waitingFlagAtStart.lockHeld ? 'held' : 'free'})`
+          : '') +
         (run.listenerCpuShare !== undefined
           ? ` (listener ${run.listenerCpuShare.toFixed(2)} cores, its backend ${run.listenerBackendCpuShare!.toFixed(2)})`
           : ''),
