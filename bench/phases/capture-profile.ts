@@ -18,7 +18,7 @@ export interface ProfileRun {
   action: ProfileAction;
   rowsPerStatement: number;
   statements: number;
-  /** Medians of the rounds: the statement (one round trip), then its COMMIT, per row changed. */
+  /** Medians of the rounds, per row changed: the statement with its triggers (server-side), then its COMMIT (client-side, WAL flush included). */
   statementMicrosPerRow: number;
   commitMicrosPerRow: number;
   /** WAL per row changed, the statement and its commit: without full-page images, and theirs. */
@@ -97,8 +97,8 @@ export async function measureCaptureProfile(
 
 /** Enough statements for a steady per-row figure, few enough for a short phase. */
 function statementsFor(rowsPerStatement: number, quick: boolean): number {
-  const rows = quick ? 20_000 : 60_000;
-  return Math.max(5, Math.min(quick ? 300 : 1_000, Math.round(rows / rowsPerStatement)));
+  const rows = quick ? 5_000 : 30_000;
+  return Math.max(5, Math.min(quick ? 100 : 500, Math.round(rows / rowsPerStatement)));
 }
 
 /** Replaces the triggers on bench_profile.items with the step's, in one transaction. */
@@ -150,13 +150,15 @@ async function measureStep(
   let commitMs = 0;
   const wal = await WalMeter.start(env.admin);
   for (let index = 0; index < statements; index++) {
-    const sql = statementSql(action, rows);
-    const started = performance.now();
-    await client.query(`BEGIN; ${sql}`);
-    const executed = performance.now();
+    // Timed by the server: EXPLAIN ANALYZE runs the statement and its AFTER triggers, and its
+    // execution time leaves out the client's round trip and scheduling, which on a shared
+    // machine are larger and noisier than a single row's capture.
+    await client.query('BEGIN');
+    const { rows: plan } = await client.query(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${statementSql(action, rows)}`);
+    const committing = performance.now();
     await client.query('COMMIT');
-    statementMs += executed - started;
-    commitMs += performance.now() - executed;
+    statementMs += executionMs(plan);
+    commitMs += performance.now() - committing;
   }
   const written = await wal.stop();
   const changed = statements * rows;
@@ -170,6 +172,13 @@ async function measureStep(
     walBytesPerRow: (written.bytes - (written.fpiBytes ?? 0)) / changed,
     ...(written.fpiBytes !== undefined ? { fpiBytesPerRow: written.fpiBytes / changed } : {}),
   };
+}
+
+function executionMs(plan: { 'QUERY PLAN': [{ 'Execution Time': number }] }[]): number {
+  const ms = plan[0]?.['QUERY PLAN'][0]['Execution Time'];
+  if (typeof ms !== 'number')
+    throw new Error(`capture profile: EXPLAIN ANALYZE gave no execution time: ${JSON.stringify(plan).slice(0, 200)}`);
+  return ms;
 }
 
 function medianRun(rounds: ProfileRun[]): ProfileRun {
