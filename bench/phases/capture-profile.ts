@@ -5,7 +5,7 @@ import type { BenchSettings } from '../bench-settings.ts';
 import { RunningVariant, VARIANTS } from '../capture-variants.ts';
 import { PRELOADED_ROWS } from '../load/workloads.ts';
 import { WalMeter } from '../measure/wal-written.ts';
-import { deriveSteps, type CaptureStep, type InstalledTrigger, type StepName } from '../profile/capture-steps.ts';
+import { deriveSteps, type InstalledTrigger, installStep, type StepName } from '../profile/capture-steps.ts';
 
 const PROFILE_SCHEMA_SQL = readFileSync(new URL('../profile/profile-schema.sql', import.meta.url), 'utf8');
 const INSTALLED_CAPTURE_SQL = readFileSync(new URL('../profile/installed-capture.sql', import.meta.url), 'utf8');
@@ -67,7 +67,7 @@ export async function measureCaptureProfile(
   try {
     for (let round = 0; round < settings.profileRounds; round++) {
       for (const step of steps.filter((candidate) => candidate.sql !== undefined)) {
-        await putStep(client, step);
+        await installStep(client, step);
         for (const action of ['insert', 'update'] as const) {
           for (const rows of settings.profileRowsPerStatement) {
             const run = await measureStep(env, client, step.name, action, rows, statementsFor(rows, settings.quick));
@@ -79,7 +79,7 @@ export async function measureCaptureProfile(
       progress(`profile  round ${round + 1}/${settings.profileRounds} done`);
     }
   } finally {
-    await putStep(client, { name: 'no-trigger', sql: '' }).catch(() => undefined);
+    await installStep(client, { name: 'no-trigger', sql: '' }).catch(() => undefined);
     await client.end();
     await env.admin.query('TRUNCATE pgbridge.outbox');
   }
@@ -99,25 +99,6 @@ export async function measureCaptureProfile(
 function statementsFor(rowsPerStatement: number, quick: boolean): number {
   const rows = quick ? 5_000 : 30_000;
   return Math.max(5, Math.min(quick ? 100 : 500, Math.round(rows / rowsPerStatement)));
-}
-
-/** Replaces the triggers on bench_profile.items with the step's, in one transaction. */
-async function putStep(client: pg.Client, step: CaptureStep): Promise<void> {
-  await client.query('BEGIN');
-  try {
-    const { rows } = await client.query(
-      `SELECT format('DROP TRIGGER %I ON bench_profile.items', tgname) AS drop_sql FROM pg_trigger
-       WHERE tgrelid = 'bench_profile.items'::regclass AND NOT tgisinternal`,
-    );
-    for (const row of rows) await client.query(row.drop_sql);
-    if (step.sql) await client.query(step.sql);
-    await client.query('COMMIT');
-  } catch (error) {
-    await client.query('ROLLBACK');
-    throw new Error(`capture profile: step ${step.name} could not be installed: ${(error as Error).message}\n${step.sql}`, {
-      cause: error,
-    });
-  }
 }
 
 let changes = 0;

@@ -1,3 +1,5 @@
+import type pg from 'pg';
+
 /** One trigger of the installed capture, as read from the catalog (installed-capture.sql). */
 export interface InstalledTrigger {
   triggerName: string;
@@ -80,4 +82,23 @@ export function deriveSteps(installed: InstalledTrigger[]): CaptureStep[] {
     steps.push(notDerived ? { name, notDerived } : { name, sql: statements.join(';\n') });
   }
   return steps;
+}
+
+/** Replaces the triggers on bench_profile.items with the step's, in one transaction. */
+export async function installStep(client: pg.ClientBase, step: CaptureStep): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    const { rows } = await client.query(
+      `SELECT format('DROP TRIGGER %I ON bench_profile.items', tgname) AS drop_sql FROM pg_trigger
+       WHERE tgrelid = 'bench_profile.items'::regclass AND NOT tgisinternal`,
+    );
+    for (const row of rows) await client.query(row.drop_sql);
+    if (step.sql) await client.query(step.sql);
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw new Error(`capture profile: step ${step.name} could not be installed: ${(error as Error).message}\n${step.sql}`, {
+      cause: error,
+    });
+  }
 }
