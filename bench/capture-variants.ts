@@ -62,6 +62,8 @@ export class RunningVariant {
   static async start(variant: Variant, env: BenchEnvironment, overrides: VariantOverrides = {}): Promise<RunningVariant> {
     const running = new RunningVariant(variant, env, overrides.config ?? BENCH_CONFIG, overrides.endpoint ?? env.endpoint);
     await running.installCapture();
+    // Events a previous variant left would keep the listener awake: it must find nothing to do.
+    if (variant.killedWhileIdle) await env.admin.query('TRUNCATE pgbridge.outbox');
     await running.startListener();
     if (variant.killedWhileIdle) await running.killListenerWhileIdle();
     return running;
@@ -103,12 +105,13 @@ export class RunningVariant {
    */
   private async killListenerWhileIdle(): Promise<void> {
     const listener = this.listener!;
-    const deadline = Date.now() + 10_000;
+    // Generous: a listener under `nice -n 19` on a busy machine may take seconds to get there.
+    const deadline = Date.now() + 30_000;
     for (;;) {
       const flag = await this.waitingFlag();
       if (flag.waiting && flag.lockHeld) break;
       listener.assertRunning();
-      if (Date.now() > deadline) throw new Error(`${listener.name} did not go to sleep with its waiting flag set within 10 s`);
+      if (Date.now() > deadline) throw new Error(`${listener.name} did not go to sleep with its waiting flag set within 30 s`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     await listener.kill();
