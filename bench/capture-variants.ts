@@ -65,7 +65,13 @@ export class RunningVariant {
     // Events a previous variant left would keep the listener awake: it must find nothing to do.
     if (variant.killedWhileIdle) await env.admin.query('TRUNCATE pgbridge.outbox');
     await running.startListener();
-    if (variant.killedWhileIdle) await running.killListenerWhileIdle();
+    try {
+      if (variant.killedWhileIdle) await running.killListenerWhileIdle();
+    } catch (error) {
+      // A listener left running would keep the leadership from the next variant's.
+      await running.stop();
+      throw error;
+    }
     return running;
   }
 
