@@ -149,7 +149,7 @@ export function profileSection(profile: CaptureProfile | undefined): string {
   const shapes = [...new Set(profile.runs.map((run) => `${run.action}/${run.rowsPerStatement}`))];
   const out = [
     '\n### Capture profile: where one captured row goes (one connection, µs and WAL bytes per row changed)\n',
-    "Each step adds one part of the capture pgbridge installed on bench.items (derived from the function Postgres holds), on a copy of the table; the listener is paused (waiting flag clear). Statement time is the server's (EXPLAIN ANALYZE execution time: the statement and its AFTER triggers, no client round trip); commit time is the client's COMMIT round trip, the WAL flush included (fsync on), and for single-row statements is paid per row. The differences between steps are the capture's parts; medians of interleaved rounds. Installed triggers:\n\n",
+    "Each step adds one part of the capture pgbridge installed on bench.items (derived from the function Postgres holds), on a copy of the table; the listener is paused (waiting flag clear). Statement time is the server's (EXPLAIN ANALYZE execution time: the statement and its AFTER triggers, no client round trip); commit time is the client's COMMIT round trip, the WAL flush included (fsync on), and for single-row statements is paid per row. The differences between steps are the capture's parts; times are medians of interleaved rounds, WAL the least of the rounds (the meter counts the whole cluster, so other sessions can only add to it). Installed triggers:\n\n",
     profile.triggers.map((trigger) => `- \`${trigger}\``).join('\n'),
     '\n',
   ];
