@@ -28,6 +28,13 @@ export interface CaptureStep {
 
 const OUTBOX_VALUES = /INSERT INTO pgbridge\.outbox\s*\([^)]*\)\s*VALUES\s*\(/g;
 const OUTBOX_SELECT = /INSERT INTO pgbridge\.outbox\s*\([^)]*\)\s*SELECT\b/g;
+// pg_get_triggerdef prints `ROW(OLD.a)::record *<> ROW(NEW.a)::record` without the casts, and
+// `ROW(x) *<> ROW(y)` parses as a column-by-column comparison (`x *<> y`, no such operator for
+// most types): the casts go back in before the definition is used again.
+const ROW_IMAGE_COMPARISON = /(ROW\([^()]*\)) \*<> (ROW\([^()]*\))/g;
+// An INSERT's `RETURNING id INTO variable` has nothing to return once the INSERT is a PERFORM.
+const RETURNING_INTO = /\s+RETURNING\s+[\w.]+\s+INTO\s+[\w.]+/g;
+const OUTBOX_WRITE = /(INSERT INTO|UPDATE|DELETE FROM|MERGE INTO)\s+pgbridge\.outbox\b/;
 const FLAG_READ = /\(SELECT waiting FROM pgbridge\.listener_state\)/g;
 
 // Each step takes the installed function's body and removes what the later steps add: the flag
@@ -36,7 +43,8 @@ const FLAG_READ = /\(SELECT waiting FROM pgbridge\.listener_state\)/g;
 // capture shape) gets no step rather than a wrong one.
 const BODIES: Record<Exclude<StepName, 'no-trigger'>, (body: string) => string> = {
   'empty-trigger': () => '\nBEGIN\n  RETURN NULL;\nEND\n',
-  'row-json': (body) => withoutFlagRead(body).replace(OUTBOX_VALUES, 'PERFORM ROW(').replace(OUTBOX_SELECT, 'PERFORM'),
+  'row-json': (body) =>
+    withoutFlagRead(body).replace(OUTBOX_VALUES, 'PERFORM ROW(').replace(OUTBOX_SELECT, 'PERFORM').replace(RETURNING_INTO, ''),
   'outbox-insert': (body) => withoutFlagRead(body),
   capture: (body) => body,
 };
@@ -46,7 +54,8 @@ function withoutFlagRead(body: string): string {
 }
 
 function notDerivable(step: StepName, trigger: InstalledTrigger, body: string): string | undefined {
-  if (step === 'row-json' && body.includes('pgbridge.outbox'))
+  // Reading the outbox (e.g. to pair a key change's rows) is part of building the event; writing it is not.
+  if (step === 'row-json' && OUTBOX_WRITE.test(body))
     return `${trigger.functionSignature} writes the outbox other than by INSERT … VALUES / INSERT … SELECT`;
   if ((step === 'row-json' || step === 'outbox-insert') && body.includes('listener_state'))
     return `${trigger.functionSignature} reads the waiting flag other than as (SELECT waiting FROM pgbridge.listener_state)`;
@@ -76,6 +85,7 @@ export function deriveSteps(installed: InstalledTrigger[]): CaptureStep[] {
       statements.push(
         trigger.triggerSql
           .replace(/ ON bench\.items /, ' ON bench_profile.items ')
+          .replace(ROW_IMAGE_COMPARISON, '$1::record *<> $2::record')
           .replace(/EXECUTE FUNCTION \S+\(\)/, () => `EXECUTE FUNCTION ${functions.get(trigger.functionSignature)}()`),
       );
     }

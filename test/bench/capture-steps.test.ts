@@ -68,6 +68,7 @@ describe('capture profile steps', () => {
   it('write no event up to building it, and the same events as pgbridge from the outbox INSERT on', async () => {
     const written: Record<string, string[]> = {};
     for (const step of deriveSteps(installed)) {
+      expect(step.notDerived).toBeUndefined();
       await installStep(client, step);
       written[step.name] = (await eventsOfSomeChanges()).map((event) => `${event.action} ${event.row_data.note}`);
     }
