@@ -37,6 +37,12 @@ export interface BenchEnvironment {
   stop(): Promise<void>;
 }
 
+// WAL records by kind, to tell full-page images apart (bench/measure/wal-written.ts). Optional:
+// a server without it, or a role not allowed to create it, still gives total WAL bytes.
+async function createWalInspect(admin: pg.Pool): Promise<void> {
+  await admin.query('CREATE EXTENSION IF NOT EXISTS pg_walinspect SCHEMA bench').catch(() => undefined);
+}
+
 /** Postgres and the SNS/SQS endpoint: started here unless DATABASE_URL / AWS_ENDPOINT_URL say where. */
 export async function startBenchEnvironment(env: NodeJS.ProcessEnv): Promise<BenchEnvironment> {
   let server: EmbeddedPostgres | undefined;
@@ -58,6 +64,7 @@ export async function startBenchEnvironment(env: NodeJS.ProcessEnv): Promise<Ben
   await admin.query(readFileSync(new URL('./bench-schema.sql', import.meta.url), 'utf8'));
   await admin.query(`INSERT INTO bench.items (sent_at, note) SELECT 0, 'preloaded' FROM generate_series(1, ${PRELOADED_ROWS})`);
   await admin.query('VACUUM ANALYZE bench.items');
+  await createWalInspect(admin);
   const client = await admin.connect();
   try {
     await install(client, BENCH_WATCHES);

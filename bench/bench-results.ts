@@ -1,6 +1,9 @@
+import type { BulkRun } from './phases/bulk-statements.ts';
+import type { CaptureProfile } from './phases/capture-profile.ts';
 import type { BacklogRun, CeilingRun } from './phases/ceilings-and-backlog.ts';
 import type { CoalescingRun } from './phases/coalescing.ts';
 import { isHeadlineCell, type EndToEndResults } from './phases/end-to-end.ts';
+import { walBytesPerEvent } from './measure/wal-written.ts';
 import type { WriterRun } from './phases/writer-throughput.ts';
 
 /** Everything one run measured: what bench/results.json holds. */
@@ -8,6 +11,10 @@ export interface BenchResults {
   machine: { cpu: string; cores: number; memoryGiB: number; node: string; postgres: string; emulator: string };
   settings: Record<string, unknown>;
   writers: WriterRun[];
+  /** One statement of 200,000 rows, one writer (issue 11). */
+  bulk: BulkRun[];
+  /** µs and WAL bytes per captured row, step by step (issue 11); absent when the phase did not run. */
+  profile?: CaptureProfile;
   endToEnd: EndToEndResults;
   ceilings: CeilingRun[];
   backlog: BacklogRun[];
@@ -110,5 +117,66 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
   );
   atMost('listener peak RSS ≤ 150 MB', Number.isFinite(rss) && rss > 0 ? rss : undefined, 150, 'MB');
   atLeast('drain ceiling ≥ 20,000 events/s', ceiling('drain', false), 20_000, ' events/s');
+  checks.push(...captureTaxTargets(results));
+  return checks;
+}
+
+/** The writers' targets of issue 11, as ratios within this run. */
+function captureTaxTargets(results: BenchResults): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const atLeast = (target: string, value: number | undefined, threshold: number) =>
+    checks.push({
+      target,
+      measured: value === undefined ? 'not measured' : `${fmt(value)}×`,
+      met: value === undefined ? undefined : value >= threshold,
+    });
+  const run = (variant: WriterRun['variant'], workload: WriterRun['workload'], writers: number) =>
+    results.writers.find((candidate) => candidate.variant === variant && candidate.workload === workload && candidate.writers === writers);
+  const rows = (variant: WriterRun['variant'], workload: WriterRun['workload'], writers: number) =>
+    run(variant, workload, writers)?.eventsPerSecond;
+  for (const [workload, threshold] of [
+    ['insert', 0.85],
+    ['update', 0.85],
+    ['tx10', 0.75],
+  ] as const)
+    atLeast(
+      `trigger only ≥ ${threshold} × none, ${workload === 'tx10' ? '10-row transactions' : `single-row ${workload}s`}, 8 writers (issue 11)`,
+      ratio(rows('pgbridge-trigger', workload, 8), rows('none', workload, 8)),
+      threshold,
+    );
+  for (const workload of ['insert-select', 'update-many'] as const)
+    atLeast(
+      `captured rows/s ≥ 0.6 × none, ${workload} (1,000 rows per statement), 8 writers`,
+      ratio(rows('pgbridge-trigger', workload, 8), rows('none', workload, 8)),
+      0.6,
+    );
+  for (const statement of ['insert-select', 'update-all'] as const) {
+    const bulk = (variant: WriterRun['variant']) =>
+      results.bulk.find((candidate) => candidate.variant === variant && candidate.statement === statement);
+    atLeast(
+      `captured rows/s ≥ 0.6 × none, one bulk ${statement} statement`,
+      ratio(bulk('pgbridge-trigger')?.rowsPerSecond, bulk('none')?.rowsPerSecond),
+      0.6,
+    );
+  }
+  for (const writers of [8, 32]) {
+    const target = `listener killed while idle ≥ 0.95 × trigger only, single-row inserts, ${writers} writers`;
+    // A flag found clear means the crash was not reproduced: the figure would prove nothing.
+    if (run('pgbridge-killed-idle', 'insert', writers)?.waitingFlagAtStart?.waiting === false)
+      checks.push({ target, measured: 'waiting flag was clear when the writers started: not the case to measure', met: false });
+    else atLeast(target, ratio(rows('pgbridge-killed-idle', 'insert', writers), rows('pgbridge-trigger', 'insert', writers)), 0.95);
+  }
+  for (const workload of ['insert', 'update', 'insert-select', 'update-many'] as const) {
+    const perEvent = (variant: WriterRun['variant']) => {
+      const measured = run(variant, workload, 8);
+      return measured ? walBytesPerEvent(measured.wal, measured.eventsWritten) : undefined;
+    };
+    const value = ratio(perEvent('pgbridge-trigger'), perEvent('none'));
+    checks.push({
+      target: `WAL per captured event ≤ 1.5 × the row change's own, ${workload}, 8 writers (full-page images left out)`,
+      measured: value === undefined ? 'not measured' : `${fmt(value)}×`,
+      met: value === undefined ? undefined : value <= 1.5,
+    });
+  }
   return checks;
 }

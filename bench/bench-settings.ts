@@ -8,6 +8,15 @@ export interface BenchSettings {
   warmupSeconds: number;
   workloads: WorkloadName[];
   writerCounts: number[];
+  /** Workloads of one statement changing many rows, and their writer counts (issue 11). */
+  multiRowWorkloads: WorkloadName[];
+  multiRowWriterCounts: number[];
+  /** Rows of each bulk statement, and how many times each variant runs them (medians kept). */
+  bulkRows: number;
+  bulkRepetitions: number;
+  /** Capture profile: rows per statement of its shapes, and interleaved rounds (medians kept). */
+  profileRowsPerStatement: number[];
+  profileRounds: number;
   /** Offered loads of the end-to-end delay runs, events/s. */
   offeredLoads: number[];
   delaySeconds: number;
@@ -20,11 +29,11 @@ export interface BenchSettings {
   targetCellRounds: number;
   /** Updates of the hot rows in each coalescing run; BENCH_COALESCE_UPDATES. */
   coalesceUpdates: number;
-  /** Subset of phases to run (BENCH_PHASES=writers,e2e,delay,ceilings,backlog,coalesce). */
+  /** Subset of phases to run (BENCH_PHASES=writers,bulk,profile,e2e,delay,ceilings,backlog,coalesce). */
   phases: Set<string>;
 }
 
-export const ALL_PHASES = ['writers', 'e2e', 'delay', 'ceilings', 'backlog', 'coalesce'] as const;
+export const ALL_PHASES = ['writers', 'bulk', 'profile', 'e2e', 'delay', 'ceilings', 'backlog', 'coalesce'] as const;
 
 export function readBenchSettings(argv: string[], env: NodeJS.ProcessEnv): BenchSettings {
   const quick = argv.includes('--quick');
@@ -46,6 +55,12 @@ export function readBenchSettings(argv: string[], env: NodeJS.ProcessEnv): Bench
     warmupSeconds: number('BENCH_WARMUP_SECONDS', quick ? 0.3 : 0.5),
     workloads: quick ? ['insert'] : ['insert', 'update', 'tx10'],
     writerCounts: quick ? [8] : [1, 8, 32],
+    multiRowWorkloads: ['insert-select', 'update-many'],
+    multiRowWriterCounts: quick ? [8] : [1, 8],
+    bulkRows: Math.round(number('BENCH_BULK_ROWS', quick ? 20_000 : 200_000)),
+    bulkRepetitions: quick ? 1 : 3,
+    profileRowsPerStatement: [1, 1_000],
+    profileRounds: quick ? 1 : 3,
     offeredLoads: [500, 2000],
     delaySeconds: number('BENCH_DELAY_SECONDS', quick ? 2 : 5),
     backlogEvents: number('BENCH_BACKLOG', quick ? 20_000 : 200_000),

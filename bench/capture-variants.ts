@@ -1,17 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { install } from '../lib/capture/installer.ts';
+import { statement } from '../lib/capture/sql-files.ts';
 import { parseConfig } from '../lib/config/watch-config.ts';
 import { BENCH_CONFIG, type BenchEnvironment } from './bench-environment.ts';
 import type { ConsumerQueue } from './measure/consumer-queue.ts';
 import { NicedProcess } from './processes/niced-process.ts';
 
-export type VariantName = 'none' | 'naive' | 'pgbridge-trigger' | 'pgbridge' | 'pgbridge-fifo';
+export type VariantName = 'none' | 'naive' | 'pgbridge-trigger' | 'pgbridge' | 'pgbridge-fifo' | 'pgbridge-killed-idle';
 
 export interface Variant {
   name: VariantName;
   title: string;
   capture: 'none' | 'naive' | 'pgbridge';
   listener?: 'naive' | 'standard' | 'fifo';
+  /** The listener is SIGKILLed once asleep on LISTEN, before the writers start (issue 11). */
+  killedWhileIdle?: boolean;
+}
+
+/** The waiting flag as the writers' triggers find it: set, and whether a live session holds the waiting lock. */
+export interface WaitingFlag {
+  waiting: boolean;
+  lockHeld: boolean;
 }
 
 export const VARIANTS: Record<VariantName, Variant> = {
@@ -20,6 +29,13 @@ export const VARIANTS: Record<VariantName, Variant> = {
   'pgbridge-trigger': { name: 'pgbridge-trigger', title: 'pgbridge, trigger only (listener paused)', capture: 'pgbridge' },
   pgbridge: { name: 'pgbridge', title: 'pgbridge (standard topic)', capture: 'pgbridge', listener: 'standard' },
   'pgbridge-fifo': { name: 'pgbridge-fifo', title: 'pgbridge FIFO', capture: 'pgbridge', listener: 'fifo' },
+  'pgbridge-killed-idle': {
+    name: 'pgbridge-killed-idle',
+    title: 'pgbridge, listener killed while idle',
+    capture: 'pgbridge',
+    listener: 'standard',
+    killedWhileIdle: true,
+  },
 };
 
 /** A run with other watches than the bench table's, or with the listener's SNS calls going through a proxy. */
@@ -33,7 +49,6 @@ const NAIVE_TRIGGER_SQL = readFileSync(new URL('./naive/naive-trigger.sql', impo
 /** A variant set up on the bench table, with its listener (if any) running under `nice`. */
 export class RunningVariant {
   listener?: NicedProcess;
-  /** The listener's own Postgres backend: its CPU is part of the drain's cost. */
   /** The listener's Postgres backends (pgbridge drains on two connections by default). */
   listenerBackendPids: number[] = [];
 
@@ -47,7 +62,16 @@ export class RunningVariant {
   static async start(variant: Variant, env: BenchEnvironment, overrides: VariantOverrides = {}): Promise<RunningVariant> {
     const running = new RunningVariant(variant, env, overrides.config ?? BENCH_CONFIG, overrides.endpoint ?? env.endpoint);
     await running.installCapture();
+    // Events a previous variant left would keep the listener awake: it must find nothing to do.
+    if (variant.killedWhileIdle) await env.admin.query('TRUNCATE pgbridge.outbox');
     await running.startListener();
+    try {
+      if (variant.killedWhileIdle) await running.killListenerWhileIdle();
+    } catch (error) {
+      // A listener left running would keep the leadership from the next variant's.
+      await running.stop();
+      throw error;
+    }
     return running;
   }
 
@@ -72,6 +96,39 @@ export class RunningVariant {
 
   async stop(): Promise<void> {
     await this.stopListener();
+  }
+
+  /** What the writers' triggers see of the waiting flag right now. */
+  async waitingFlag(): Promise<WaitingFlag> {
+    const { rows } = await this.env.admin.query(statement('admin/status-waiting-flag'));
+    return { waiting: rows[0].waiting, lockHeld: rows[0].lock_held };
+  }
+
+  /**
+   * The crash of issue 11: once the listener sleeps on LISTEN (flag set, waiting lock held), it
+   * is SIGKILLed, so it cannot clear its flag. Returns when Postgres has ended its sessions:
+   * from then on the flag stays set with nobody holding the lock, until a listener starts again.
+   */
+  private async killListenerWhileIdle(): Promise<void> {
+    const listener = this.listener!;
+    // Generous: a listener under `nice -n 19` on a busy machine may take seconds to get there.
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const flag = await this.waitingFlag();
+      if (flag.waiting && flag.lockHeld) break;
+      listener.assertRunning();
+      if (Date.now() > deadline) throw new Error(`${listener.name} did not go to sleep with its waiting flag set within 30 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await listener.kill();
+    this.listener = undefined;
+    const gone = Date.now() + 10_000;
+    while ((await this.env.admin.query('SELECT 1 FROM pg_stat_activity WHERE pid = ANY ($1)', [this.listenerBackendPids])).rowCount) {
+      if (Date.now() > gone)
+        throw new Error(`the killed listener's sessions (${this.listenerBackendPids.join(', ')}) are still there after 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    this.listenerBackendPids = [];
   }
 
   async stopListener(): Promise<void> {

@@ -2,6 +2,8 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startBenchEnvironment } from './bench-environment.ts';
 import { readBenchSettings } from './bench-settings.ts';
+import { measureBulkStatements } from './phases/bulk-statements.ts';
+import { measureCaptureProfile } from './phases/capture-profile.ts';
 import { measureBacklog, measureCeilings } from './phases/ceilings-and-backlog.ts';
 import { measureCoalescing } from './phases/coalescing.ts';
 import { measureEndToEnd } from './phases/end-to-end.ts';
@@ -29,6 +31,8 @@ try {
     },
     settings: { ...settings, phases: [...settings.phases] },
     writers: settings.phases.has('writers') ? await measureWriterThroughput(env, settings, progress) : [],
+    bulk: settings.phases.has('bulk') ? await measureBulkStatements(env, settings, progress) : [],
+    profile: settings.phases.has('profile') ? await measureCaptureProfile(env, settings, progress) : undefined,
     endToEnd:
       settings.phases.has('e2e') || settings.phases.has('delay')
         ? await measureEndToEnd(env, settings, progress)

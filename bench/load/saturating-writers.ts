@@ -5,6 +5,8 @@ export interface WriterResult {
   transactions: number;
   seconds: number;
   transactionsPerSecond: number;
+  /** Every transaction committed, warm-up and stragglers included: what the WAL of the run was written for. */
+  committed: number;
 }
 
 /**
@@ -22,17 +24,19 @@ export async function runSaturatingWriters(
   const start = Date.now() + warmupSeconds * 1000;
   const end = start + seconds * 1000;
   let transactions = 0;
+  let committed = 0;
   await Promise.all(
     clients.map(async (client) => {
       while (Date.now() < end) {
         await client.query(workload.transaction());
+        committed++;
         const now = Date.now();
         if (now >= start && now < end) transactions++;
       }
     }),
   );
   await Promise.all(clients.map((client) => client.end()));
-  return { transactions, seconds, transactionsPerSecond: transactions / seconds };
+  return { transactions, seconds, transactionsPerSecond: transactions / seconds, committed };
 }
 
 export async function connectWriters(databaseUrl: string, count: number): Promise<pg.Client[]> {

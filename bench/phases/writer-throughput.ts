@@ -1,8 +1,9 @@
 import type { BenchEnvironment } from '../bench-environment.ts';
 import type { BenchSettings } from '../bench-settings.ts';
-import { RunningVariant, VARIANTS, type VariantName } from '../capture-variants.ts';
+import { RunningVariant, VARIANTS, type VariantName, type WaitingFlag } from '../capture-variants.ts';
 import { runSaturatingWriters } from '../load/saturating-writers.ts';
 import { WORKLOADS, type WorkloadName } from '../load/workloads.ts';
+import { WalMeter, type WalWritten } from '../measure/wal-written.ts';
 import { processCpuSeconds } from '../processes/niced-process.ts';
 
 export interface WriterRun {
@@ -16,6 +17,11 @@ export interface WriterRun {
   listenerBackendCpuShare?: number;
   /** Cells measured in several rounds: each round's tx/s; the fields above are the median round's. */
   roundsTransactionsPerSecond?: number[];
+  /** WAL of the whole run (warm-up included; with a listener draining, its deletes too), and the events it was written for. */
+  wal: WalWritten;
+  eventsWritten: number;
+  /** Killed-idle runs: the waiting flag as the writers' triggers found it when they started. */
+  waitingFlagAtStart?: WaitingFlag;
 }
 
 /** The cells the targets compare: measured `settings.targetCellRounds` times, median kept. */
@@ -24,6 +30,18 @@ export function isTargetCell(workload: WorkloadName, writers: number): boolean {
 }
 
 export const WRITER_VARIANTS: VariantName[] = ['none', 'naive', 'pgbridge-trigger', 'pgbridge', 'pgbridge-fifo'];
+/** Multi-row statements: the capture tax against no capture, paused and draining. */
+export const MULTI_ROW_VARIANTS: VariantName[] = ['none', 'pgbridge-trigger', 'pgbridge'];
+
+export function isMultiRow(workload: WorkloadName): boolean {
+  return WORKLOADS[workload].eventsPerTransaction >= 100;
+}
+
+/** The variants of one cell: the killed-idle listener is measured where its target is (inserts, 8 and 32 writers). */
+export function cellVariants(workload: WorkloadName, writers: number): VariantName[] {
+  if (isMultiRow(workload)) return MULTI_ROW_VARIANTS;
+  return isTargetCell(workload, writers) ? [...WRITER_VARIANTS, 'pgbridge-killed-idle'] : WRITER_VARIANTS;
+}
 
 /**
  * Figure 1: writer throughput of every variant, workload and writer count. The variants of one
@@ -38,16 +56,19 @@ export async function measureWriterThroughput(
   progress: (line: string) => void,
 ): Promise<WriterRun[]> {
   const runs: WriterRun[] = [];
-  for (const workloadName of settings.workloads) {
-    for (const writers of settings.writerCounts) {
-      const rounds = isTargetCell(workloadName, writers) ? settings.targetCellRounds : 1;
-      const samples = new Map<VariantName, WriterRun[]>(WRITER_VARIANTS.map((name) => [name, []]));
-      for (let round = 0; round < rounds; round++) {
-        for (const name of WRITER_VARIANTS)
-          samples.get(name)!.push(await measureCellWithRetry(env, settings, name, workloadName, writers, progress));
-      }
-      for (const name of WRITER_VARIANTS) runs.push(medianRound(samples.get(name)!));
+  const cells = [
+    ...settings.workloads.flatMap((workload) => settings.writerCounts.map((writers) => ({ workload, writers }))),
+    ...settings.multiRowWorkloads.flatMap((workload) => settings.multiRowWriterCounts.map((writers) => ({ workload, writers }))),
+  ];
+  for (const { workload: workloadName, writers } of cells) {
+    const variants = cellVariants(workloadName, writers);
+    const rounds = isTargetCell(workloadName, writers) ? settings.targetCellRounds : 1;
+    const samples = new Map<VariantName, WriterRun[]>(variants.map((name) => [name, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const name of variants)
+        samples.get(name)!.push(await measureCellWithRetry(env, settings, name, workloadName, writers, progress));
     }
+    for (const name of variants) runs.push(medianRound(samples.get(name)!));
   }
   return runs;
 }
@@ -90,10 +111,13 @@ async function measureCell(
   try {
     await running.reset();
     const workload = WORKLOADS[workloadName];
+    const waitingFlagAtStart = running.variant.killedWhileIdle ? await running.waitingFlag() : undefined;
     const cpuBefore = listenerCpu(running);
+    const wal = await WalMeter.start(env.admin);
     const started = performance.now();
     const result = await runSaturatingWriters(env.databaseUrl, workload, writers, settings);
     const elapsed = (performance.now() - started) / 1000;
+    const walWritten = await wal.stop();
     running.listener?.assertRunning();
     const cpuAfter = listenerCpu(running);
     const run: WriterRun = {
@@ -102,6 +126,9 @@ async function measureCell(
       writers,
       transactionsPerSecond: result.transactionsPerSecond,
       eventsPerSecond: result.transactionsPerSecond * workload.eventsPerTransaction,
+      wal: walWritten,
+      eventsWritten: result.committed * workload.eventsPerTransaction,
+      ...(waitingFlagAtStart ? { waitingFlagAtStart } : {}),
       ...(cpuBefore && cpuAfter
         ? {
             listenerCpuShare: (cpuAfter.process - cpuBefore.process) / elapsed,
@@ -110,7 +137,10 @@ async function measureCell(
         : {}),
     };
     progress(
-      `writers  ${name.padEnd(16)} ${workloadName.padEnd(6)} ${String(writers).padStart(2)} writers: ${Math.round(run.transactionsPerSecond)} tx/s` +
+      `writers  ${name.padEnd(20)} ${workloadName.padEnd(13)} ${String(writers).padStart(2)} writers: ${Math.round(run.transactionsPerSecond)} tx/s, ${Math.round(run.eventsPerSecond)} events/s` +
+        (waitingFlagAtStart
+          ? ` (waiting flag ${waitingFlagAtStart.waiting ? 'set' : 'clear'}, lock ${waitingFlagAtStart.lockHeld ? 'held' : 'free'})`
+          : '') +
         (run.listenerCpuShare !== undefined
           ? ` (listener ${run.listenerCpuShare.toFixed(2)} cores, its backend ${run.listenerBackendCpuShare!.toFixed(2)})`
           : ''),

@@ -79,6 +79,13 @@ export class NicedProcess {
     return match ? Number(match[1]) / 1024 : NaN;
   }
 
+  /** SIGKILL: the process gets no chance to clean up, as when a container is killed. */
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
   async stop(): Promise<void> {
     if (this.child.exitCode !== null) return;
     this.child.kill('SIGTERM');

@@ -4,14 +4,9 @@ import { VARIANTS } from '../capture-variants.ts';
 import type { CeilingRun } from '../phases/ceilings-and-backlog.ts';
 import type { CoalescingRun } from '../phases/coalescing.ts';
 import { END_TO_END_VARIANTS, isHeadlineCell } from '../phases/end-to-end.ts';
-import { WRITER_VARIANTS } from '../phases/writer-throughput.ts';
-
-const n = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US'));
-const x = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '' : ` (${value.toFixed(2)}×)`);
-
-function table(header: string[], rows: string[][]): string {
-  return `${[`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')}\n`;
-}
+import { isMultiRow, WRITER_VARIANTS } from '../phases/writer-throughput.ts';
+import { killedIdleSection, multiRowSection, profileSection, walSection } from './capture-tax-sections.ts';
+import { n, table, x } from './markdown-table.ts';
 
 /** The report printed at the end of `npm run bench` (and pasted into the README). */
 export function renderMarkdown(results: BenchResults): string {
@@ -21,9 +16,10 @@ export function renderMarkdown(results: BenchResults): string {
     `Measured on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres} (fsync on), SNS/SQS: ${machine.emulator}; listeners and emulator under \`nice -n 19\`. Total run ${Math.round(results.durationSeconds)} s.\n`,
   );
 
-  if (results.writers.length > 0) {
+  const singleRow = results.writers.filter((run) => !isMultiRow(run.workload));
+  if (singleRow.length > 0) {
     out.push('### Writer throughput (transactions/s, ratio to none)\n');
-    const keys = [...new Set(results.writers.map((run) => `${run.workload}/${run.writers}`))];
+    const keys = [...new Set(singleRow.map((run) => `${run.workload}/${run.writers}`))];
     out.push(
       table(
         ['workload', 'writers', ...WRITER_VARIANTS.map((variant) => VARIANTS[variant].title), 'pgbridge ÷ naive'],
@@ -48,6 +44,8 @@ export function renderMarkdown(results: BenchResults): string {
       ),
     );
   }
+
+  out.push(killedIdleSection(results), multiRowSection(results), walSection(results), profileSection(results.profile));
 
   const { throughput, delays, peakRssMb } = results.endToEnd;
   if (throughput.length > 0 || results.ceilings.length > 0 || results.backlog.length > 0) {
