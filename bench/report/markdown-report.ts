@@ -6,10 +6,11 @@ import type { CoalescingRun } from '../phases/coalescing.ts';
 import { END_TO_END_VARIANTS, isHeadlineCell } from '../phases/end-to-end.ts';
 import { WRITER_VARIANTS } from '../phases/writer-throughput.ts';
 
-const n = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US'));
+export const n = (value: number | undefined) =>
+  value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US');
 const x = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '' : ` (${value.toFixed(2)}×)`);
 
-function table(header: string[], rows: string[][]): string {
+export function table(header: string[], rows: string[][]): string {
   return `${[`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')}\n`;
 }
 
