@@ -2,6 +2,7 @@ import type { BacklogRun, CeilingRun } from './phases/ceilings-and-backlog.ts';
 import type { CoalescingRun } from './phases/coalescing.ts';
 import { isHeadlineCell, type EndToEndResults } from './phases/end-to-end.ts';
 import type { WriterRun } from './phases/writer-throughput.ts';
+import type { SoakResults } from './soak/soak-run.ts';
 
 /** Everything one run measured: what bench/results.json holds. */
 export interface BenchResults {
@@ -12,6 +13,7 @@ export interface BenchResults {
   ceilings: CeilingRun[];
   backlog: BacklogRun[];
   coalescing: CoalescingRun[];
+  soak: SoakResults[];
   durationSeconds: number;
 }
 

@@ -5,14 +5,10 @@ import type { CeilingRun } from '../phases/ceilings-and-backlog.ts';
 import type { CoalescingRun } from '../phases/coalescing.ts';
 import { END_TO_END_VARIANTS, isHeadlineCell } from '../phases/end-to-end.ts';
 import { WRITER_VARIANTS } from '../phases/writer-throughput.ts';
+import { renderSoak } from '../soak/soak-report.ts';
+import { n, table } from './markdown-table.ts';
 
-export const n = (value: number | undefined) =>
-  value === undefined || !Number.isFinite(value) ? '–' : Math.round(value).toLocaleString('en-US');
 const x = (value: number | undefined) => (value === undefined || !Number.isFinite(value) ? '' : ` (${value.toFixed(2)}×)`);
-
-export function table(header: string[], rows: string[][]): string {
-  return `${[`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((row) => `| ${row.join(' | ')} |`)].join('\n')}\n`;
-}
 
 /** The report printed at the end of `npm run bench` (and pasted into the README). */
 export function renderMarkdown(results: BenchResults): string {
@@ -131,6 +127,7 @@ export function renderMarkdown(results: BenchResults): string {
   }
 
   if (results.coalescing.length > 0) out.push(coalescingSection(results.coalescing));
+  for (const run of results.soak) out.push(`\n${renderSoak(run)}`);
 
   out.push('\n### Targets (ratios within this run)\n');
   out.push(

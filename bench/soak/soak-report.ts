@@ -1,4 +1,4 @@
-import { n, table } from '../report/markdown-report.ts';
+import { n, table } from '../report/markdown-table.ts';
 import type { OutageSummary } from './outage-summary.ts';
 import type { SoakResults } from './soak-run.ts';
 import { STOPPED_GROWING_RULE, type SustainedVerdict, WRITER_RATIO_TARGET } from './soak-verdict.ts';
