@@ -1,7 +1,7 @@
 import { n, table } from '../report/markdown-table.ts';
 import type { OutageSummary } from './outage-summary.ts';
 import type { SoakResults } from './soak-run.ts';
-import { STOPPED_GROWING_RULE, type SustainedVerdict, WRITER_RATIO_TARGET } from './soak-verdict.ts';
+import { KEPT_UP_RULE, STOPPED_GROWING_RULE, type SustainedVerdict, WRITER_RATIO_TARGET } from './soak-verdict.ts';
 
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(2);
 const yes = (met: boolean) => (met ? 'yes' : '**no**');
@@ -71,6 +71,11 @@ function sustainedVerdict(verdict: SustainedVerdict): string {
         STOPPED_GROWING_RULE,
         `last third max ${mb(verdict.lastThirdMaxBytes)} MB, middle third max ${mb(verdict.middleThirdMaxBytes)} MB`,
         yes(verdict.outboxStoppedGrowing),
+      ],
+      [
+        KEPT_UP_RULE,
+        `last third max ${n(verdict.lastThirdMaxWaiting)}, middle third max ${n(verdict.middleThirdMaxWaiting)} (dead tuples in the last third at most ${n(verdict.lastThirdMaxDeadTuples)})`,
+        yes(verdict.listenerKeptUp),
       ],
     ],
   );

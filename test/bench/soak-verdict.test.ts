@@ -5,7 +5,7 @@ import { judgeSustained } from '../../bench/soak/soak-verdict.ts';
 // The soak's verdict decides whether the outbox bloats: it must tell a flat outbox from a growing one.
 
 const MIB = 2 ** 20;
-const row = (writerTransactionsPerSecond: number, outboxMiB: number): SoakRow => ({
+const row = (writerTransactionsPerSecond: number, outboxMiB: number, waiting = 0, deadTuples = 0): SoakRow => ({
   phase: 'sustained',
   atSeconds: 0,
   seconds: 60,
@@ -14,10 +14,10 @@ const row = (writerTransactionsPerSecond: number, outboxMiB: number): SoakRow =>
   writerMaxLagMs: 0,
   drainDelay: { count: 0, p50: 0, p99: 0, max: 0 },
   outbox: {
-    rows: 0,
+    rows: waiting,
     heapBytes: outboxMiB * MIB * 0.8,
     indexBytes: outboxMiB * MIB * 0.2,
-    deadTuples: 0,
+    deadTuples,
     autovacuumCount: 0,
     newestId: null,
     waitingFlag: false,
@@ -33,6 +33,18 @@ describe('sustained soak verdict', () => {
   it('fails an outbox that keeps growing after the first third', () => {
     const verdict = judgeSustained([row(2000, 1), row(2000, 10), row(2000, 20), row(2000, 30), row(2000, 40), row(2000, 50)]);
     expect(verdict).toMatchObject({ middleThirdMaxBytes: 30 * MIB, lastThirdMaxBytes: 50 * MIB, outboxStoppedGrowing: false });
+  });
+
+  it('tells a listener falling behind (events waiting grow) from an outbox of dead space', () => {
+    const backlog = judgeSustained([row(2000, 5, 20_000), row(2000, 10, 40_000), row(2000, 20, 80_000), row(2000, 40, 160_000, 900)]);
+    expect(backlog).toMatchObject({
+      outboxStoppedGrowing: false,
+      listenerKeptUp: false,
+      lastThirdMaxWaiting: 160_000,
+      lastThirdMaxDeadTuples: 900,
+    });
+    const bloat = judgeSustained([row(2000, 5, 300), row(2000, 10, 350), row(2000, 20, 280, 500_000)]);
+    expect(bloat).toMatchObject({ outboxStoppedGrowing: false, listenerKeptUp: true, lastThirdMaxDeadTuples: 500_000 });
   });
 
   it('lets an outbox of a few pages wobble by up to 1 MiB', () => {
