@@ -20,7 +20,7 @@ export async function measureSoak(
   const sustained: SoakSettings = { eventsPerSecond: RATE, writers: WRITERS, intervalSeconds: interval, seconds: settings.quick ? 15 : 60 };
   const outage: SoakSettings = {
     ...sustained,
-    outage: { beforeSeconds: interval, outageSeconds: settings.quick ? 10 : 30, catchUpTimeoutSeconds: 180 },
+    outage: { beforeSeconds: interval, outageSeconds: settings.quick ? 10 : 30, catchUpTimeoutSeconds: 120 },
   };
   return [await runSoak(env, sustained, progress), await runSoak(env, outage, progress)];
 }

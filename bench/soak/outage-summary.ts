@@ -17,7 +17,9 @@ export interface OutageSummary {
   drainSeconds: number;
   /** False when the catch-up timeout ended the run first. */
   drained: boolean;
-  /** Published events per second during the catch-up: the backlog plus what the writers added meanwhile. */
+  /** Events waiting when the catch-up ended: written during it, after the backlog (the drain takes the oldest first). */
+  waitingAfterCatchUp: number;
+  /** Events published per second during the catch-up: waiting at the restart + written since − still waiting at its end. */
   catchUpEventsPerSecond: number;
 }
 

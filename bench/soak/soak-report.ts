@@ -103,7 +103,8 @@ function outageFigures(outage: OutageSummary, eventsPerSecond: number): string {
         'time to drain them (from the restart, listener start-up included)',
         outage.drained ? `${outage.drainSeconds.toFixed(1)} s` : `**not drained** after ${outage.drainSeconds.toFixed(0)} s`,
       ],
-      ['published during the catch-up (backlog + new writes)', `${n(outage.catchUpEventsPerSecond)} events/s`],
+      ['published during the catch-up', `${n(outage.catchUpEventsPerSecond)} events/s`],
+      ['events waiting when the catch-up ended (written during it: the drain takes the oldest first)', n(outage.waitingAfterCatchUp)],
       ['writers during the catch-up', phase('catch-up')],
     ],
   );

@@ -97,6 +97,7 @@ function summariseOutage(
   const figures = (phase: 'before' | 'outage' | 'catch-up') => phaseFigures(rows, latencies, phase);
   const [before, during, catchUp] = [figures('before'), figures('outage'), figures('catch-up')];
   const drainSeconds = ((drainedAt ?? Date.now()) - restartedAt) / 1000;
+  const waitingAfterCatchUp = rows.at(-1)?.outbox.rows ?? 0;
   const pick = ({ transactionsPerSecond, latencyP99Ms, latencyP50Ms }: ReturnType<typeof figures>) => ({
     transactionsPerSecond,
     latencyP99Ms,
@@ -111,7 +112,8 @@ function summariseOutage(
     writtenDuringOutage: Math.round(during.transactions),
     drainSeconds,
     drained: drainedAt !== undefined,
-    catchUpEventsPerSecond: (waitingAtRestart + catchUp.transactions) / drainSeconds,
+    waitingAfterCatchUp,
+    catchUpEventsPerSecond: (waitingAtRestart + catchUp.transactions - waitingAfterCatchUp) / drainSeconds,
   };
 }
 
