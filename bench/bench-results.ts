@@ -5,6 +5,7 @@ import type { CoalescingRun } from './phases/coalescing.ts';
 import { isHeadlineCell, type EndToEndResults } from './phases/end-to-end.ts';
 import { walBytesPerEvent } from './measure/wal-written.ts';
 import type { WriterRun } from './phases/writer-throughput.ts';
+import type { SoakResults } from './soak/soak-run.ts';
 
 /** Everything one run measured: what bench/results.json holds. */
 export interface BenchResults {
@@ -19,6 +20,7 @@ export interface BenchResults {
   ceilings: CeilingRun[];
   backlog: BacklogRun[];
   coalescing: CoalescingRun[];
+  soak: SoakResults[];
   durationSeconds: number;
 }
 

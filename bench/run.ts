@@ -7,6 +7,7 @@ import { measureCaptureProfile } from './phases/capture-profile.ts';
 import { measureBacklog, measureCeilings } from './phases/ceilings-and-backlog.ts';
 import { measureCoalescing } from './phases/coalescing.ts';
 import { measureEndToEnd } from './phases/end-to-end.ts';
+import { measureSoak } from './phases/soak.ts';
 import { measureWriterThroughput } from './phases/writer-throughput.ts';
 import { renderChart } from './report/chart.ts';
 import type { BenchResults } from './bench-results.ts';
@@ -40,6 +41,7 @@ try {
     ceilings: settings.phases.has('ceilings') ? await measureCeilings(env, settings, progress) : [],
     backlog: settings.phases.has('backlog') ? await measureBacklog(env, settings, progress) : [],
     coalescing: settings.phases.has('coalesce') ? await measureCoalescing(env, settings, progress) : [],
+    soak: settings.phases.has('soak') ? await measureSoak(env, settings, progress) : [],
     durationSeconds: 0,
   };
   results.durationSeconds = (Date.now() - startedAt) / 1000;

@@ -1,6 +1,7 @@
 import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
+  type Message,
   PurgeQueueCommand,
   ReceiveMessageCommand,
   type SQSClient,
@@ -47,9 +48,11 @@ export class ConsumerQueue {
   /**
    * Long-polls with several receivers, as a consumer would, and records for each message the
    * delay from the writer's clock to its arrival here. Messages are left invisible rather than
-   * deleted (the queue is purged between runs), so deleting costs the shared CPU nothing.
+   * deleted (the queue is purged between runs), so deleting costs the shared CPU nothing;
+   * `deleteReceived` deletes them instead, for runs long enough that the emulator would
+   * otherwise hold millions of messages.
    */
-  startReceiving(receivers = 4): { delays: number[]; stop: () => Promise<void> } {
+  startReceiving(receivers = 4, { deleteReceived = false } = {}): { delays: number[]; stop: () => Promise<void> } {
     const delays: number[] = [];
     let stopping = false;
     const loops = Array.from({ length: receivers }, async () => {
@@ -62,6 +65,7 @@ export class ConsumerQueue {
           const sentAt = SENT_AT.exec(message.Body ?? '');
           if (sentAt) delays.push(now - Number(sentAt[1]));
         }
+        if (deleteReceived && Messages && Messages.length > 0) await this.deleteAll(Messages);
       }
     });
     return {
@@ -88,14 +92,7 @@ export class ConsumerQueue {
         );
         const receivedAt = Date.now();
         for (const message of Messages) messages.push({ body: message.Body ?? '', receivedAt });
-        if (Messages.length > 0) {
-          await this.sqs.send(
-            new DeleteMessageBatchCommand({
-              QueueUrl: this.url,
-              Entries: Messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
-            }),
-          );
-        }
+        if (Messages.length > 0) await this.deleteAll(Messages);
       }
     });
     return {
@@ -105,6 +102,15 @@ export class ConsumerQueue {
         await Promise.all(loops);
       },
     };
+  }
+
+  private async deleteAll(messages: Message[]): Promise<void> {
+    await this.sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: this.url,
+        Entries: messages.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle })),
+      }),
+    );
   }
 }
 

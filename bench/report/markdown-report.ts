@@ -5,6 +5,7 @@ import type { CeilingRun } from '../phases/ceilings-and-backlog.ts';
 import type { CoalescingRun } from '../phases/coalescing.ts';
 import { END_TO_END_VARIANTS, isHeadlineCell } from '../phases/end-to-end.ts';
 import { isMultiRow, WRITER_VARIANTS } from '../phases/writer-throughput.ts';
+import { renderSoak } from '../soak/soak-report.ts';
 import { killedIdleSection, multiRowSection, profileSection, walSection } from './capture-tax-sections.ts';
 import { n, table, x } from './markdown-table.ts';
 
@@ -128,6 +129,7 @@ export function renderMarkdown(results: BenchResults): string {
   }
 
   if (results.coalescing.length > 0) out.push(coalescingSection(results.coalescing));
+  for (const run of results.soak) out.push(`\n${renderSoak(run)}`);
 
   out.push('\n### Targets (ratios within this run)\n');
   out.push(
