@@ -163,7 +163,6 @@ DECLARE
   new_record text := 'pgbridge_new'; old_record text := 'pgbridge_old';
   update_statement_condition text;
   key_new_statement text; key_old_statement text;
-  key_change_condition text;
 BEGIN
   target := to_regclass(table_sql);
   IF target IS NULL THEN
@@ -404,15 +403,11 @@ BEGIN
     IF 'update' = ANY (statement_actions) THEN
       EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS pgbridge_old_rows NEW TABLE AS pgbridge_new_rows FOR EACH STATEMENT EXECUTE FUNCTION pgbridge.%I()',
                      trigger_prefix || '_update', table_sql, function_name);
-      -- Also names what the update trigger's WHEN named per row (UPDATE OF `columns`, or the
-      -- sent columns compared with themselves, always true), so that those columns still cannot
-      -- be dropped while the watch exists.
-      key_change_condition := pgbridge.columns_changed_sql(key_columns);
-      IF cardinality(columns) = 0 AND sent_columns IS NOT NULL THEN
-        key_change_condition := key_change_condition || ' AND ' || pgbridge.compare_columns_sql('NEW', '*=', 'NEW', sent_columns);
-      END IF;
-      EXECUTE format('CREATE TRIGGER %I AFTER UPDATE %s ON %s FOR EACH ROW WHEN (%s) EXECUTE FUNCTION pgbridge.%I()',
-                     trigger_prefix || '_key_change', update_of, table_sql, key_change_condition, function_name);
+      -- The row update trigger's column list and condition, as before: the same key changes are
+      -- sent, and the columns they name still cannot be dropped while the watch exists.
+      EXECUTE format('CREATE TRIGGER %I AFTER UPDATE %s ON %s FOR EACH ROW WHEN (%s AND %s) EXECUTE FUNCTION pgbridge.%I()',
+                     trigger_prefix || '_key_change', update_of, table_sql, update_condition,
+                     pgbridge.columns_changed_sql(key_columns), function_name);
     ELSIF 'update' = ANY (actions) THEN
       EXECUTE format('CREATE TRIGGER %I AFTER UPDATE %s ON %s FOR EACH ROW WHEN %s EXECUTE FUNCTION pgbridge.%I()',
                      trigger_prefix || '_update', update_of, table_sql, update_condition, function_name);

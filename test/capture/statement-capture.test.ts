@@ -134,6 +134,19 @@ describe('primary-key changes within statements', () => {
     expect((await events()).slice(-1)).toEqual([['update', 1, 0, 12, undefined]]);
   });
 
+  it('as before, a key change is sent when a column the watch sends changed with it', async () => {
+    await installConfig({ watches: [{ table: 'items', payload: ['n'] }] });
+    await client.query(`INSERT INTO items (id, n) VALUES (1, 1), (2, 2)`);
+    await client.query(`DELETE FROM pgbridge.outbox`);
+    await client.query(`UPDATE items SET id = id + 10`);
+    expect(await events()).toEqual([]);
+    await client.query(`UPDATE items SET id = id + 10, n = n + 1 WHERE id = 11`);
+    expect((await client.query(`SELECT action, key, row_data, key_change FROM pgbridge.outbox ORDER BY id`)).rows).toEqual([
+      { action: 'delete', key: { id: 11 }, row_data: { n: 1 }, key_change: { old: { id: 11 }, new: { id: 21 } } },
+      { action: 'insert', key: { id: 21 }, row_data: { n: 2 }, key_change: { old: { id: 11 }, new: { id: 21 } } },
+    ]);
+  });
+
   it('keys swapped within one statement (a deferrable key) are two key changes', async () => {
     await installConfig({ watches: [{ table: 'swapped' }] });
     await client.query(`INSERT INTO swapped VALUES (1, 1), (2, 2)`);
