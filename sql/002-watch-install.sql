@@ -355,7 +355,7 @@ BEGIN
   -- writers' cost of a plain watch does not change.
   EXECUTE format($f$
     CREATE OR REPLACE FUNCTION pgbridge.%1$I() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $capture$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp%14$s AS $capture$
     <<capture>>
     DECLARE
       key_change_from bigint;
@@ -381,7 +381,12 @@ BEGIN
     END
     $capture$
   $f$, function_name, schema_name, table_name, label, key_new, key_old, row_new, row_old, truncate_branch, update_branch,
-     insert_end_window, delete_end_window, statement_branch);
+     insert_end_window, delete_end_window, statement_branch,
+     -- The statement's update query pairs old and new rows with a join. plpgsql keeps the plan of
+     -- its first run, made for that statement's row count: a nested loop planned for one row would
+     -- then pair a later 200,000-row update in quadratic time (minutes instead of a second). A
+     -- hash or merge join is right for any count. No other query of such a function joins.
+     CASE WHEN 'update' = ANY (statement_actions) THEN ' SET enable_nestloop = off' ELSE '' END);
   EXECUTE format('REVOKE ALL ON FUNCTION pgbridge.%I() FROM PUBLIC', function_name);
 
   update_of := CASE WHEN cardinality(columns) > 0

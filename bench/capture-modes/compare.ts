@@ -86,10 +86,12 @@ try {
       const order = MODES.map((_, index) => MODES[(index + round) % MODES.length]!);
       for (const mode of order) {
         const client = databases.get(mode)!;
+        // The checkpoint comes first: the preload then writes every page it touches, so the
+        // run's WAL holds no full-page images and its bytes per row are the rows' own.
+        await client.query('CHECKPOINT');
         await client.query(readFileSync(here('./preload.sql'), 'utf8'));
         if (mode !== 'none') await client.query('TRUNCATE pgbridge.outbox');
         await client.query('VACUUM ANALYZE items');
-        await client.query('CHECKPOINT');
         const before = (await client.query('SELECT pg_current_wal_lsn() AS lsn')).rows[0].lsn;
         const args = workload.once ? ['-c', '1', '-t', '1'] : ['-c', String(clients), '-j', String(clients), '-T', String(seconds)];
         const output = execFileSync(

@@ -78,6 +78,20 @@ describe('statements changing many rows', () => {
     expect((await client.query(`SELECT row_data FROM pgbridge.outbox ORDER BY id DESC LIMIT 1`)).rows[0].row_data).toEqual({ id: 2, n: 3 });
   });
 
+  it('a large UPDATE after single-row ones on the same connection is captured in about the time of the update itself', async () => {
+    await installConfig({ watches: [{ table: 'items' }] });
+    await client.query(`INSERT INTO items (id, n) SELECT g, g FROM generate_series(1, 20000) AS g`);
+    for (let id = 1; id <= 10; id++) await client.query(`UPDATE items SET n = n + 1 WHERE id = $1`, [id]);
+    // Paired by a plan made for one row (a nested loop), 20,000 rows take minutes.
+    await client.query(`SET statement_timeout = '15s'`);
+    try {
+      await client.query(`UPDATE items SET n = n + 1`);
+    } finally {
+      await client.query(`RESET statement_timeout`);
+    }
+    expect((await client.query(`SELECT count(*)::int AS n FROM pgbridge.outbox WHERE action = 'update'`)).rows[0].n).toBe(20010);
+  });
+
   it('an upsert sends an insert for a new row and an update for an existing one', async () => {
     await installConfig({ watches: [{ table: 'items' }] });
     await client.query(`INSERT INTO items (id, n) VALUES (1, 1)`);
