@@ -199,14 +199,15 @@ BEGIN
 
   -- Statement-level capture: one trigger per action with its transition table, one INSERT ...
   -- SELECT into the outbox and one read of the waiting flag per statement instead of a function
-  -- call, an insert and a read per row. Kept per row where a statement cannot say the same:
+  -- call, an insert and a read per row. Kept per row when the watch asks (`capture`: row,
+  -- cheaper for single-row statements) and where a statement cannot say the same:
   --   `when` (a WHEN clause, checked by Postgres itself) and `coalesce` (a lookup per hot row);
   --   partitioned tables, partitions and inheritance: a parent's statement trigger sees rows of
   --   the children that row triggers never did, a child's does not fire for writes through its
   --   parent;
   --   updates of a table without a primary key (old and new rows cannot be paired) or with a
   --   deferrable one (keys swapped within one statement pair the wrong rows).
-  per_statement := row_condition IS NULL AND coalesce_ms IS NULL AND kind = 'r'
+  per_statement := coalesce(spec->>'capture', 'statement') = 'statement' AND row_condition IS NULL AND coalesce_ms IS NULL AND kind = 'r'
                    AND NOT EXISTS (SELECT FROM pg_inherits WHERE inhrelid = target OR inhparent = target);
   update_per_statement := per_statement AND key_columns IS NOT NULL
                           AND NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = target AND contype = 'p' AND condeferrable);

@@ -175,6 +175,24 @@ describe('primary-key changes within statements', () => {
   });
 });
 
+describe('capture: row', () => {
+  it('a watch asking for row-level capture sends the same events from per-row triggers', async () => {
+    await installConfig({ watches: [{ table: 'items', capture: 'row' }] });
+    const { rows } = await client.query(`SELECT DISTINCT tgtype & 1 = 1 AS per_row FROM pg_trigger WHERE tgrelid = 'items'::regclass`);
+    expect(rows).toEqual([{ per_row: true }]);
+    await client.query(`INSERT INTO items (id, n) SELECT g, g FROM generate_series(1, 2) AS g`);
+    await client.query(`UPDATE items SET n = n * 10 WHERE id = 2`);
+    await client.query(`UPDATE items SET id = 5 WHERE id = 1`);
+    expect(await events()).toEqual([
+      ['insert', 1, 1, undefined, undefined],
+      ['insert', 2, 2, undefined, undefined],
+      ['update', 2, 20, 2, undefined],
+      ['delete', 1, 1, undefined, '1->5'],
+      ['insert', 5, 1, undefined, '1->5'],
+    ]);
+  });
+});
+
 describe('partitions and inheritance', () => {
   it('a watch on a partitioned table captures the rows of every partition, one event per row', async () => {
     await installConfig({ watches: [{ table: 'bookings' }] });
