@@ -1,6 +1,6 @@
 /**
- * Writers' cost of capture, per mode: no capture, row-level triggers (pgbridge before
- * statement-level capture) and statement-level triggers (this tree), in one server, interleaved.
+ * Writers' cost of capture, per mode: no capture, row-level triggers (a watch's `capture: "row"`)
+ * and statement-level triggers (the default), in one server, interleaved.
  * Every workload is a pgbench script of this folder; rows/s and WAL bytes per changed row are
  * medians of the rounds. `tsx bench/capture-modes/compare.ts` (CAPTURE_ROUNDS, CAPTURE_SECONDS,
  * CAPTURE_CLIENTS, PGBENCH to point at another pgbench).
@@ -35,9 +35,6 @@ const WORKLOADS: Workload[] = [
   { name: 'UPDATE 200,000 rows', script: 'bulk-update.pgbench', rowsPerTransaction: 200_000, once: true },
 ];
 
-// The last commit whose watches captured per row: its create_watch, applied over this tree's
-// schema, is the row-level mode.
-const ROW_LEVEL_COMMIT = '8d337d2';
 // The bench's server settings (bench/bench-environment.ts): durability as shipped.
 const POSTGRES_SETTINGS = { shared_buffers: '512MB', max_wal_size: '8GB', checkpoint_timeout: '30min', max_connections: '200' };
 
@@ -65,13 +62,7 @@ try {
     const client = new pg.Client(server.databaseUrl(`capture_${mode}`));
     await client.connect();
     await client.query(readFileSync(here('./schema.sql'), 'utf8'));
-    if (mode !== 'none') await install(client, parseConfig({ watches: [{ table: 'items' }] }));
-    if (mode === 'row') {
-      const rowLevel = execFileSync('git', ['show', `${ROW_LEVEL_COMMIT}:sql/002-watch-install.sql`], { encoding: 'utf8' });
-      await client.query(rowLevel);
-      await client.query(`SELECT pgbridge.drop_watch('public.items')`);
-      await client.query('SELECT pgbridge.create_watch($1)', [JSON.stringify(parseConfig({ watches: [{ table: 'items' }] })[0])]);
-    }
+    if (mode !== 'none') await install(client, parseConfig({ watches: [{ table: 'items', capture: mode }] }));
     databases.set(mode, client);
   }
   const version = (await admin.query('SHOW server_version')).rows[0].server_version as string;
