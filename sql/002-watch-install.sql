@@ -18,14 +18,20 @@ RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
   ) AS chunks
 $$;
 
--- ROW(OLD.a, OLD.b)::record *<> ROW(NEW.a, NEW.b)::record. The record image operator works for
--- every type (json and point have no equality operator), and naming the columns in a trigger's
--- WHEN makes Postgres refuse to drop them while the watch exists, instead of failing writes.
+-- ROW(old.a, old.b)::record *<> ROW(new.a, new.b)::record (`operator` *<>), or *= . The record
+-- image operators work for every type (json and point have no equality operator), and naming
+-- the columns in a trigger's WHEN makes Postgres refuse to drop them while the watch exists,
+-- instead of failing writes.
+CREATE OR REPLACE FUNCTION pgbridge.compare_columns_sql(old_record text, operator text, new_record text, column_names text[])
+RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+  SELECT format('(ROW(%s)::record %s ROW(%s)::record)',
+                string_agg(format('%s.%I', old_record, name), ', '), operator, string_agg(format('%s.%I', new_record, name), ', '))
+  FROM unnest(column_names) AS name
+$$;
+
 CREATE OR REPLACE FUNCTION pgbridge.columns_changed_sql(column_names text[])
 RETURNS text LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT format('(ROW(%s)::record *<> ROW(%s)::record)',
-                string_agg(format('OLD.%I', name), ', '), string_agg(format('NEW.%I', name), ', '))
-  FROM unnest(column_names) AS name
+  SELECT pgbridge.compare_columns_sql('OLD', '*<>', 'NEW', column_names)
 $$;
 
 CREATE OR REPLACE FUNCTION pgbridge.assert_columns_exist(watch_name text, field text, wanted text[], existing text[], table_sql text)
@@ -43,10 +49,11 @@ END $$;
 
 -- What the registry keeps of a watch: its definition plus the generation of the capture code, so
 -- that a pgbridge release that generates different triggers (generation 2: a primary-key change
--- is sent as a delete and an insert) re-creates the watches installed by an older one.
+-- is sent as a delete and an insert; 3: statement-level capture) re-creates the watches
+-- installed by an older one.
 CREATE OR REPLACE FUNCTION pgbridge.stored_definition(spec jsonb)
 RETURNS jsonb LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT spec || '{"generation": 2}'::jsonb
+  SELECT spec || '{"generation": 3}'::jsonb
 $$;
 
 -- The names of the columns whose value differs between two row images (json objects).
@@ -148,6 +155,14 @@ DECLARE
   coalesce_ms  numeric := (spec->>'coalesce')::numeric;
   coalesce_key_new text; coalesce_key_old text;
   insert_end_window text := ''; delete_end_window text := '';
+  per_statement boolean;
+  update_per_statement boolean;
+  statement_actions text[];
+  statement_branch text := '';
+  key_change_marker text := format('pgbridge.key_changes_%s_', left(md5(spec->>'name'), 12));
+  new_record text := 'pgbridge_new'; old_record text := 'pgbridge_old';
+  update_statement_condition text;
+  key_new_statement text; key_old_statement text;
 BEGIN
   target := to_regclass(table_sql);
   IF target IS NULL THEN
@@ -168,6 +183,8 @@ BEGIN
 
   key_new := CASE WHEN key_columns IS NULL THEN 'NULL' ELSE pgbridge.json_object_sql('NEW', key_columns) END;
   key_old := CASE WHEN key_columns IS NULL THEN 'NULL' ELSE pgbridge.json_object_sql('OLD', key_columns) END;
+  key_new_statement := CASE WHEN key_columns IS NULL THEN 'NULL' ELSE pgbridge.json_object_sql(new_record, key_columns) END;
+  key_old_statement := CASE WHEN key_columns IS NULL THEN 'NULL' ELSE pgbridge.json_object_sql(old_record, key_columns) END;
 
   -- "All columns" follows later ALTER TABLE ADD COLUMN without a re-install; an explicit
   -- payload list is fixed at install time.
@@ -180,16 +197,38 @@ BEGIN
   row_new := pgbridge.row_json_sql('NEW', payload, exclude);
   row_old := pgbridge.row_json_sql('OLD', payload, exclude);
 
+  -- Statement-level capture: one trigger per action with its transition table, one INSERT ...
+  -- SELECT into the outbox and one read of the waiting flag per statement instead of a function
+  -- call, an insert and a read per row. Kept per row when the watch asks (`capture`: row,
+  -- cheaper for single-row statements) and where a statement cannot say the same:
+  --   `when` (a WHEN clause, checked by Postgres itself) and `coalesce` (a lookup per hot row);
+  --   partitioned tables, partitions and inheritance: a parent's statement trigger sees rows of
+  --   the children that row triggers never did, a child's does not fire for writes through its
+  --   parent;
+  --   updates of a table without a primary key (old and new rows cannot be paired) or with a
+  --   deferrable one (keys swapped within one statement pair the wrong rows).
+  per_statement := coalesce(spec->>'capture', 'statement') = 'statement' AND row_condition IS NULL AND coalesce_ms IS NULL AND kind = 'r'
+                   AND NOT EXISTS (SELECT FROM pg_inherits WHERE inhrelid = target OR inhparent = target);
+  update_per_statement := per_statement AND key_columns IS NOT NULL
+                          AND NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = target AND contype = 'p' AND condeferrable);
+  statement_actions := ARRAY(SELECT a FROM unnest(actions) AS a
+                             WHERE per_statement AND a IN ('insert', 'delete') OR update_per_statement AND a = 'update');
+
   -- An UPDATE emits only when something the consumer can see changed: the `columns` of the
   -- watch, or else the columns that are sent.
   IF cardinality(columns) > 0 THEN
     update_condition := pgbridge.columns_changed_sql(columns);
+    update_statement_condition := pgbridge.compare_columns_sql(old_record, '*<>', new_record, columns);
   ELSIF sent_columns IS NOT NULL THEN
     update_condition := pgbridge.columns_changed_sql(sent_columns);
+    update_statement_condition := pgbridge.compare_columns_sql(old_record, '*<>', new_record, sent_columns);
   ELSIF cardinality(exclude) > 0 THEN
     update_condition := format('((to_jsonb(OLD) - %1$L::text[]) IS DISTINCT FROM (to_jsonb(NEW) - %1$L::text[]))', exclude);
+    update_statement_condition := format('((to_jsonb(%2$s) - %1$L::text[]) IS DISTINCT FROM (to_jsonb(%3$s) - %1$L::text[]))',
+                                         exclude, old_record, new_record);
   ELSE
     update_condition := '(OLD *<> NEW)';
+    update_statement_condition := format('(%s *<> %s)', old_record, new_record);
   END IF;
 
   update_branch := format($u$INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, old_data)
@@ -240,7 +279,22 @@ BEGIN
   -- key's group, and could overtake that row's earlier events. A delete of the old key and an
   -- insert of the new one each stay in order within their own group; `key_change` links them.
   -- Compared by image, like the group id, which is built from the key's text.
-  IF key_columns IS NOT NULL THEN
+  IF update_per_statement THEN
+    -- Per statement, a row whose key changed is still captured per row (its old and new image
+    -- cannot be paired by key), by a row trigger that fires only for it, before the statement's
+    -- trigger. A key that one row leaves and another takes within the statement (a chain, not a
+    -- swap: the key is not deferrable) would pair two rows: the first event id of the statement's
+    -- key changes, in a transaction-local setting per trigger depth, tells the statement trigger
+    -- which new keys to leave to the row trigger.
+    update_branch := format($u$INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, key_change)
+        VALUES (%1$L, %2$L, 'delete', %3$L, %5$s, %7$s, json_build_object('old', %5$s, 'new', %4$s))
+        RETURNING id INTO capture.key_change_from;
+        INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, key_change)
+        VALUES (%1$L, %2$L, 'insert', %3$L, %4$s, %6$s, json_build_object('old', %5$s, 'new', %4$s));
+        IF coalesce(current_setting(%8$L || pg_trigger_depth(), true), '') = '' THEN
+          PERFORM set_config(%8$L || pg_trigger_depth(), capture.key_change_from::text, true);
+        END IF;$u$, schema_name, table_name, label, key_new, key_old, row_new, row_old, key_change_marker);
+  ELSIF key_columns IS NOT NULL THEN
     update_branch := format($u$IF %1$s THEN
           INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, key_change)
           VALUES (%2$L, %3$L, 'delete', %4$L, %6$s, %8$s, json_build_object('old', %6$s, 'new', %5$s));
@@ -263,13 +317,51 @@ BEGIN
                        length(watch_name) + 1, watch_name || ':') END);
   END IF;
 
-  -- With no option that needs them, %9$s to %12$s produce the function as it always was: the
+  IF cardinality(statement_actions) > 0 THEN
+    statement_branch := format(E'IF TG_LEVEL = \'STATEMENT\' THEN\n        %s\n        END IF;\n'
+                               '        -- Nothing sent (no row, or none that changed what the watch sends): no wake-up.\n'
+                               '        IF NOT FOUND THEN\n          RETURN NULL;\n        END IF;\n      ELS', (
+      SELECT string_agg(format(E'IF TG_OP = %L THEN\n          %s', upper(a), CASE a
+        WHEN 'insert' THEN format($s$INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data)
+          SELECT %L, %L, 'insert', %L, %s, %s FROM pgbridge_inserted AS %s;$s$,
+          schema_name, table_name, label, key_new_statement,
+          pgbridge.row_json_sql(new_record, payload, exclude), new_record)
+        WHEN 'delete' THEN format($s$INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data)
+          SELECT %L, %L, 'delete', %L, %s, %s FROM pgbridge_deleted AS %s;$s$,
+          schema_name, table_name, label, key_old_statement,
+          pgbridge.row_json_sql(old_record, payload, exclude), old_record)
+        ELSE format($s$capture.key_change_from := nullif(current_setting(%1$L || pg_trigger_depth(), true), '')::bigint;
+          IF capture.key_change_from IS NOT NULL THEN
+            PERFORM set_config(%1$L || pg_trigger_depth(), '', true);
+          END IF;
+          INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data, old_data)
+          SELECT %2$L, %3$L, 'update', %4$L, %5$s, %6$s, %7$s
+          FROM pgbridge_new_rows AS %8$s JOIN pgbridge_old_rows AS %9$s ON %10$s AND %11$s
+          WHERE %12$s
+            AND (capture.key_change_from IS NULL OR NOT EXISTS (
+                   SELECT FROM pgbridge.outbox AS changed
+                   WHERE changed.id >= capture.key_change_from AND changed.txid = txid_current() AND changed.action = 'insert'
+                     AND changed.key_change IS NOT NULL AND changed.schema_name = %2$L AND changed.table_name = %3$L
+                     AND changed.key::text = (%5$s)::text));$s$,
+          key_change_marker, schema_name, table_name, label, key_new_statement,
+          pgbridge.row_json_sql(new_record, payload, exclude), pgbridge.row_json_sql(old_record, payload, exclude),
+          new_record, old_record,
+          (SELECT string_agg(format('%s.%I = %s.%I', old_record, k, new_record, k), ' AND ') FROM unnest(key_columns) AS k),
+          pgbridge.compare_columns_sql(old_record, '*=', new_record, key_columns), update_statement_condition)
+        END), E'\n        ELS' ORDER BY a)
+      FROM unnest(statement_actions) AS a));
+  END IF;
+
+  -- With no option that needs them, %9$s to %13$s produce the function as it always was: the
   -- writers' cost of a plain watch does not change.
   EXECUTE format($f$
     CREATE OR REPLACE FUNCTION pgbridge.%1$I() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $capture$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp%14$s AS $capture$
+    <<capture>>
+    DECLARE
+      key_change_from bigint;
     BEGIN
-      %9$sIF TG_OP = 'INSERT' THEN
+      %9$s%13$sIF TG_OP = 'INSERT' THEN
         INSERT INTO pgbridge.outbox (schema_name, table_name, action, label, key, row_data)
         VALUES (%2$L, %3$L, 'insert', %4$L, %5$s, %7$s);%11$s
       ELSIF TG_OP = 'UPDATE' THEN
@@ -290,18 +382,39 @@ BEGIN
     END
     $capture$
   $f$, function_name, schema_name, table_name, label, key_new, key_old, row_new, row_old, truncate_branch, update_branch,
-     insert_end_window, delete_end_window);
+     insert_end_window, delete_end_window, statement_branch,
+     -- The statement's update query pairs old and new rows with a join. plpgsql keeps the plan of
+     -- its first run, made for that statement's row count: a nested loop planned for one row would
+     -- then pair a later 200,000-row update in quadratic time (minutes instead of a second). A
+     -- hash or merge join is right for any count. No other query of such a function joins.
+     CASE WHEN 'update' = ANY (statement_actions) THEN ' SET enable_nestloop = off' ELSE '' END);
   EXECUTE format('REVOKE ALL ON FUNCTION pgbridge.%I() FROM PUBLIC', function_name);
 
   update_of := CASE WHEN cardinality(columns) > 0
                     THEN 'OF ' || (SELECT string_agg(format('%I', c), ', ') FROM unnest(columns) AS c) ELSE '' END;
   IF row_condition IS NULL THEN
-    row_events := ARRAY(SELECT upper(a) FROM unnest(actions) AS a WHERE a IN ('insert', 'delete'));
+    row_events := ARRAY(SELECT upper(a) FROM unnest(actions) AS a WHERE a IN ('insert', 'delete') AND a <> ALL (statement_actions));
     IF cardinality(row_events) > 0 THEN
       EXECUTE format('CREATE TRIGGER %I AFTER %s ON %s FOR EACH ROW EXECUTE FUNCTION pgbridge.%I()',
                      trigger_prefix || '_row', array_to_string(row_events, ' OR '), table_sql, function_name);
     END IF;
-    IF 'update' = ANY (actions) THEN
+    IF 'insert' = ANY (statement_actions) THEN
+      EXECUTE format('CREATE TRIGGER %I AFTER INSERT ON %s REFERENCING NEW TABLE AS pgbridge_inserted FOR EACH STATEMENT EXECUTE FUNCTION pgbridge.%I()',
+                     trigger_prefix || '_insert', table_sql, function_name);
+    END IF;
+    IF 'delete' = ANY (statement_actions) THEN
+      EXECUTE format('CREATE TRIGGER %I AFTER DELETE ON %s REFERENCING OLD TABLE AS pgbridge_deleted FOR EACH STATEMENT EXECUTE FUNCTION pgbridge.%I()',
+                     trigger_prefix || '_delete', table_sql, function_name);
+    END IF;
+    IF 'update' = ANY (statement_actions) THEN
+      EXECUTE format('CREATE TRIGGER %I AFTER UPDATE ON %s REFERENCING OLD TABLE AS pgbridge_old_rows NEW TABLE AS pgbridge_new_rows FOR EACH STATEMENT EXECUTE FUNCTION pgbridge.%I()',
+                     trigger_prefix || '_update', table_sql, function_name);
+      -- The row update trigger's column list and condition, as before: the same key changes are
+      -- sent, and the columns they name still cannot be dropped while the watch exists.
+      EXECUTE format('CREATE TRIGGER %I AFTER UPDATE %s ON %s FOR EACH ROW WHEN (%s AND %s) EXECUTE FUNCTION pgbridge.%I()',
+                     trigger_prefix || '_key_change', update_of, table_sql, update_condition,
+                     pgbridge.columns_changed_sql(key_columns), function_name);
+    ELSIF 'update' = ANY (actions) THEN
       EXECUTE format('CREATE TRIGGER %I AFTER UPDATE %s ON %s FOR EACH ROW WHEN %s EXECUTE FUNCTION pgbridge.%I()',
                      trigger_prefix || '_update', update_of, table_sql, update_condition, function_name);
     END IF;

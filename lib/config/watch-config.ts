@@ -79,6 +79,11 @@ const watchFields = {
       error: (issue) => `coalesce must be between 10ms and 5m (got ${valueText(issue.input)})`,
     })
     .optional(),
+  capture: z
+    .enum(['statement', 'row'], {
+      error: (issue) => `capture must be "statement" or "row" (got ${valueText(issue.input) ?? 'a list or object'})`,
+    })
+    .optional(),
   label: z
     .string()
     .regex(/^[A-Za-z0-9_.:-]{1,64}$/, {
@@ -155,6 +160,8 @@ export interface Watch {
   when?: string;
   /** Window in milliseconds within which updates of one row are merged into one event. */
   coalesce?: number;
+  /** `row`: per-row triggers even where statement-level ones could capture (cheaper for single-row statements). */
+  capture?: 'row';
 }
 
 /** A whole pgbridge.config.json after validation. */
@@ -200,6 +207,8 @@ function normaliseWatch(entry: z.output<typeof watchSchema>): Watch {
   if (entry.exclude?.length) watch.exclude = entry.exclude;
   if (entry.when !== undefined) watch.when = entry.when;
   if (entry.coalesce !== undefined) watch.coalesce = windowMs(entry.coalesce);
+  // Only the non-default is kept, so that watches installed before the option are not re-created.
+  if (entry.capture === 'row') watch.capture = 'row';
   return watch;
 }
 

@@ -92,8 +92,11 @@ describe('pgbridge status', () => {
     await db.query(`INSERT INTO accounts VALUES (1, 'a@example.com'), (2, 'b@example.com')`);
     await db.query(`SELECT pg_sleep(0.2)`);
     await db.query(`INSERT INTO orders VALUES (1, true)`);
-    const { rows } = await db.query(`SELECT tgname FROM pg_trigger WHERE tgrelid = 'invoices'::regclass AND NOT tgisinternal`);
-    await db.query(`DROP TRIGGER ${rows[0].tgname} ON invoices`);
+    // The triggers capturing inserts and deletes (tgtype bits 4 and 8), dropped by hand.
+    const { rows } = await db.query(
+      `SELECT tgname FROM pg_trigger WHERE tgrelid = 'invoices'::regclass AND NOT tgisinternal AND tgtype & 12 <> 0`,
+    );
+    for (const { tgname } of rows) await db.query(`DROP TRIGGER ${tgname} ON invoices`);
     const changed = configFile({
       watches: [
         { table: 'accounts' },

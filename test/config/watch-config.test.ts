@@ -48,6 +48,10 @@ describe('pgbridge.config.json', () => {
     [{ watches: [{ table: 'users', label: 'has space' }] }, /watches\[0\] \(users\)\.label/],
     [{ watches: [{ table: 'users', colums: ['plan'] }] }, /watches\[0\] \(users\).*colums/],
     [
+      { watches: [{ table: 'users', capture: 'rows' }] },
+      /watches\[0\] \(users\)\.capture: capture must be "statement" or "row" \(got "rows"\)/,
+    ],
+    [
       { watches: [{ table: 'users' }, { table: 'public.users' }] },
       /"public\.users" is declared twice \(several watches on one table need distinct labels\)/,
     ],
@@ -73,7 +77,7 @@ describe('pgbridge.config.json', () => {
         '  - watches[2]: a watch is an object such as { "table": "users" } (got "orders")',
         '  - watches[3] (orders).schema: Invalid input: expected string, received number (got 7)',
         '  - watches[3] (orders).columns[1]: a column name is a string (got 3)',
-        '  - watches[3] (orders): unknown field "tabel" (a watch has table, schema, actions, columns, payload, exclude, when, coalesce, label)',
+        '  - watches[3] (orders): unknown field "tabel" (a watch has table, schema, actions, columns, payload, exclude, when, coalesce, capture, label)',
       ].join('\n'),
     );
   });
