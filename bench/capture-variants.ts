@@ -6,7 +6,14 @@ import { BENCH_CONFIG, type BenchEnvironment } from './bench-environment.ts';
 import type { ConsumerQueue } from './measure/consumer-queue.ts';
 import { NicedProcess } from './processes/niced-process.ts';
 
-export type VariantName = 'none' | 'naive' | 'pgbridge-trigger' | 'pgbridge' | 'pgbridge-fifo' | 'pgbridge-killed-idle';
+export type VariantName =
+  | 'none'
+  | 'naive'
+  | 'pgbridge-trigger'
+  | 'pgbridge-trigger-statement'
+  | 'pgbridge'
+  | 'pgbridge-fifo'
+  | 'pgbridge-killed-idle';
 
 export interface Variant {
   name: VariantName;
@@ -15,6 +22,8 @@ export interface Variant {
   listener?: 'naive' | 'standard' | 'fifo';
   /** The listener is SIGKILLed once asleep on LISTEN, before the writers start (issue 11). */
   killedWhileIdle?: boolean;
+  /** Every watch with `capture: "statement"` (statement-level triggers) instead of the default per-row ones. */
+  statementCapture?: boolean;
 }
 
 /** The waiting flag as the writers' triggers find it: set, and whether a live session holds the waiting lock. */
@@ -27,6 +36,12 @@ export const VARIANTS: Record<VariantName, Variant> = {
   none: { name: 'none', title: 'none (no capture)', capture: 'none' },
   naive: { name: 'naive', title: 'naive (pg_notify per row)', capture: 'naive', listener: 'naive' },
   'pgbridge-trigger': { name: 'pgbridge-trigger', title: 'pgbridge, trigger only (listener paused)', capture: 'pgbridge' },
+  'pgbridge-trigger-statement': {
+    name: 'pgbridge-trigger-statement',
+    title: 'pgbridge, trigger only, capture: statement',
+    capture: 'pgbridge',
+    statementCapture: true,
+  },
   pgbridge: { name: 'pgbridge', title: 'pgbridge (standard topic)', capture: 'pgbridge', listener: 'standard' },
   'pgbridge-fifo': { name: 'pgbridge-fifo', title: 'pgbridge FIFO', capture: 'pgbridge', listener: 'fifo' },
   'pgbridge-killed-idle': {
@@ -60,7 +75,9 @@ export class RunningVariant {
   ) {}
 
   static async start(variant: Variant, env: BenchEnvironment, overrides: VariantOverrides = {}): Promise<RunningVariant> {
-    const running = new RunningVariant(variant, env, overrides.config ?? BENCH_CONFIG, overrides.endpoint ?? env.endpoint);
+    const config = overrides.config ?? BENCH_CONFIG;
+    const watches = variant.statementCapture ? config.watches.map((watch) => ({ ...watch, capture: 'statement' })) : config.watches;
+    const running = new RunningVariant(variant, env, { ...config, watches }, overrides.endpoint ?? env.endpoint);
     await running.installCapture();
     // Events a previous variant left would keep the listener awake: it must find nothing to do.
     if (variant.killedWhileIdle) await env.admin.query('TRUNCATE pgbridge.outbox');

@@ -207,7 +207,7 @@ BEGIN
   --   parent;
   --   updates of a table without a primary key (old and new rows cannot be paired) or with a
   --   deferrable one (keys swapped within one statement pair the wrong rows).
-  per_statement := coalesce(spec->>'capture', 'statement') = 'statement' AND row_condition IS NULL AND coalesce_ms IS NULL AND kind = 'r'
+  per_statement := spec->>'capture' = 'statement' AND row_condition IS NULL AND coalesce_ms IS NULL AND kind = 'r'
                    AND NOT EXISTS (SELECT FROM pg_inherits WHERE inhrelid = target OR inhparent = target);
   update_per_statement := per_statement AND key_columns IS NOT NULL
                           AND NOT EXISTS (SELECT FROM pg_constraint WHERE conrelid = target AND contype = 'p' AND condeferrable);

@@ -10,7 +10,7 @@ const BULK_CONFIG = { watches: [{ table: 'bench.bulk_items' }] };
 export type BulkStatement = 'insert-select' | 'update-all';
 // The listener cannot see a statement's rows before it commits, so it has nothing to do while
 // one runs: a draining listener would only add the drain after the statement, not tax it.
-export const BULK_VARIANTS: VariantName[] = ['none', 'pgbridge-trigger'];
+export const BULK_VARIANTS: VariantName[] = ['none', 'pgbridge-trigger', 'pgbridge-trigger-statement'];
 
 export interface BulkRun {
   variant: VariantName;

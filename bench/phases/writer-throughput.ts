@@ -29,9 +29,16 @@ export function isTargetCell(workload: WorkloadName, writers: number): boolean {
   return workload === 'insert' && (writers === 8 || writers === 32);
 }
 
-export const WRITER_VARIANTS: VariantName[] = ['none', 'naive', 'pgbridge-trigger', 'pgbridge', 'pgbridge-fifo'];
+export const WRITER_VARIANTS: VariantName[] = [
+  'none',
+  'naive',
+  'pgbridge-trigger',
+  'pgbridge-trigger-statement',
+  'pgbridge',
+  'pgbridge-fifo',
+];
 /** Multi-row statements: the capture tax against no capture, paused and draining. */
-export const MULTI_ROW_VARIANTS: VariantName[] = ['none', 'pgbridge-trigger', 'pgbridge'];
+export const MULTI_ROW_VARIANTS: VariantName[] = ['none', 'pgbridge-trigger', 'pgbridge-trigger-statement', 'pgbridge'];
 
 export function isMultiRow(workload: WorkloadName): boolean {
   return WORKLOADS[workload].eventsPerTransaction >= 100;

@@ -36,7 +36,7 @@ export function multiRowSection(results: BenchResults): string {
       WORKLOADS[workload].title,
       String(writers),
       n(none),
-      ...(['pgbridge-trigger', 'pgbridge'] as const).map(
+      ...(['pgbridge-trigger', 'pgbridge-trigger-statement', 'pgbridge'] as const).map(
         (variant) => `${n(rate(variant))}${x(none ? (rate(variant) ?? NaN) / none : undefined)}`,
       ),
     ];
@@ -45,19 +45,33 @@ export function multiRowSection(results: BenchResults): string {
     const bulk = (variant: VariantName) => results.bulk.find((run) => run.variant === variant && run.statement === statement);
     const none = bulk('none');
     if (!none) continue;
-    const trigger = bulk('pgbridge-trigger');
+    const captured = (variant: VariantName) => {
+      const run = bulk(variant);
+      return run ? `${n(run.rowsPerSecond)}${x(run.rowsPerSecond / none.rowsPerSecond)}` : '–';
+    };
     rows.push([
       `bulk: one ${BULK_TITLES[statement]} of ${n(none.rows)} rows (median of ${none.seconds.length})`,
       '1',
       n(none.rowsPerSecond),
-      trigger ? `${n(trigger.rowsPerSecond)}${x(trigger.rowsPerSecond / none.rowsPerSecond)}` : '–',
+      captured('pgbridge-trigger'),
+      captured('pgbridge-trigger-statement'),
       '– (the listener sees nothing before the commit)',
     ]);
   }
   const outbox = results.bulk.find((run) => run.outboxBytesPerEvent !== undefined && run.statement === 'insert-select');
   return [
     '\n### Multi-row statements (rows changed per second, ratio to none)\n',
-    table(['statement', 'writers', VARIANTS.none.title, VARIANTS['pgbridge-trigger'].title, VARIANTS.pgbridge.title], rows),
+    table(
+      [
+        'statement',
+        'writers',
+        VARIANTS.none.title,
+        VARIANTS['pgbridge-trigger'].title,
+        VARIANTS['pgbridge-trigger-statement'].title,
+        VARIANTS.pgbridge.title,
+      ],
+      rows,
+    ),
     outbox
       ? `\nOutbox after the bulk INSERT: ${n(outbox.outboxBytesPerEvent)} bytes per event (heap and indexes; ${n((outbox.outboxBytesPerEvent! * 1e6) / 2 ** 20)} MB per million events).\n`
       : '',
@@ -116,7 +130,7 @@ export function walSection(results: BenchResults): string {
     return [
       WORKLOADS[workload].title,
       String(writers),
-      ...(['none', 'pgbridge-trigger', 'pgbridge'] as const).map((variant) =>
+      ...(['none', 'pgbridge-trigger', 'pgbridge-trigger-statement', 'pgbridge'] as const).map((variant) =>
         cell(run(variant)?.wal, run(variant)?.eventsWritten, variant === 'none' ? undefined : base),
       ),
     ];
@@ -131,6 +145,7 @@ export function walSection(results: BenchResults): string {
       '1',
       cell(none.wal, none.rows, undefined),
       cell(bulk('pgbridge-trigger')?.wal, none.rows, base),
+      cell(bulk('pgbridge-trigger-statement')?.wal, none.rows, base),
       '–',
     ]);
   }
@@ -139,7 +154,17 @@ export function walSection(results: BenchResults): string {
     inspected
       ? 'Whole-cluster WAL (LSN difference) over each run divided by the row changes committed; full-page images (FPI, first change of a page after the checkpoint before each run) counted apart with pg_walinspect and left out of the ratio. With the listener draining, its deletes during the run are included.\n\n'
       : 'Whole-cluster WAL (LSN difference) over each run divided by the row changes committed (pg_walinspect not available: full-page images included).\n\n',
-    table(['workload', 'writers', VARIANTS.none.title, VARIANTS['pgbridge-trigger'].title, VARIANTS.pgbridge.title], rows),
+    table(
+      [
+        'workload',
+        'writers',
+        VARIANTS.none.title,
+        VARIANTS['pgbridge-trigger'].title,
+        VARIANTS['pgbridge-trigger-statement'].title,
+        VARIANTS.pgbridge.title,
+      ],
+      rows,
+    ),
   ].join('');
 }
 

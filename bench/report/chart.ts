@@ -7,11 +7,16 @@ import { isMultiRow, WRITER_VARIANTS } from '../phases/writer-throughput.ts';
 
 const WIDTH = 1400;
 // Names of their own: the writer panel's legend already toggles the variants' titles.
-const MULTI_ROW_SERIES = ['trigger only (listener paused) ÷ none', 'listener draining ÷ none'];
+const MULTI_ROW_SERIES = ['trigger only (listener paused) ÷ none', 'trigger only, capture: statement ÷ none', 'listener draining ÷ none'];
 const HEIGHT = 1250;
 
 /** Multi-row and bulk statements: captured rows/s ÷ none, trigger only and draining (issue 11). */
-function multiRowRatios(results: BenchResults): { names: string[]; trigger: (number | null)[]; draining: (number | null)[] } {
+function multiRowRatios(results: BenchResults): {
+  names: string[];
+  trigger: (number | null)[];
+  statement: (number | null)[];
+  draining: (number | null)[];
+} {
   const cells = [...new Set(results.writers.filter((run) => isMultiRow(run.workload)).map((run) => `${run.workload} ×${run.writers}`))];
   const rate = (variant: Parameters<typeof writerRate>[1], key: string) => {
     const [workload, writers] = key.split(' ×') as [Parameters<typeof writerRate>[2], string];
@@ -27,6 +32,10 @@ function multiRowRatios(results: BenchResults): { names: string[]; trigger: (num
     trigger: [
       ...cells.map((key) => ratio(rate('pgbridge-trigger', key), rate('none', key))),
       ...bulkStatements.map((statement) => ratio(bulk('pgbridge-trigger', statement), bulk('none', statement))),
+    ],
+    statement: [
+      ...cells.map((key) => ratio(rate('pgbridge-trigger-statement', key), rate('none', key))),
+      ...bulkStatements.map((statement) => ratio(bulk('pgbridge-trigger-statement', statement), bulk('none', statement))),
     ],
     draining: [...cells.map((key) => ratio(rate('pgbridge', key), rate('none', key))), ...bulkStatements.map(() => null)],
   };
@@ -119,7 +128,7 @@ export function renderChart(results: BenchResults): Buffer {
         yAxisIndex: 2,
         data: delayKeys.map((key) => delayOf(key, field)),
       })),
-      ...[multiRow.trigger, multiRow.draining].map((data, index) => ({
+      ...[multiRow.trigger, multiRow.statement, multiRow.draining].map((data, index) => ({
         type: 'bar',
         name: MULTI_ROW_SERIES[index],
         xAxisIndex: 3,

@@ -160,8 +160,8 @@ export interface Watch {
   when?: string;
   /** Window in milliseconds within which updates of one row are merged into one event. */
   coalesce?: number;
-  /** `row`: per-row triggers even where statement-level ones could capture (cheaper for single-row statements). */
-  capture?: 'row';
+  /** `statement`: statement-level triggers where they can capture (tables written many rows per statement); per row otherwise. */
+  capture?: 'statement';
 }
 
 /** A whole pgbridge.config.json after validation. */
@@ -208,7 +208,7 @@ function normaliseWatch(entry: z.output<typeof watchSchema>): Watch {
   if (entry.when !== undefined) watch.when = entry.when;
   if (entry.coalesce !== undefined) watch.coalesce = windowMs(entry.coalesce);
   // Only the non-default is kept, so that watches installed before the option are not re-created.
-  if (entry.capture === 'row') watch.capture = 'row';
+  if (entry.capture === 'statement') watch.capture = 'statement';
   return watch;
 }
 

@@ -56,9 +56,7 @@ describe('install', () => {
     const config = { watches: [{ table: 'users' }, { table: 'orders', actions: ['insert' as const] }] };
     await installConfig(config);
     const first = await triggers();
-    // Per statement: one trigger per action (transition tables allow one event each) and one per
-    // row for primary-key changes.
-    expect(first.map((trigger) => trigger.table)).toEqual(['orders', 'users', 'users', 'users', 'users']);
+    expect(first.map((trigger) => trigger.table)).toEqual(['orders', 'users', 'users']);
     await installConfig(config);
     expect(await triggers()).toEqual(first);
   });
@@ -66,7 +64,7 @@ describe('install', () => {
   it('drops the triggers of a watch removed from the config', async () => {
     await installConfig({ watches: [{ table: 'users' }, { table: 'orders' }] });
     await installConfig({ watches: [{ table: 'users' }] });
-    expect((await triggers()).map((trigger) => trigger.table)).toEqual(['users', 'users', 'users', 'users']);
+    expect((await triggers()).map((trigger) => trigger.table)).toEqual(['users', 'users']);
     await client.query(`INSERT INTO orders VALUES (1, 1, 5)`);
     expect(await outbox()).toEqual([]);
   });
@@ -146,7 +144,7 @@ describe('install', () => {
     await client.query(`INSERT INTO "it's" (id) VALUES (1)`);
     expect(await outbox()).toMatchObject([{ action: 'insert', label: 'quoted', key: { id: 1 } }]);
     await install(client, watches);
-    expect((await triggers()).length).toBe(4);
+    expect((await triggers()).length).toBe(2);
   });
 
   it('a watched table renamed since the last install makes the next install fail, naming it', async () => {
@@ -211,7 +209,7 @@ describe('the pgbridge CLI', () => {
     writeFileSync(file, JSON.stringify({ watches: [{ table: 'users', payload: ['id', 'plan'] }] }));
     const ok = await cli(['install', '--config', file]);
     expect(ok.stdout).toContain('installed 1 watch(es): public.users');
-    expect((await triggers()).length).toBe(4);
+    expect((await triggers()).length).toBe(2);
   });
 
   it('sql prints the install script without touching the database', async () => {

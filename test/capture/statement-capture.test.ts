@@ -32,7 +32,9 @@ beforeEach(async () => {
   `);
 });
 
-const installConfig = (config: PgBridgeConfig) => install(client, parseConfig(config));
+// Statement-level capture is asked for per watch (`capture: "statement"`); per row is the default.
+const installConfig = (config: PgBridgeConfig) =>
+  install(client, parseConfig({ ...config, watches: config.watches.map((watch) => ({ capture: 'statement', ...watch })) }));
 
 /** What each event says, in id order: action, key's id, row's n, old row's n, key change. */
 async function events(): Promise<unknown[][]> {
@@ -175,9 +177,12 @@ describe('primary-key changes within statements', () => {
   });
 });
 
-describe('capture: row', () => {
-  it('a watch asking for row-level capture sends the same events from per-row triggers', async () => {
-    await installConfig({ watches: [{ table: 'items', capture: 'row' }] });
+describe('capture: row, the default', () => {
+  it.each([
+    ['a watch without capture', {}],
+    ['a watch asking for row-level capture', { capture: 'row' as const }],
+  ])('%s sends the same events from per-row triggers', async (_, option) => {
+    await install(client, parseConfig({ watches: [{ table: 'items', ...option }] }));
     const { rows } = await client.query(`SELECT DISTINCT tgtype & 1 = 1 AS per_row FROM pg_trigger WHERE tgrelid = 'items'::regclass`);
     expect(rows).toEqual([{ per_row: true }]);
     await client.query(`INSERT INTO items (id, n) SELECT g, g FROM generate_series(1, 2) AS g`);
