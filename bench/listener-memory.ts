@@ -13,10 +13,12 @@ import { NicedProcess } from './processes/niced-process.ts';
 // commits (each with its own sql/), so one run tells what a change costs in memory. Every bundle
 // gets a database of its own and installs its own schema there; rounds are interleaved so a busy
 // moment of the machine does not land on one bundle alone. BENCH_BACKLOG (default 200,000),
-// BENCH_ROUNDS (default 3), BENCH_FIFO=true, BENCH_LISTENER_NODE_FLAGS as in the benchmark.
+// BENCH_ROUNDS (default 3), BENCH_FIFO=true, BENCH_LISTENER_NODE_FLAGS as in the benchmark, or
+// several flag sets separated by `|` to run every bundle with each.
 
 interface Candidate {
   name: string;
+  flags: string[];
   bundle: string;
   sqlDir: string;
   databaseUrl: string;
@@ -35,7 +37,9 @@ interface Run {
 const events = Number(process.env.BENCH_BACKLOG ?? 200_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const fifo = process.env.BENCH_FIFO === 'true';
-const flags = (process.env.BENCH_LISTENER_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+const flagSets = (process.env.BENCH_LISTENER_NODE_FLAGS ?? '--max-semi-space-size=2 --heap-growing-percent=100')
+  .split('|')
+  .map((set) => set.split(' ').filter(Boolean));
 const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 
 const server = new EmbeddedPostgres({ settings: { shared_buffers: '512MB', max_wal_size: '8GB', checkpoint_timeout: '30min' } });
@@ -96,8 +100,11 @@ async function prepareCandidates(args: string[]): Promise<Candidate[]> {
         })
       : await buildListenerBundles().then(({ pgbridge, sqlDir }) => [{ name: 'this tree', bundle: pgbridge, sqlDir }]);
   const schema = readFileSync(new URL('./bench-schema.sql', import.meta.url), 'utf8');
+  const withFlags = listed.flatMap((entry) =>
+    flagSets.map((flags) => ({ ...entry, flags, name: flagSets.length > 1 ? `${entry.name} ${flags.join(' ')}` : entry.name })),
+  );
   return Promise.all(
-    listed.map(async (entry, index) => {
+    withFlags.map(async (entry, index) => {
       const database = `memory_${index}`;
       await admin.query(`CREATE DATABASE ${database}`);
       const client = new pg.Client({ connectionString: server.databaseUrl(database) });
@@ -148,7 +155,7 @@ async function drainBacklog(candidate: Candidate, topic: string, queue: Consumer
 }
 
 function startListener(candidate: Candidate, topic: string): NicedProcess {
-  return new NicedProcess(`listener ${candidate.name}`, [...flags, candidate.bundle], {
+  return new NicedProcess(`listener ${candidate.name}`, [...candidate.flags, candidate.bundle], {
     PGBRIDGE_SQL_DIR: candidate.sqlDir,
     DATABASE_URL: candidate.databaseUrl,
     AWS_ENDPOINT_URL: endpoint,
