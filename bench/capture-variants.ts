@@ -94,7 +94,7 @@ export class RunningVariant {
     }
     // BENCH_LISTENER_NODE_FLAGS: node flags for the pgbridge listener alone; by default the ones
     // the container runs it with (functions/listener/Dockerfile CMD).
-    const flags = (process.env.BENCH_LISTENER_NODE_FLAGS ?? '--max-semi-space-size=2 --heap-growing-percent=100')
+    const flags = (process.env.BENCH_LISTENER_NODE_FLAGS ?? '--max-semi-space-size=8 --heap-growing-percent=100')
       .split(' ')
       .filter(Boolean);
     this.listener = new NicedProcess(`pgbridge listener (${variant.listener})`, [...flags, env.bundles.pgbridge], {

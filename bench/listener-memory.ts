@@ -37,7 +37,7 @@ interface Run {
 const events = Number(process.env.BENCH_BACKLOG ?? 200_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const fifo = process.env.BENCH_FIFO === 'true';
-const flagSets = (process.env.BENCH_LISTENER_NODE_FLAGS ?? '--max-semi-space-size=2 --heap-growing-percent=100')
+const flagSets = (process.env.BENCH_LISTENER_NODE_FLAGS ?? '--max-semi-space-size=8 --heap-growing-percent=100')
   .split('|')
   .map((set) => set.split(' ').filter(Boolean));
 const progress = (line: string) => process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${line}\n`);
