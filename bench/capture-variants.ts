@@ -168,7 +168,9 @@ export class RunningVariant {
     }
     // BENCH_LISTENER_NODE_FLAGS: node flags for the pgbridge listener alone; by default the ones
     // the container runs it with (functions/listener/Dockerfile CMD).
-    const flags = (process.env.BENCH_LISTENER_NODE_FLAGS ?? '--max-semi-space-size=2').split(' ').filter(Boolean);
+    const flags = (process.env.BENCH_LISTENER_NODE_FLAGS ?? '--max-semi-space-size=8 --heap-growing-percent=100')
+      .split(' ')
+      .filter(Boolean);
     this.listener = new NicedProcess(`pgbridge listener (${variant.listener})`, [...flags, env.bundles.pgbridge], {
       PGBRIDGE_SQL_DIR: env.bundles.sqlDir,
       DATABASE_URL: env.databaseUrl,

@@ -39,7 +39,7 @@ export function addReplayCommand(program: Command): void {
         import('../../functions/listener/listener-settings.ts'),
       ]);
       const settings = readListenerSettings();
-      const sink = createSink({
+      const sink = await createSink({
         topicArn: settings.PGBRIDGE_TOPIC_ARN,
         queueUrl: settings.PGBRIDGE_QUEUE_URL,
         region: settings.AWS_REGION,

@@ -30,7 +30,7 @@ export async function startListener({
   const settings = readListenerSettings(env);
   install &&= !settings.PGBRIDGE_NO_INSTALL;
   const config: BridgeConfig | undefined = install ? loadBridgeConfig({ path: configPath, env }) : undefined;
-  const sink = createSink({
+  const sink = await createSink({
     topicArn: settings.PGBRIDGE_TOPIC_ARN,
     queueUrl: settings.PGBRIDGE_QUEUE_URL,
     region: settings.AWS_REGION,

@@ -1,12 +1,8 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { SNSClient } from '@aws-sdk/client-sns';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import { ConfigError } from '../errors.ts';
-import { PayloadOffloadingSink } from './payload-offloading-sink.ts';
 import type { Sink } from './sink.ts';
 import { SdkSnsSink } from './sdk-sns-sink.ts';
 import { SnsSink } from './sns-sink.ts';
-import { SqsSink } from './sqs-sink.ts';
 
 export interface SinkSettings {
   topicArn?: string;
@@ -24,10 +20,18 @@ export interface SinkSettings {
 /**
  * `PGBRIDGE_TOPIC_ARN` publishes to SNS, `PGBRIDGE_QUEUE_URL` sends straight to one SQS queue;
  * with `PGBRIDGE_PAYLOAD_BUCKET`, rows too large for either go to S3 behind a pointer.
+ *
+ * The S3 and SQS clients are imported only when configured: evaluated at start, the S3 client
+ * alone kept 3 MB more live heap in every listener, which V8's heap growth turned into about
+ * 15 MB more peak RSS while a backlog drains (bench/listener-memory.ts).
  */
-export function createSink(settings: SinkSettings): Sink {
-  const sink = createMessageSink(settings);
+export async function createSink(settings: SinkSettings): Promise<Sink> {
+  const sink = await createMessageSink(settings);
   if (!settings.payloadBucket) return sink;
+  const [{ S3Client }, { PayloadOffloadingSink }] = await Promise.all([
+    import('@aws-sdk/client-s3'),
+    import('./payload-offloading-sink.ts'),
+  ]);
   const s3 = new S3Client({
     ...clientConfig(settings),
     // Emulators and LocalStack answer path-style requests; bucket subdomains need DNS they lack.
@@ -38,7 +42,7 @@ export function createSink(settings: SinkSettings): Sink {
   return new PayloadOffloadingSink(sink, s3, settings.payloadBucket);
 }
 
-function createMessageSink(settings: SinkSettings): Sink {
+async function createMessageSink(settings: SinkSettings): Promise<Sink> {
   if (settings.topicArn && settings.queueUrl) {
     throw new ConfigError('set either PGBRIDGE_TOPIC_ARN (SNS) or PGBRIDGE_QUEUE_URL (SQS), not both');
   }
@@ -48,7 +52,10 @@ function createMessageSink(settings: SinkSettings): Sink {
       ? new SdkSnsSink(client, settings.topicArn, settings.maxMessageBytes)
       : new SnsSink(client, settings.topicArn, settings.maxMessageBytes);
   }
-  if (settings.queueUrl) return new SqsSink(new SQSClient(clientConfig(settings)), settings.queueUrl, settings.maxMessageBytes);
+  if (settings.queueUrl) {
+    const [{ SQSClient }, { SqsSink }] = await Promise.all([import('@aws-sdk/client-sqs'), import('./sqs-sink.ts')]);
+    return new SqsSink(new SQSClient(clientConfig(settings)), settings.queueUrl, settings.maxMessageBytes);
+  }
   throw new ConfigError('no sink: set PGBRIDGE_TOPIC_ARN (an SNS topic) or PGBRIDGE_QUEUE_URL (an SQS queue)');
 }
 

@@ -33,7 +33,7 @@ describe('counting proxy', () => {
     proxy.reset();
 
     const report = await publishAll(
-      createSink({ topicArn: topic, endpoint: proxy.url }),
+      await createSink({ topicArn: topic, endpoint: proxy.url }),
       Array.from({ length: 23 }, (_, index) => message(index + 1)),
       4,
     );

@@ -33,7 +33,7 @@ export async function startTestListener(options: TestListenerOptions): Promise<L
   const { databaseUrl, endpoint, topicArn, queueUrl, config, maxMessageBytes, snsClient, payloadBucket, ...overrides } = options;
   const listener = new Listener({
     connection: { connectionString: databaseUrl },
-    sink: createSink({ topicArn, queueUrl, endpoint, maxMessageBytes, snsClient, payloadBucket }),
+    sink: await createSink({ topicArn, queueUrl, endpoint, maxMessageBytes, snsClient, payloadBucket }),
     watches: config ? parseConfig(config) : undefined,
     batchSize: 200,
     maxInFlight: 8,
