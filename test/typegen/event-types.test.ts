@@ -338,9 +338,9 @@ export const deleted = (event: ShopOrders2XEvent): 'delete' => event.action;
     expect(() => readFileSync(out)).toThrow(/ENOENT/);
   });
 
-  it('the README cookbook handler compiles against the demo tables, with the command it gives', async () => {
+  it('the typed-handler example of the README compiles against the demo tables, with the command it gives', async () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const cookbook = readme.slice(readme.indexOf('**Cookbook: a typed handler for the demo tables.**'));
+    const cookbook = readme.slice(readme.indexOf('**Example: a typed handler for the demo tables.**'));
     const command = /```sh\n(.*)\n```/.exec(cookbook)![1]!;
     const handler = /```ts\n([\s\S]*?)```/.exec(cookbook)![1]!;
     expect(command).toMatch(/ npm run pgbridge -- types --out pgbridge-events\.ts$/);
