@@ -2,7 +2,8 @@
 # A manual probe, not part of `npm run bench`: how much of the writers' capture tax each part of a
 # row trigger costs, and what a trigger that writes no outbox row (a WAL message) would cost.
 # Swaps the body of the installed capture function of items (bench/capture-modes/schema.sql,
-# watched with the defaults) for each file of this folder, then runs pgbench's single-row insert
+# watched with the defaults) for each variant (the installed body, it without the flag read, the
+# files of this folder), then runs pgbench's single-row insert
 # at 8 writers and counts WAL bytes per transaction (20,000 one-row transactions).
 #   PROBE_URL      a database with items created and watched (`pgbridge install`) — required
 #   PROBE_NONE_URL a database with items and no watch — required
@@ -17,6 +18,18 @@ seconds=${PROBE_SECONDS:-6}; rounds=${PROBE_ROUNDS:-3}
 function_name=$(psql "$PROBE_URL" -qAtX -c "SELECT proname FROM pg_proc WHERE proname LIKE 'capture\_%' LIMIT 1")
 [ -n "$function_name" ] || { echo "no capture function in $PROBE_URL: run pgbridge install with a watch on items first" >&2; exit 2; }
 original=$(psql "$PROBE_URL" -qAtX -c "SELECT pg_get_functiondef('pgbridge.$function_name'::regproc)")
+# `outbox` is the body install generated; `outbox-without-flag` the same without its last block,
+# the waiting-flag read (the only block indented by six spaces that starts with IF (SELECT).
+installed_body=$(psql "$PROBE_URL" -qAtX -c "SELECT prosrc FROM pg_proc WHERE oid = 'pgbridge.$function_name'::regproc")
+grep -q 'FROM pgbridge.listener_state' <<<"$installed_body" || {
+  echo "pgbridge.$function_name does not read the waiting flag: is it the body install generated? Re-install the watch first" >&2; exit 2; }
+body_of() {
+  case "$1" in
+    outbox) printf '%s\n' "$installed_body" ;;
+    outbox-without-flag) printf '%s\n' "$installed_body" | sed '/^      IF (SELECT waiting FROM pgbridge.listener_state) THEN$/,/^      END IF;$/d' ;;
+    *) cat "$here/$1.sql" ;;
+  esac
+}
 restore() { printf '%s;\n' "$original" | psql "$PROBE_URL" -qX >/dev/null; }
 trap restore EXIT
 wal_per_tx() {
@@ -36,7 +49,7 @@ for variant in none empty outbox-without-json outbox-without-flag outbox wal-mes
   url=$PROBE_URL
   if [ "$variant" = none ]; then url=$PROBE_NONE_URL; else
     { echo "CREATE OR REPLACE FUNCTION pgbridge.$function_name() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS \$probe\$"
-      cat "$here/$variant.sql"; echo "\$probe\$;"; } | psql "$url" -qX >/dev/null
+      body_of "$variant"; echo "\$probe\$;"; } | psql "$url" -qX >/dev/null
   fi
   results=""
   for _ in $(seq "$rounds"); do psql "$url" -qAtX -c CHECKPOINT >/dev/null; results="$results $(tps "$url")"; done
