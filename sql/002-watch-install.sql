@@ -197,6 +197,18 @@ BEGIN
   row_new := pgbridge.row_json_sql('NEW', payload, exclude);
   row_old := pgbridge.row_json_sql('OLD', payload, exclude);
 
+  -- From the WAL: no trigger and no capture function; the listener reads the table's changes
+  -- from the publication (sql/009-wal-capture.sql) and applies the watch's options itself.
+  IF spec->>'capture' = 'wal' THEN
+    IF kind <> 'r' THEN
+      RAISE EXCEPTION 'watch "%": "capture": "wal" takes plain tables only (% is partitioned); leave "capture" out for a trigger', watch_name, table_sql;
+    END IF;
+    PERFORM pgbridge.add_wal_table(watch_name, target);
+    INSERT INTO pgbridge.watch (name, table_oid, schema_name, table_name, label, function_name, definition)
+    VALUES (watch_name, target, schema_name, table_name, label, '', pgbridge.stored_definition(spec));
+    RETURN;
+  END IF;
+
   -- Statement-level capture: one trigger per action with its transition table, one INSERT ...
   -- SELECT into the outbox and one read of the waiting flag per statement instead of a function
   -- call, an insert and a read per row. Kept per row when the watch asks (`capture`: row,
@@ -435,8 +447,15 @@ CREATE OR REPLACE FUNCTION pgbridge.drop_watch(watch_name text)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   function_name text;
+  watched_table oid;
+  from_wal boolean;
 BEGIN
-  DELETE FROM pgbridge.watch WHERE name = watch_name RETURNING watch.function_name INTO function_name;
+  DELETE FROM pgbridge.watch WHERE name = watch_name RETURNING watch.function_name, watch.table_oid, watch.definition->>'capture' = 'wal'
+    INTO function_name, watched_table, from_wal;
+  IF from_wal THEN
+    PERFORM pgbridge.remove_wal_table(watched_table);
+    RETURN;
+  END IF;
   DELETE FROM pgbridge.coalescing WHERE left(coalesce_key, length(watch_name) + 1) = watch_name || ':';
   -- CASCADE removes the function's triggers wherever they are, even if the table was renamed.
   EXECUTE format('DROP FUNCTION IF EXISTS pgbridge.%I() CASCADE', function_name);
@@ -454,10 +473,14 @@ BEGIN
   FOR installed IN SELECT * FROM pgbridge.watch LOOP
     IF NOT (EXISTS (SELECT 1 FROM jsonb_array_elements(watches) AS w WHERE pgbridge.stored_definition(w) = installed.definition)
             AND coalesce(to_regclass(format('%I.%I', installed.schema_name, installed.table_name)) = installed.table_oid, false)
-            AND EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
-                        JOIN pg_namespace n ON n.oid = p.pronamespace
-                        WHERE n.nspname = 'pgbridge' AND p.proname = installed.function_name
-                          AND t.tgrelid = installed.table_oid)) THEN
+            AND (EXISTS (SELECT 1 FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid
+                         JOIN pg_namespace n ON n.oid = p.pronamespace
+                         WHERE n.nspname = 'pgbridge' AND p.proname = installed.function_name
+                           AND t.tgrelid = installed.table_oid)
+                 OR installed.definition->>'capture' = 'wal'
+                    AND EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
+                                WHERE p.pubname = (SELECT publication FROM pgbridge.wal_capture)
+                                  AND r.prrelid = installed.table_oid))) THEN
       PERFORM pgbridge.drop_watch(installed.name);
     END IF;
   END LOOP;

@@ -11,6 +11,7 @@ import type { Sink } from '../../lib/sinks/sink.ts';
 import { ListenerMetrics, type MetricsSnapshot } from './listener-metrics.ts';
 import { drainOnce, type DrainOptions, type DrainResult } from './outbox-drainer.ts';
 import { RetryBook } from './retry-book.ts';
+import { WalDrainer } from './wal-drainer.ts';
 import { Wakeup } from './wakeup.ts';
 
 export interface ListenerOptions extends DrainOptions {
@@ -35,6 +36,8 @@ export interface ListenerOptions extends DrainOptions {
   metricsIntervalMs?: number;
   /** The `Bridge` dimension of the metrics, to tell several bridges in one account apart. */
   bridgeName?: string;
+  /** How often the leader reads the capture slot of `"capture": "wal"` watches (writers send no wake-up). @default 200 */
+  walPollIntervalMs?: number;
   /** Connections draining at once on a standard (non-FIFO) sink. @default 2 */
   drainConnections?: number;
   /**
@@ -101,6 +104,10 @@ export class Listener extends EventEmitter<ListenerEvents> {
   /** Cut short only by stop: backoffs, which connection events must not shorten. */
   private readonly stopRequested = new Wakeup();
   private readonly retries: RetryBook;
+  /** The WAL watches' own backoffs: their ids never come back from the outbox fetch. */
+  private readonly walRetries: RetryBook;
+  /** Set while WAL watches are installed. */
+  private walDrainer?: WalDrainer;
   private readonly metrics: ListenerMetrics;
   private loop?: Promise<void>;
   private installed = false;
@@ -116,6 +123,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   constructor(private readonly options: ListenerOptions) {
     super();
     this.retries = new RetryBook({ baseDelayMs: options.retryBaseMs, maxDelayMs: options.maxBackoffMs });
+    this.walRetries = new RetryBook({ baseDelayMs: options.retryBaseMs, maxDelayMs: options.maxBackoffMs });
     this.metrics = new ListenerMetrics(options.bridgeName ?? 'pgbridge');
   }
 
@@ -269,6 +277,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     await client.query(statement('wake/listen'));
     const { rowCount } = await client.query(statement('wake/stop-waiting'));
     if (rowCount) log.warn({ msg: 'cleared the waiting flag of a listener that died while asleep', staleWaitingFlag: true });
+    this.walDrainer = await this.walCapture(client);
     // Standard sinks: extra connections drain beside this one (SKIP LOCKED keeps their rounds
     // disjoint), so one round's fetch, delete and commit overlap another's publishes. FIFO keeps
     // one round at a time: its per-row order holds within a single drainer only.
@@ -277,6 +286,56 @@ export class Listener extends EventEmitter<ListenerEvents> {
       await this.drainLoop(client, helpers);
     } finally {
       await Promise.all(helpers.map((helper) => helper.end().catch(() => undefined)));
+    }
+  }
+
+  /** The drainer of the WAL watches, if any are installed; fails clearly when their slot cannot be read. */
+  private async walCapture(client: pg.Client): Promise<WalDrainer | undefined> {
+    const { rows: schema } = await client.query(statement('wal/has-capture'));
+    if (!schema[0].present) return undefined;
+    const { rows: watches } = await client.query(statement('wal/watches'));
+    if (watches.length === 0) return undefined;
+    const { rows } = await client.query(statement('wal/capture-state'));
+    const state = rows[0];
+    if (state.wal_level !== 'logical')
+      throw new Error(
+        `"capture": "wal" watches are installed but this server runs wal_level = ${state.wal_level}: set wal_level = logical and restart Postgres (RDS and Aurora: rds.logical_replication = 1)`,
+      );
+    if (!state.slot_exists)
+      throw new Error(
+        `"capture": "wal" watches are installed but their replication slot ${state.slot} is missing: run \`pgbridge install\` as a role with the REPLICATION attribute (RDS and Aurora: rds_replication)`,
+      );
+    if (this.walDrainer?.capture.slot === state.slot) return this.walDrainer;
+    this.options.log.info({
+      msg: 'reading WAL watches from the replication slot',
+      slot: state.slot,
+      watches: watches.map((watch) => watch.name),
+    });
+    return new WalDrainer(state, this.walRetries);
+  }
+
+  /** WAL rounds back to back until one is not full; added into `total`. */
+  private async drainWal(client: pg.Client, total: DrainResult): Promise<void> {
+    const drainer = this.walDrainer;
+    if (!drainer) return;
+    for (;;) {
+      const result = await drainer.drainOnce(client, this.options.sink, this.options, this.options.log);
+      this.lastProgress = Date.now();
+      if (result.fetched > 0) {
+        this.metrics.recordRound(result);
+        this.emit('drained', result);
+      }
+      total.fetched += result.fetched;
+      total.published += result.published;
+      total.parked += result.parked;
+      total.retrying += result.retrying;
+      total.held += result.held;
+      total.failed += result.failed;
+      if (result.sinkDown) {
+        total.sinkDown = true;
+        total.sinkError ??= result.sinkError;
+      }
+      if (this.stopping || result.sinkDown || result.fetched < this.options.batchSize || result.published + result.parked === 0) return;
     }
   }
 
@@ -352,6 +411,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       await this.keepPublishedPartitionsIfDue();
       await this.pruneCountsIfDue();
       const result = await this.drainBurst([client, ...helpers]);
+      if (!result.sinkDown) await this.drainWal(client, result);
       if (result.sinkDown) {
         sinkDelay = Math.min(Math.max(sinkDelay * 2, this.options.retryBaseMs), this.options.maxBackoffMs);
         log.warn({
@@ -374,7 +434,13 @@ export class Listener extends EventEmitter<ListenerEvents> {
       }
       this.lastProgress = Date.now();
       const nextRetry = this.retries.nextDueAt();
-      const sleepMs = Math.min(this.options.pollIntervalMs, nextRetry ? Math.max(1, nextRetry - Date.now()) : Infinity);
+      // WAL watches wake nobody: their slot is read on a timer of its own.
+      const walDue = this.walDrainer ? Math.max(Date.now() + (this.options.walPollIntervalMs ?? 200), this.walDrainer.dueAt) : Infinity;
+      const sleepMs = Math.min(
+        this.options.pollIntervalMs,
+        nextRetry ? Math.max(1, nextRetry - Date.now()) : Infinity,
+        Math.max(1, walDue - Date.now()),
+      );
       await this.wakeup.wait(sleepMs);
       if (this.stopping) break;
       await client.query(statement('wake/stop-waiting'));
@@ -444,6 +510,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private async checkWatchesIfDue(): Promise<void> {
     if (Date.now() - this.lastWatchCheck < this.options.watchCheckIntervalMs) return;
     this.lastWatchCheck = Date.now();
+    // WAL watches installed (or removed) by a `pgbridge install` elsewhere since this leader started.
+    this.walDrainer = await this.walCapture(this.client!);
     const { rows } = await this.client!.query(statement('admin/watch-health'));
     for (const row of rows) {
       this.options.log.error({

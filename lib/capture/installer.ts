@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Watch } from '../config/watch-config.ts';
 import { InstallError } from '../errors.ts';
+import { syncCaptureSlot } from './capture-slot.ts';
 import { applyMigrations, migrationScript } from './migrations.ts';
 import { schemaSql, statement } from './sql-files.ts';
 
@@ -32,6 +33,7 @@ export async function install(client: pg.ClientBase, watches: Watch[], { retenti
     const hint = (error as { code?: string }).code === INSUFFICIENT_PRIVILEGE ? PRIVILEGE_HINT : '';
     throw new InstallError(`install failed, nothing was changed: ${(error as Error).message}${hint}`, { cause: error });
   }
+  await syncCaptureSlot(client);
 }
 
 const INSUFFICIENT_PRIVILEGE = '42501';
@@ -65,6 +67,9 @@ export function installScript(watches: Watch[], { retentionDays = null }: Instal
     `SELECT pgbridge.install_watches('${json}'::jsonb);`,
     `${statement('admin/refresh-listener-grants').trim()};`,
     'COMMIT;',
+    '-- The replication slot of "capture": "wal" watches, outside the transaction (see sql/wal/).',
+    `${statement('wal/create-slot').trim()};`,
+    `${statement('wal/drop-unused-slot').trim()};`,
     '',
   ].join('\n');
 }
@@ -94,8 +99,11 @@ export async function uninstall(client: pg.ClientBase, { force = false } = {}): 
           'let the listener drain them or pass --force',
       );
     }
+    const { rows: capture } = await client.query(statement('wal/has-capture'));
+    const slot = capture[0].present ? (await client.query(statement('wal/drop-publication'))).rows[0].slot : undefined;
     await client.query(statement('admin/uninstall'));
     await client.query('COMMIT');
+    if (slot) await client.query(statement('wal/drop-slot'), [slot]);
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;

@@ -80,8 +80,8 @@ const watchFields = {
     })
     .optional(),
   capture: z
-    .enum(['statement', 'row'], {
-      error: (issue) => `capture must be "statement" or "row" (got ${valueText(issue.input) ?? 'a list or object'})`,
+    .enum(['statement', 'row', 'wal'], {
+      error: (issue) => `capture must be "row", "statement" or "wal" (got ${valueText(issue.input) ?? 'a list or object'})`,
     })
     .optional(),
   label: z
@@ -105,6 +105,16 @@ export const watchSchema = z
   })
   .refine((watch) => watch.coalesce === undefined || (watch.actions ?? ROW_ACTIONS).includes('update'), {
     message: 'coalesce merges updates: actions must include "update"',
+    path: ['coalesce'],
+  })
+  // The listener applies a WAL watch's options to decoded changes; a WHEN clause is SQL it
+  // cannot evaluate, and merging needs the outbox row a WAL watch does not write.
+  .refine((watch) => watch.capture !== 'wal' || watch.when === undefined, {
+    message: '"capture": "wal" cannot take "when" (a row filter runs in a trigger): leave one of them out',
+    path: ['when'],
+  })
+  .refine((watch) => watch.capture !== 'wal' || watch.coalesce === undefined, {
+    message: '"capture": "wal" cannot take "coalesce" (merging happens in the outbox): leave one of them out',
     path: ['coalesce'],
   });
 
@@ -160,8 +170,12 @@ export interface Watch {
   when?: string;
   /** Window in milliseconds within which updates of one row are merged into one event. */
   coalesce?: number;
-  /** `statement`: statement-level triggers where they can capture (tables written many rows per statement); per row otherwise. */
-  capture?: 'statement';
+  /**
+   * `statement`: statement-level triggers where they can capture (tables written many rows per
+   * statement); per row otherwise. `wal`: no trigger, the listener reads the table's changes
+   * from a logical replication slot (needs wal_level = logical).
+   */
+  capture?: 'statement' | 'wal';
 }
 
 /** A whole pgbridge.config.json after validation. */
@@ -208,7 +222,7 @@ function normaliseWatch(entry: z.output<typeof watchSchema>): Watch {
   if (entry.when !== undefined) watch.when = entry.when;
   if (entry.coalesce !== undefined) watch.coalesce = windowMs(entry.coalesce);
   // Only the non-default is kept, so that watches installed before the option are not re-created.
-  if (entry.capture === 'statement') watch.capture = 'statement';
+  if (entry.capture === 'statement' || entry.capture === 'wal') watch.capture = entry.capture;
   return watch;
 }
 

@@ -17,11 +17,18 @@ export interface TestDatabase {
  * directory is a fresh one under the temporary directory, so a checkout under /root is no
  * obstacle for the data; EmbeddedPostgres copies the binaries out of it when needed.
  */
-export async function startTestDatabase({ embedded = false } = {}): Promise<TestDatabase> {
+export async function startTestDatabase({
+  embedded = false,
+  settings,
+}: {
+  embedded?: boolean;
+  /** Server settings (`-c name=value`) of the embedded server; implies `embedded`. */
+  settings?: Record<string, string>;
+} = {}): Promise<TestDatabase> {
   let server: EmbeddedPostgres | undefined;
   let url: string;
   let dropDatabase = async () => {};
-  if (process.env.DATABASE_URL && !embedded) {
+  if (process.env.DATABASE_URL && !embedded && !settings) {
     const name = `pgbridge_test_${randomBytes(4).toString('hex')}`;
     const admin = new pg.Client({ connectionString: process.env.DATABASE_URL });
     await admin.connect();
@@ -37,7 +44,7 @@ export async function startTestDatabase({ embedded = false } = {}): Promise<Test
       await client.end();
     };
   } else {
-    server = new EmbeddedPostgres({ binariesPackage: process.env.PGBRIDGE_TEST_PG_PACKAGE });
+    server = new EmbeddedPostgres({ binariesPackage: process.env.PGBRIDGE_TEST_PG_PACKAGE, settings });
     await server.start();
     url = server.databaseUrl('postgres');
   }

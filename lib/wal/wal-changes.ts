@@ -1,0 +1,105 @@
+import { type ColumnValue, decodePgOutput, type RelationColumn } from './pgoutput-messages.ts';
+
+/** One row of `pg_logical_slot_peek_binary_changes`. */
+export interface SlotRow {
+  /** Postgres' text form of the message's WAL position. */
+  lsn: string;
+  data: Buffer;
+}
+
+export interface Relation {
+  oid: number;
+  schema: string;
+  table: string;
+  columns: RelationColumn[];
+}
+
+/** A committed row change (or a table's truncate) as the WAL holds it. */
+export interface WalChange {
+  /** WAL position of the change; the first one of a round names the round (`pgbridge.wal_round`). */
+  lsn: string;
+  /** 32-bit transaction id, as pgoutput sends it. */
+  xid: number;
+  /** Commit time, microseconds since 2000-01-01 UTC. */
+  commitTime: bigint;
+  action: 'insert' | 'update' | 'delete' | 'truncate';
+  relation: Relation;
+  newRow?: ColumnValue[];
+  /** Updates and deletes: every column, with REPLICA IDENTITY FULL (what pgbridge sets). */
+  oldRow?: ColumnValue[];
+}
+
+export interface DecodedRound {
+  changes: WalChange[];
+  /** End of the last commit read: what the slot may confirm once the changes are published. */
+  lastCommitEnd?: bigint;
+}
+
+/** Turns a round of slot rows into the committed changes they hold, in commit order. */
+export function decodeRound(rows: SlotRow[]): DecodedRound {
+  const relations = new Map<number, Relation>();
+  const changes: WalChange[] = [];
+  let transaction: { xid: number; commitTime: bigint } | undefined;
+  let lastCommitEnd: bigint | undefined;
+  for (const row of rows) {
+    const message = decodePgOutput(row.data);
+    switch (message.type) {
+      case 'begin':
+        transaction = { xid: message.xid, commitTime: message.commitTime };
+        break;
+      case 'commit':
+        lastCommitEnd = message.endLsn;
+        transaction = undefined;
+        break;
+      case 'relation':
+        relations.set(message.oid, { oid: message.oid, schema: message.schema, table: message.table, columns: message.columns });
+        break;
+      case 'insert':
+      case 'update':
+      case 'delete': {
+        if (!transaction) throw new Error(`pgoutput: ${message.type} outside a transaction at ${row.lsn}`);
+        const relation = relations.get(message.relation);
+        if (!relation) throw new Error(`pgoutput: ${message.type} of unknown relation ${message.relation} at ${row.lsn}`);
+        changes.push({
+          lsn: row.lsn,
+          ...transaction,
+          action: message.type,
+          relation,
+          newRow: message.type === 'delete' ? undefined : message.newRow,
+          oldRow: message.type === 'insert' ? undefined : message.oldRow,
+        });
+        break;
+      }
+      case 'truncate': {
+        if (!transaction) throw new Error(`pgoutput: truncate outside a transaction at ${row.lsn}`);
+        for (const oid of message.relations) {
+          const relation = relations.get(oid);
+          if (relation) changes.push({ lsn: row.lsn, ...transaction, action: 'truncate', relation });
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  return { changes, lastCommitEnd };
+}
+
+const JSON_TYPES = new Set([114, 3802]);
+
+/**
+ * A row image as the input of `pgbridge.wal_column_values`: column name to its text output,
+ * json and jsonb as themselves (json_populate_record takes a JSON string for a json column as a
+ * string value). A value the update left TOASTed and unchanged comes from the old image.
+ */
+export function imageJson(relation: Relation, values: ColumnValue[], old?: ColumnValue[]): string {
+  const parts: string[] = [];
+  relation.columns.forEach((column, index) => {
+    let value = values[index];
+    if (value?.kind === 'unchanged') value = old?.[index];
+    if (!value || value.kind === 'unchanged') return;
+    const text = value.kind === 'null' ? 'null' : JSON_TYPES.has(column.typeOid) ? value.text : JSON.stringify(value.text);
+    parts.push(`${JSON.stringify(column.name)}:${text}`);
+  });
+  return `{${parts.join(',')}}`;
+}

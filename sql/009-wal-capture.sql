@@ -1,0 +1,125 @@
+-- Capture from the write-ahead log (a watch's `"capture": "wal"`): no trigger, writers pay for
+-- nothing but the WAL Postgres writes anyway. The watched tables are in one publication, a
+-- logical replication slot (pgoutput) keeps their changes until the listener has published
+-- them, and the listener confirms the slot's position only after AWS accepted.
+
+-- The publication and slot of this database. The slot name carries the database's oid: slots
+-- are per server, and two databases of one server may both run pgbridge.
+CREATE TABLE IF NOT EXISTS pgbridge.wal_capture (
+  singleton   boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  publication text NOT NULL,
+  slot        text NOT NULL
+);
+INSERT INTO pgbridge.wal_capture (publication, slot)
+SELECT 'pgbridge_capture', 'pgbridge_' || oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()
+ON CONFLICT DO NOTHING;
+
+-- The event ids of a listener round that AWS may have accepted but the slot has not confirmed:
+-- a round read again after a crash sends the same changes with the same ids, so consumers and a
+-- FIFO topic's deduplication can tell the copies. Ids come from the outbox's own generator, so
+-- they are unique among all of the database's events.
+CREATE TABLE IF NOT EXISTS pgbridge.wal_round (
+  first_lsn pg_lsn PRIMARY KEY,
+  ids       bigint[] NOT NULL
+);
+
+-- Tables whose replica identity pgbridge set to FULL (so the WAL carries a row's old values on
+-- update and delete), with the setting they had: removing the last WAL watch of a table puts it back.
+CREATE TABLE IF NOT EXISTS pgbridge.wal_table (
+  table_oid         oid PRIMARY KEY,
+  previous_identity "char" NOT NULL,
+  -- With REPLICA IDENTITY USING INDEX: that index.
+  previous_index    oid
+);
+
+-- The JSON value of each column of row images given as pgoutput's text output ($2: an array of
+-- objects, column name to text; json and jsonb columns as JSON): each value goes through its
+-- type's input function and comes out as to_json writes it, the same values a trigger sends.
+-- Columns missing from an image (not in the WAL, such as generated ones) are left out.
+CREATE OR REPLACE FUNCTION pgbridge.wal_column_values(relation regclass, images json)
+RETURNS TABLE (image bigint, column_name text, value json)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+  RETURN QUERY EXECUTE format(
+    'SELECT i.n, c.key, c.value
+     FROM json_array_elements($1) WITH ORDINALITY AS i(image, n)
+     CROSS JOIN LATERAL json_each(to_json(json_populate_record(NULL::%s, i.image))) AS c
+     WHERE c.key IN (SELECT json_object_keys(i.image))', relation) USING images;
+END $$;
+
+-- Puts a table into the capture publication with a FULL replica identity (installs only).
+CREATE OR REPLACE FUNCTION pgbridge.add_wal_table(watch_name text, target regclass)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  publication_name text := (SELECT publication FROM pgbridge.wal_capture);
+  identity "char";
+BEGIN
+  IF current_setting('wal_level') <> 'logical' THEN
+    RAISE EXCEPTION 'watch "%": "capture": "wal" needs wal_level = logical (this server has %)', watch_name, current_setting('wal_level')
+      USING ERRCODE = 'object_not_in_prerequisite_state',
+            HINT = 'set wal_level = logical and restart Postgres (RDS and Aurora: rds.logical_replication = 1 in the parameter group, then reboot), or leave "capture" out to capture with a trigger';
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_publication WHERE pubname = publication_name) THEN
+    -- Stored generated columns go into the WAL too where Postgres can (18 and later): their
+    -- values then reach the events, and PostgreSQL 18 refuses updates of a table with a FULL
+    -- identity and an unpublished generated column.
+    IF current_setting('server_version_num')::int >= 180000 THEN
+      EXECUTE format('CREATE PUBLICATION %I WITH (publish = %L, publish_generated_columns = stored)',
+                     publication_name, 'insert, update, delete, truncate');
+    ELSE
+      EXECUTE format('CREATE PUBLICATION %I WITH (publish = %L)', publication_name, 'insert, update, delete, truncate');
+    END IF;
+  END IF;
+  IF NOT EXISTS (SELECT FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
+                 WHERE p.pubname = publication_name AND r.prrelid = target) THEN
+    EXECUTE format('ALTER PUBLICATION %I ADD TABLE %s', publication_name, target);
+  END IF;
+  SELECT relreplident INTO identity FROM pg_class WHERE oid = target;
+  IF identity <> 'f' THEN
+    INSERT INTO pgbridge.wal_table (table_oid, previous_identity, previous_index)
+    VALUES (target, identity, (SELECT indexrelid FROM pg_index WHERE indrelid = target AND indisreplident))
+    ON CONFLICT DO NOTHING;
+    EXECUTE format('ALTER TABLE %s REPLICA IDENTITY FULL', target);
+  END IF;
+END $$;
+
+-- Takes a table out of the publication once no WAL watch is left on it, and gives it back the
+-- replica identity it had.
+CREATE OR REPLACE FUNCTION pgbridge.remove_wal_table(target oid)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  publication_name text := (SELECT publication FROM pgbridge.wal_capture);
+  previous pgbridge.wal_table;
+BEGIN
+  IF EXISTS (SELECT FROM pgbridge.watch WHERE table_oid = target AND definition->>'capture' = 'wal') THEN
+    RETURN;
+  END IF;
+  IF EXISTS (SELECT FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
+             WHERE p.pubname = publication_name AND r.prrelid = target) THEN
+    EXECUTE format('ALTER PUBLICATION %I DROP TABLE %s', publication_name, target::regclass);
+  END IF;
+  DELETE FROM pgbridge.wal_table WHERE table_oid = target RETURNING * INTO previous;
+  IF previous.table_oid IS NOT NULL AND EXISTS (SELECT FROM pg_class WHERE oid = target) THEN
+    EXECUTE format('ALTER TABLE %s REPLICA IDENTITY %s', target::regclass,
+                   CASE WHEN previous.previous_identity = 'n' THEN 'NOTHING'
+                        WHEN previous.previous_identity = 'i' AND EXISTS (SELECT FROM pg_class WHERE oid = previous.previous_index)
+                          THEN format('USING INDEX %I', (SELECT relname FROM pg_class WHERE oid = previous.previous_index))
+                        ELSE 'DEFAULT' END);
+  END IF;
+END $$;
+
+-- Uninstall: drops the capture publication, and returns the slot's name for the caller to drop
+-- once the uninstall has committed.
+CREATE OR REPLACE FUNCTION pgbridge.drop_wal_publication()
+RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  capture pgbridge.wal_capture;
+  tables oid[];
+BEGIN
+  SELECT * INTO capture FROM pgbridge.wal_capture;
+  WITH removed AS (DELETE FROM pgbridge.watch WHERE definition->>'capture' = 'wal' RETURNING table_oid)
+  SELECT array_agg(DISTINCT table_oid) INTO tables FROM removed;
+  PERFORM pgbridge.remove_wal_table(t) FROM unnest(tables) AS t;
+  EXECUTE format('DROP PUBLICATION IF EXISTS %I', capture.publication);
+  RETURN capture.slot;
+END $$;

@@ -1,0 +1,6 @@
+-- Before a WAL round: the position the round reads up to (whatever commits later waits for
+-- the next round), the server's next 64-bit transaction id (to extend pgoutput's 32-bit xids as
+-- txid_current() reports them) and whether published events are retained. No xid is taken.
+SELECT pg_catalog.pg_current_wal_lsn()::text AS upto,
+       pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot())::text AS next_xid,
+       (SELECT days IS NOT NULL FROM pgbridge.retention) AS retained

@@ -1,0 +1,6 @@
+-- The installed `"capture": "wal"` watches, with their table's primary key, for the listener to
+-- apply to the changes it reads from the slot.
+SELECT w.name, w.table_oid::bigint AS table_oid, w.schema_name, w.table_name, w.label, w.definition,
+       pgbridge.primary_key_columns(w.table_oid::regclass) AS key_columns
+FROM pgbridge.watch AS w
+WHERE w.definition->>'capture' = 'wal'

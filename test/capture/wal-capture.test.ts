@@ -1,0 +1,234 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Listener } from '../../functions/listener/listener.ts';
+import { install, uninstall } from '../../lib/capture/installer.ts';
+import { parseConfig } from '../../lib/config/watch-config.ts';
+import pg from 'pg';
+import { type ReceivedMessage, receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
+import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
+import { startTestListener } from '../support/test-listener.ts';
+
+// "capture": "wal" against a real server with wal_level = logical: the same writes watched by a
+// trigger watch and by a WAL watch (told apart by label) must give the same events.
+let db: TestDatabase;
+let aws: TestAws;
+let topicArn: string;
+let listener: Listener | undefined;
+
+const LOGICAL = { wal_level: 'logical', max_replication_slots: '4', max_wal_senders: '4' };
+
+const watches = [
+  { table: 'types', label: 'trigger' },
+  { table: 'types', label: 'wal', capture: 'wal' as const },
+  { table: 'accounts', label: 'trigger', actions: ['update' as const], columns: ['plan'], payload: ['id', 'plan', 'email'] },
+  {
+    table: 'accounts',
+    label: 'wal',
+    capture: 'wal' as const,
+    actions: ['update' as const],
+    columns: ['plan'],
+    payload: ['id', 'plan', 'email'],
+  },
+  { table: 'accounts', label: 'wal-exclude', capture: 'wal' as const, exclude: ['secret'] },
+  { table: 'plain', capture: 'wal' as const, actions: ['insert' as const, 'update' as const, 'delete' as const, 'truncate' as const] },
+];
+
+async function connected(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
+
+beforeAll(async () => {
+  [db, aws] = await Promise.all([startTestDatabase({ settings: LOGICAL }), startTestAws()]);
+  topicArn = await aws.resources.createTopic(aws.name('wal'));
+  await db.query(`
+    CREATE TABLE types (
+      id bigint PRIMARY KEY, big bigint, exact numeric, doc jsonb, plain_json json, tags text[], raw bytea,
+      seen timestamptz, nothing text, flag boolean, uid uuid, small real, long_text text,
+      doubled bigint GENERATED ALWAYS AS (big * 2) STORED
+    );
+    CREATE TABLE accounts (id int PRIMARY KEY, email text, plan text, secret text);
+    CREATE TABLE plain (id int PRIMARY KEY, note text);
+  `);
+  listener = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn, config: { watches }, walPollIntervalMs: 50 });
+});
+
+afterAll(async () => {
+  await listener?.stop();
+  await Promise.all([db?.stop(), aws?.stop()]);
+});
+
+async function queueFor(filterPolicy: object) {
+  return (await aws.resources.subscribeQueue(topicArn, aws.name('q'), filterPolicy)).url;
+}
+
+function byLabel(messages: ReceivedMessage[], label: string) {
+  return messages
+    .filter((message) => message.event.label === label)
+    .sort((a, b) => Number(a.event.id) - Number(b.event.id))
+    .map((message) => message.event);
+}
+
+/** What must be equal between the two captures: everything but the id and the time (trigger: transaction start; WAL: commit). */
+function comparable(event: Record<string, unknown>) {
+  const { id: _id, at: _at, label: _label, ...rest } = event;
+  return rest;
+}
+
+describe('capture from the WAL', () => {
+  it('sends the same events as a trigger watch: every type, update, key change, delete, truncate', async () => {
+    const queue = await queueFor({ table: ['types'] });
+    await db.query(`INSERT INTO types VALUES (1, 9007199254740993, 123456789012345678901234567890.123, '{"a": [1, 2.50, "x"]}',
+      '{"keep":   "spacing"}', '{a,"b c",NULL}', '\\xdeadbeef', '2026-12-02 10:11:12.5+00', NULL, true,
+      'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 1.5, (SELECT string_agg(md5(g::text), '') FROM generate_series(1, 1250) AS g))`);
+    await db.query(`UPDATE types SET flag = false WHERE id = 1`); // long_text stays TOASTed and unchanged
+    await db.query(`UPDATE types SET id = 2 WHERE id = 1`);
+    await db.query(`UPDATE types SET nothing = NULL WHERE id = 2`); // changes nothing: no event
+    await db.query(`DELETE FROM types WHERE id = 2`);
+    const messages = await receiveMessages(aws, queue, { count: 10, settleMs: 500 });
+    const trigger = byLabel(messages, 'trigger');
+    const wal = byLabel(messages, 'wal');
+    expect(trigger.map((event) => event.action)).toEqual(['insert', 'update', 'delete', 'insert', 'delete']);
+    // Before PostgreSQL 18 the WAL has no generated columns: a WAL watch cannot send them.
+    const generatedInWal = Number((await db.query(`SHOW server_version_num`)).rows[0].server_version_num) >= 180000;
+    const withoutGenerated = (event: Record<string, unknown>) => {
+      if (generatedInWal) return comparable(event);
+      const { row, old, changed, ...rest } = comparable(event) as Record<string, any>;
+      const strip = (image: Record<string, unknown> | null) =>
+        image && Object.fromEntries(Object.entries(image).filter(([name]) => name !== 'doubled'));
+      return { ...rest, row: strip(row), old: strip(old), changed: changed?.filter((name: string) => name !== 'doubled') ?? null };
+    };
+    expect(wal.map(generatedInWal ? comparable : (event) => event)).toEqual(trigger.map(withoutGenerated));
+    if (!generatedInWal) expect(wal[0]!.row).not.toHaveProperty('doubled');
+    expect(wal[1]!.changed).toEqual(['flag']);
+    expect((wal[0]!.row as { long_text: string }).long_text).toHaveLength(40_000);
+    expect((wal[1]!.row as { long_text: string }).long_text).toHaveLength(40_000);
+    expect(wal[2]!.key_change).toEqual({ old: { id: 1 }, new: { id: 2 } });
+    // Every digit: both bodies carry Postgres' own JSON.
+    const walBodies = messages.filter((message) => message.event.label === 'wal').map((message) => message.body);
+    expect(walBodies[0]).toContain('9007199254740993');
+    expect(walBodies[0]).toContain('123456789012345678901234567890.123');
+    expect(messages.find((message) => message.event.label === 'wal')!.attributes).toMatchObject({ table: 'types', label: 'wal' });
+    const ids = wal.map((event) => BigInt(event.id as string));
+    expect(ids).toEqual([...ids].sort((a, b) => (a < b ? -1 : 1)));
+    expect(new Set(messages.map((message) => message.event.id)).size).toBe(messages.length);
+  });
+
+  it('applies columns, payload, exclude and actions as a trigger watch does', async () => {
+    const queue = await queueFor({ table: ['accounts'] });
+    await db.query(`INSERT INTO accounts VALUES (1, 'ada@example.com', 'free', 's3cret')`);
+    await db.query(`UPDATE accounts SET email = 'ada@lovelace.dev' WHERE id = 1`); // not `plan`: only wal-exclude sends it
+    await db.query(`UPDATE accounts SET plan = 'pro' WHERE id = 1`);
+    const messages = await receiveMessages(aws, queue, { count: 5, settleMs: 500 });
+    const trigger = byLabel(messages, 'trigger');
+    const wal = byLabel(messages, 'wal');
+    expect(trigger).toHaveLength(1);
+    expect(wal.map(comparable)).toEqual(trigger.map(comparable));
+    expect(wal[0]).toMatchObject({
+      row: { id: 1, plan: 'pro', email: 'ada@lovelace.dev' },
+      old: { id: 1, plan: 'free' },
+      changed: ['plan'],
+    });
+    const excluded = byLabel(messages, 'wal-exclude');
+    expect(excluded.map((event) => event.action)).toEqual(['insert', 'update', 'update']);
+    for (const event of excluded) expect(Object.keys(event.row as object)).toEqual(['id', 'email', 'plan']);
+  });
+
+  it('sends nothing for a rolled-back transaction, and a truncate as one event', async () => {
+    const queue = await queueFor({ table: ['plain'] });
+    const client = await connected(db.url);
+    await client.query('BEGIN');
+    await client.query(`INSERT INTO plain VALUES (99, 'rolled back')`);
+    await client.query('ROLLBACK');
+    await client.end();
+    await db.query(`INSERT INTO plain VALUES (1, 'kept')`);
+    await db.query(`TRUNCATE plain`);
+    const messages = await receiveMessages(aws, queue, { count: 2, settleMs: 700 });
+    expect(messages.map((message) => [message.event.action, message.event.row])).toEqual([
+      ['insert', { id: 1, note: 'kept' }],
+      ['truncate', null],
+    ]);
+  });
+
+  it('keeps every change while the listener is stopped and sends it after a restart', async () => {
+    const queue = await queueFor({ table: ['plain'] });
+    await listener!.stop();
+    listener = undefined;
+    await db.query(`INSERT INTO plain SELECT g, 'while stopped' FROM generate_series(1, 1000) AS g`);
+    const slot = await db.query(`SELECT confirmed_flush_lsn < pg_current_wal_lsn() AS behind FROM pg_replication_slots`);
+    expect(slot.rows[0].behind).toBe(true);
+    listener = await startTestListener({
+      databaseUrl: db.url,
+      endpoint: aws.endpoint,
+      topicArn,
+      config: { watches },
+      walPollIntervalMs: 50,
+    });
+    const messages = await receiveMessages(aws, queue, { count: 1000, distinct: (message) => message.event.key.id, timeoutMs: 30_000 });
+    expect(new Set(messages.map((message) => message.event.key.id)).size).toBe(1000);
+  });
+});
+
+describe('installing "capture": "wal"', () => {
+  it('puts the table into the publication with a FULL replica identity and creates the slot', async () => {
+    const { rows } = await db.query(`
+      SELECT c.relname, c.relreplident FROM pg_publication_rel r JOIN pg_class c ON c.oid = r.prrelid ORDER BY c.relname`);
+    expect(rows).toEqual([
+      { relname: 'accounts', relreplident: 'f' },
+      { relname: 'plain', relreplident: 'f' },
+      { relname: 'types', relreplident: 'f' },
+    ]);
+    const slots = await db.query(`SELECT slot_name, plugin FROM pg_replication_slots`);
+    expect(slots.rows).toEqual([{ slot_name: expect.stringMatching(/^pgbridge_\d+$/), plugin: 'pgoutput' }]);
+  });
+
+  it('refuses "when" and "coalesce" with a WAL watch, naming the field', () => {
+    expect(() => parseConfig({ watches: [{ table: 'plain', capture: 'wal', when: 'NEW.id > 1' }] })).toThrow(
+      /watches\[0\] \(plain\)\.when: "capture": "wal" cannot take "when"/,
+    );
+    expect(() => parseConfig({ watches: [{ table: 'plain', capture: 'wal', coalesce: '1s' }] })).toThrow(/cannot take "coalesce"/);
+  });
+
+  it('removing the last WAL watch of a table gives it back its replica identity; removing all drops the slot', async () => {
+    await listener!.stop();
+    listener = undefined;
+    const client = await connected(db.url);
+    try {
+      await install(client, parseConfig({ watches: [{ table: 'types', capture: 'wal' }] }));
+      const identities = await client.query(
+        `SELECT relname, relreplident FROM pg_class WHERE relname IN ('accounts', 'plain', 'types') ORDER BY relname`,
+      );
+      expect(identities.rows).toEqual([
+        { relname: 'accounts', relreplident: 'd' },
+        { relname: 'plain', relreplident: 'd' },
+        { relname: 'types', relreplident: 'f' },
+      ]);
+      await install(client, parseConfig({ watches: [{ table: 'types' }] }));
+      expect((await client.query(`SELECT count(*)::int AS n FROM pg_replication_slots`)).rows[0].n).toBe(0);
+      expect((await client.query(`SELECT relreplident FROM pg_class WHERE relname = 'types'`)).rows[0].relreplident).toBe('d');
+      await install(client, parseConfig({ watches: [{ table: 'plain', capture: 'wal' }] }));
+      expect((await client.query(`SELECT count(*)::int AS n FROM pg_replication_slots`)).rows[0].n).toBe(1);
+      await uninstall(client, { force: true });
+      expect((await client.query(`SELECT count(*)::int AS n FROM pg_replication_slots`)).rows[0].n).toBe(0);
+      expect((await client.query(`SELECT count(*)::int AS n FROM pg_publication`)).rows[0].n).toBe(0);
+      expect((await client.query(`SELECT relreplident FROM pg_class WHERE relname = 'plain'`)).rows[0].relreplident).toBe('d');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('fails clearly on a server without wal_level = logical, and installs nothing', async () => {
+    const replica = await startTestDatabase({ embedded: true });
+    const client = await connected(replica.url);
+    try {
+      await client.query(`CREATE TABLE plain (id int PRIMARY KEY)`);
+      await expect(install(client, parseConfig({ watches: [{ table: 'plain', capture: 'wal' }] }))).rejects.toThrow(
+        /watch "public\.plain": "capture": "wal" needs wal_level = logical \(this server has replica\)/,
+      );
+      expect((await client.query(`SELECT to_regclass('pgbridge.watch') AS t`)).rows[0].t).toBeNull();
+    } finally {
+      await client.end();
+      await replica.stop();
+    }
+  });
+});
