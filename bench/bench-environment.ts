@@ -44,11 +44,14 @@ async function createWalInspect(admin: pg.Pool): Promise<void> {
 }
 
 /** Postgres and the SNS/SQS endpoint: started here unless DATABASE_URL / AWS_ENDPOINT_URL say where. */
-export async function startBenchEnvironment(env: NodeJS.ProcessEnv): Promise<BenchEnvironment> {
+export async function startBenchEnvironment(
+  env: NodeJS.ProcessEnv,
+  { postgresSettings = {} }: { postgresSettings?: Record<string, string> } = {},
+): Promise<BenchEnvironment> {
   let server: EmbeddedPostgres | undefined;
   let databaseUrl = env.DATABASE_URL;
   if (!databaseUrl) {
-    server = new EmbeddedPostgres({ settings: POSTGRES_SETTINGS });
+    server = new EmbeddedPostgres({ settings: { ...POSTGRES_SETTINGS, ...postgresSettings } });
     await server.start();
     databaseUrl = server.connectionString;
   }

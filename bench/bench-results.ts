@@ -6,6 +6,7 @@ import { isHeadlineCell, type EndToEndResults } from './phases/end-to-end.ts';
 import { walBytesPerEvent } from './measure/wal-written.ts';
 import type { WriterRun } from './phases/writer-throughput.ts';
 import type { SoakResults } from './soak/soak-run.ts';
+import type { WalCaptureResults } from './phases/wal-capture.ts';
 
 /** Everything one run measured: what bench/results.json holds. */
 export interface BenchResults {
@@ -21,6 +22,8 @@ export interface BenchResults {
   backlog: BacklogRun[];
   coalescing: CoalescingRun[];
   soak: SoakResults[];
+  /** `"capture": "wal"` on a wal_level = logical server of its own; absent when the phase did not run. */
+  walCapture?: WalCaptureResults;
   durationSeconds: number;
 }
 

@@ -29,11 +29,11 @@ export interface BenchSettings {
   targetCellRounds: number;
   /** Updates of the hot rows in each coalescing run; BENCH_COALESCE_UPDATES. */
   coalesceUpdates: number;
-  /** Subset of phases to run (BENCH_PHASES=writers,bulk,profile,e2e,delay,ceilings,backlog,coalesce,soak). */
+  /** Subset of phases to run (BENCH_PHASES=writers,bulk,profile,e2e,delay,ceilings,backlog,coalesce,soak,wal). */
   phases: Set<string>;
 }
 
-export const ALL_PHASES = ['writers', 'bulk', 'profile', 'e2e', 'delay', 'ceilings', 'backlog', 'coalesce', 'soak'] as const;
+export const ALL_PHASES = ['writers', 'bulk', 'profile', 'e2e', 'delay', 'ceilings', 'backlog', 'coalesce', 'soak', 'wal'] as const;
 
 export function readBenchSettings(argv: string[], env: NodeJS.ProcessEnv): BenchSettings {
   const quick = argv.includes('--quick');

@@ -13,7 +13,9 @@ export type VariantName =
   | 'pgbridge-trigger-statement'
   | 'pgbridge'
   | 'pgbridge-fifo'
-  | 'pgbridge-killed-idle';
+  | 'pgbridge-killed-idle'
+  | 'pgbridge-wal'
+  | 'pgbridge-wal-draining';
 
 export interface Variant {
   name: VariantName;
@@ -24,6 +26,8 @@ export interface Variant {
   killedWhileIdle?: boolean;
   /** Every watch with `capture: "statement"` (statement-level triggers) instead of the default per-row ones. */
   statementCapture?: boolean;
+  /** Every watch with `capture: "wal"` (no trigger; the listener reads a replication slot). Needs wal_level = logical. */
+  walCapture?: boolean;
 }
 
 /** The waiting flag as the writers' triggers find it: set, and whether a live session holds the waiting lock. */
@@ -51,6 +55,14 @@ export const VARIANTS: Record<VariantName, Variant> = {
     listener: 'standard',
     killedWhileIdle: true,
   },
+  'pgbridge-wal': { name: 'pgbridge-wal', title: 'pgbridge, capture: wal (listener paused)', capture: 'pgbridge', walCapture: true },
+  'pgbridge-wal-draining': {
+    name: 'pgbridge-wal-draining',
+    title: 'pgbridge, capture: wal (standard topic)',
+    capture: 'pgbridge',
+    listener: 'standard',
+    walCapture: true,
+  },
 };
 
 /** A run with other watches than the bench table's, or with the listener's SNS calls going through a proxy. */
@@ -76,7 +88,8 @@ export class RunningVariant {
 
   static async start(variant: Variant, env: BenchEnvironment, overrides: VariantOverrides = {}): Promise<RunningVariant> {
     const config = overrides.config ?? BENCH_CONFIG;
-    const watches = variant.statementCapture ? config.watches.map((watch) => ({ ...watch, capture: 'statement' })) : config.watches;
+    const capture = variant.statementCapture ? 'statement' : variant.walCapture ? 'wal' : undefined;
+    const watches = capture ? config.watches.map((watch) => ({ ...watch, capture })) : config.watches;
     const running = new RunningVariant(variant, env, { ...config, watches }, overrides.endpoint ?? env.endpoint);
     await running.installCapture();
     // Events a previous variant left would keep the listener awake: it must find nothing to do.
@@ -104,11 +117,17 @@ export class RunningVariant {
    * outbox is emptied; CHECKPOINT keeps the previous run's dirty pages out of the next window.
    */
   async reset(): Promise<void> {
-    if (this.variant.listener === 'naive') await this.stopListener();
+    // The WAL watches' backlog is in their slot, which only one session reads at a time.
+    const restart = this.variant.listener === 'naive' || (this.variant.walCapture && this.listener);
+    if (restart) await this.stopListener();
     await this.env.admin.query('TRUNCATE pgbridge.outbox');
+    if (this.variant.walCapture)
+      await this.env.admin.query(
+        'SELECT pg_replication_slot_advance(slot, pg_current_wal_lsn()) FROM pgbridge.wal_capture WHERE EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = slot)',
+      );
     await this.queue?.purge();
     await this.env.admin.query('CHECKPOINT');
-    if (this.variant.listener === 'naive') await this.startListener();
+    if (restart) await this.startListener();
   }
 
   async stop(): Promise<void> {

@@ -8,6 +8,7 @@ import { measureBacklog, measureCeilings } from './phases/ceilings-and-backlog.t
 import { measureCoalescing } from './phases/coalescing.ts';
 import { measureEndToEnd } from './phases/end-to-end.ts';
 import { measureSoak } from './phases/soak.ts';
+import { measureWalCapture } from './phases/wal-capture.ts';
 import { measureWriterThroughput } from './phases/writer-throughput.ts';
 import { renderChart } from './report/chart.ts';
 import type { BenchResults } from './bench-results.ts';
@@ -42,6 +43,7 @@ try {
     backlog: settings.phases.has('backlog') ? await measureBacklog(env, settings, progress) : [],
     coalescing: settings.phases.has('coalesce') ? await measureCoalescing(env, settings, progress) : [],
     soak: settings.phases.has('soak') ? await measureSoak(env, settings, progress) : [],
+    walCapture: settings.phases.has('wal') ? await measureWalCapture(env, settings, progress) : undefined,
     durationSeconds: 0,
   };
   results.durationSeconds = (Date.now() - startedAt) / 1000;

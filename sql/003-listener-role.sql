@@ -23,6 +23,12 @@ BEGIN
   EXECUTE format('GRANT EXECUTE ON FUNCTION pgbridge.maintain_published() TO %I', role_name);
   EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pgbridge.leadership TO %I', role_name);
   EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pgbridge.published_count TO %I', role_name);
+  -- "capture": "wal" (009): which slot to read, and ids from the outbox's generator for the
+  -- events it reads there. Reading the slot itself takes the REPLICATION attribute (RDS and
+  -- Aurora: rds_replication), which a GRANT cannot give.
+  EXECUTE format('GRANT SELECT ON pgbridge.wal_capture TO %I', role_name);
+  EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pgbridge.wal_round TO %I', role_name);
+  EXECUTE format('GRANT USAGE ON SEQUENCE %s TO %I', pg_get_serial_sequence('pgbridge.outbox', 'id'), role_name);
 END $$;
 
 -- Undoes grant_listener. Revoking a table privilege revokes the column privileges too.
@@ -32,5 +38,6 @@ BEGIN
   -- Every table of the schema, not a list: a table a later version grants on is revoked too.
   EXECUTE format('REVOKE ALL ON ALL TABLES IN SCHEMA pgbridge FROM %I', role_name);
   EXECUTE format('REVOKE ALL ON FUNCTION pgbridge.maintain_published() FROM %I', role_name);
+  EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgbridge FROM %I', role_name);
   EXECUTE format('REVOKE USAGE ON SCHEMA pgbridge FROM %I', role_name);
 END $$;

@@ -80,13 +80,13 @@ export async function measureWriterThroughput(
   return runs;
 }
 
-function medianRound(rounds: WriterRun[]): WriterRun {
+export function medianRound(rounds: WriterRun[]): WriterRun {
   if (rounds.length === 1) return rounds[0]!;
   const sorted = [...rounds].sort((a, b) => a.transactionsPerSecond - b.transactionsPerSecond);
   return { ...sorted[Math.floor(sorted.length / 2)]!, roundsTransactionsPerSecond: rounds.map((round) => round.transactionsPerSecond) };
 }
 
-async function measureCellWithRetry(
+export async function measureCellWithRetry(
   env: BenchEnvironment,
   settings: BenchSettings,
   name: VariantName,

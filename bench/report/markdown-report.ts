@@ -8,6 +8,7 @@ import { isMultiRow, WRITER_VARIANTS } from '../phases/writer-throughput.ts';
 import { renderSoak } from '../soak/soak-report.ts';
 import { killedIdleSection, multiRowSection, profileSection, walSection } from './capture-tax-sections.ts';
 import { n, table, x } from './markdown-table.ts';
+import { walCaptureSection } from './wal-capture-section.ts';
 
 /** The report printed at the end of `npm run bench` (and pasted into the README). */
 export function renderMarkdown(results: BenchResults): string {
@@ -46,7 +47,13 @@ export function renderMarkdown(results: BenchResults): string {
     );
   }
 
-  out.push(killedIdleSection(results), multiRowSection(results), walSection(results), profileSection(results.profile));
+  out.push(
+    killedIdleSection(results),
+    multiRowSection(results),
+    walSection(results),
+    profileSection(results.profile),
+    walCaptureSection(results.walCapture),
+  );
 
   const { throughput, delays, peakRssMb } = results.endToEnd;
   if (throughput.length > 0 || results.ceilings.length > 0 || results.backlog.length > 0) {

@@ -17,6 +17,8 @@ export interface WalCapture {
   slot: string;
 }
 
+const INSUFFICIENT_PRIVILEGE = '42501';
+
 /** How long the watch definitions read from the database are used before they are read again. */
 const WATCHES_TTL_MS = 5_000;
 
@@ -52,12 +54,7 @@ export class WalDrainer {
     const { rows: start } = await client.query<{ upto: string; next_xid: string; retained: boolean }>(statement('wal/round-start'));
     const { upto, retained } = start[0]!;
     const nextFullXid = BigInt(start[0]!.next_xid);
-    const { rows } = await client.query<SlotRow>(statement('wal/peek-changes'), [
-      this.capture.slot,
-      upto,
-      options.batchSize,
-      this.capture.publication,
-    ]);
+    const rows = await this.peek(client, upto, options.batchSize);
     const round = decodeRound(rows);
     // Fewer messages than asked for: everything committed before `upto` was read, and the slot
     // may move there, past the WAL of unwatched tables too (so that it does not keep it).
@@ -164,6 +161,24 @@ export class WalDrainer {
     }
     if (confirmTo) await this.confirm(client, confirmTo);
     return result;
+  }
+
+  private async peek(client: pg.ClientBase, upto: string, count: number): Promise<SlotRow[]> {
+    try {
+      const { rows } = await client.query<SlotRow>(statement('wal/peek-changes'), [
+        this.capture.slot,
+        upto,
+        count,
+        this.capture.publication,
+      ]);
+      return rows;
+    } catch (error) {
+      if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
+      throw new Error(
+        `the listener's role may not read the replication slot ${this.capture.slot} of the "capture": "wal" watches: give it the REPLICATION attribute (ALTER ROLE … REPLICATION; RDS and Aurora: GRANT rds_replication TO …) (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
   }
 
   private async confirm(client: pg.ClientBase, lsn: string): Promise<void> {

@@ -5,7 +5,7 @@ import { parseConfig } from '../../lib/config/watch-config.ts';
 import pg from 'pg';
 import { type ReceivedMessage, receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { startTestListener } from '../support/test-listener.ts';
+import { startTestListener, waitFor } from '../support/test-listener.ts';
 
 // "capture": "wal" against a real server with wal_level = logical: the same writes watched by a
 // trigger watch and by a WAL watch (told apart by label) must give the same events.
@@ -166,6 +166,31 @@ describe('capture from the WAL', () => {
     });
     const messages = await receiveMessages(aws, queue, { count: 1000, distinct: (message) => message.event.key.id, timeoutMs: 30_000 });
     expect(new Set(messages.map((message) => message.event.key.id)).size).toBe(1000);
+  });
+});
+
+describe('a least-privileged listener role', () => {
+  it('drains WAL watches with the granted rights and the REPLICATION attribute, and says what is missing without it', async () => {
+    await listener!.stop();
+    listener = undefined;
+    await db.query(`CREATE ROLE wal_listener LOGIN PASSWORD 'wal-listener-pw' NOSUPERUSER; SELECT pgbridge.grant_listener('wal_listener')`);
+    const asListener = new URL(db.url);
+    asListener.username = 'wal_listener';
+    asListener.password = 'wal-listener-pw';
+    const failures: Error[] = [];
+    listener = await startTestListener({ databaseUrl: asListener.toString(), endpoint: aws.endpoint, topicArn, walPollIntervalMs: 50 });
+    listener.on('failure', (error) => failures.push(error));
+    await db.query(`INSERT INTO plain VALUES (5001, 'for the listener role')`);
+    await waitFor(() => failures.length > 0, 10_000, 'the listener to fail without REPLICATION');
+    expect(failures[0]!.message).toMatch(/may not read the replication slot pgbridge_\d+ .*give it the REPLICATION attribute/);
+    await listener.stop();
+
+    await db.query(`ALTER ROLE wal_listener REPLICATION`);
+    const queue = await queueFor({ table: ['plain'] });
+    listener = await startTestListener({ databaseUrl: asListener.toString(), endpoint: aws.endpoint, topicArn, walPollIntervalMs: 50 });
+    await db.query(`INSERT INTO plain VALUES (5002, 'for the listener role')`);
+    const messages = await receiveMessages(aws, queue, { count: 2, distinct: (message) => message.event.key.id });
+    expect(new Set(messages.map((message) => message.event.key.id))).toEqual(new Set([5001, 5002]));
   });
 });
 
