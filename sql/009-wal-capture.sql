@@ -14,12 +14,14 @@ INSERT INTO pgbridge.wal_capture (publication, slot)
 SELECT 'pgbridge_capture', 'pgbridge_' || oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()
 ON CONFLICT DO NOTHING;
 
--- The event ids of a listener round that AWS may have accepted but the slot has not confirmed:
--- a round read again after a crash sends the same changes with the same ids, so consumers and a
--- FIFO topic's deduplication can tell the copies. Ids come from the outbox's own generator, so
--- they are unique among all of the database's events.
+-- The event ids of a listener round that AWS may have accepted but the slot has not confirmed,
+-- by the slot position the round read from: a round read again from there (after a crash, or a
+-- retry) gives its events, in the same order, the same ids, so consumers and a FIFO topic's
+-- deduplication can tell the copies. A shorter round leaves the rest of the ids under the
+-- position it confirmed, for the round after it. Ids come from the outbox's own generator:
+-- unique among all of the database's events.
 CREATE TABLE IF NOT EXISTS pgbridge.wal_round (
-  first_lsn pg_lsn PRIMARY KEY,
+  read_from pg_lsn PRIMARY KEY,
   ids       bigint[] NOT NULL
 );
 

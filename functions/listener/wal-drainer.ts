@@ -34,7 +34,6 @@ export class WalDrainer {
   private watches?: { byTable: Map<number, WalWatch[]>; loadedAt: number };
   /** Ids of the unconfirmed round that the sink accepted or that were parked. */
   private readonly settled = new Set<string>();
-  private lastConfirmed?: string;
   private notBefore = 0;
 
   constructor(
@@ -51,8 +50,14 @@ export class WalDrainer {
     const result: DrainResult = { fetched: 0, published: 0, parked: 0, retrying: 0, held: 0, failed: 0, sinkDown: false };
     const now = Date.now();
     if (now < this.notBefore) return result;
-    const { rows: start } = await client.query<{ upto: string; next_xid: string; retained: boolean }>(statement('wal/round-start'));
+    const { rows: start } = await client.query<{ read_from: string | null; upto: string; next_xid: string; retained: boolean }>(
+      statement('wal/round-start'),
+      [this.capture.slot],
+    );
     const { upto, retained } = start[0]!;
+    const readFrom = start[0]!.read_from;
+    if (readFrom === null)
+      throw new Error(`the replication slot ${this.capture.slot} of the "capture": "wal" watches is gone: run \`pgbridge install\``);
     const nextFullXid = BigInt(start[0]!.next_xid);
     const rows = await this.peek(client, upto, options.batchSize);
     const round = decodeRound(rows);
@@ -69,10 +74,10 @@ export class WalDrainer {
     const events = await this.eventsOf(client, round.changes);
     result.fetched = events.length;
     if (events.length === 0) {
-      if (confirmTo && confirmTo !== this.lastConfirmed) await this.confirm(client, confirmTo);
+      if (confirmTo && confirmTo !== readFrom) await this.confirm(client, confirmTo, readFrom, 0);
       return result;
     }
-    const { rows: idRows } = await client.query<{ ids: string[] }>(statement('wal/round-ids'), [round.changes[0]!.lsn, events.length]);
+    const { rows: idRows } = await client.query<{ ids: string[] }>(statement('wal/round-ids'), [readFrom, events.length]);
     const ids = idRows[0]!.ids;
     const outboxEvents = events.map((event, index) => ({ event, outbox: outboxEventOf(event, ids[index]!, nextFullXid) }));
 
@@ -159,7 +164,7 @@ export class WalDrainer {
       this.notBefore = this.retries.nextDueAt() ?? Date.now() + 100;
       return result;
     }
-    if (confirmTo) await this.confirm(client, confirmTo);
+    if (confirmTo) await this.confirm(client, confirmTo, readFrom, events.length);
     return result;
   }
 
@@ -181,9 +186,8 @@ export class WalDrainer {
     }
   }
 
-  private async confirm(client: pg.ClientBase, lsn: string): Promise<void> {
-    await client.query(statement('wal/confirm'), [this.capture.slot, lsn]);
-    this.lastConfirmed = lsn;
+  private async confirm(client: pg.ClientBase, lsn: string, readFrom: string, idsUsed: number): Promise<void> {
+    await client.query(statement('wal/confirm'), [this.capture.slot, lsn, readFrom, idsUsed]);
     this.settled.clear();
   }
 

@@ -1,13 +1,16 @@
--- Event ids for a round that starts at change $1 and sends $2 events: the ids it had if it was
--- read before (published, then the listener stopped before confirming), else new ones from the
--- outbox's generator, kept until the slot is confirmed past the round.
+-- Ids for the $2 events of a round read from slot position $1: those a round read from there
+-- before was given (published, then not confirmed), then new ones from the outbox's generator.
+-- Written only when new ones were needed.
 WITH known AS (
-  SELECT ids FROM pgbridge.wal_round WHERE first_lsn = $1::pg_lsn AND cardinality(ids) = $2
+  SELECT ids FROM pgbridge.wal_round WHERE read_from = $1::pg_lsn
 ), fresh AS (
-  INSERT INTO pgbridge.wal_round (first_lsn, ids)
-  SELECT $1::pg_lsn, ARRAY(SELECT nextval(pg_catalog.pg_get_serial_sequence('pgbridge.outbox', 'id')) FROM generate_series(1, $2))
-  WHERE NOT EXISTS (SELECT FROM known)
-  ON CONFLICT (first_lsn) DO UPDATE SET ids = excluded.ids
+  SELECT coalesce(array_agg(nextval(pg_catalog.pg_get_serial_sequence('pgbridge.outbox', 'id'))), '{}') AS ids
+  FROM generate_series(1, $2 - coalesce((SELECT cardinality(ids) FROM known), 0))
+), stored AS (
+  INSERT INTO pgbridge.wal_round (read_from, ids)
+  SELECT $1::pg_lsn, coalesce((SELECT ids FROM known), '{}') || (SELECT ids FROM fresh)
+  WHERE cardinality((SELECT ids FROM fresh)) > 0
+  ON CONFLICT (read_from) DO UPDATE SET ids = excluded.ids
   RETURNING ids
 )
-SELECT ids::text[] AS ids FROM known UNION ALL SELECT ids::text[] FROM fresh
+SELECT (ids[1:$2])::text[] AS ids FROM (SELECT ids FROM stored UNION ALL SELECT ids FROM known) AS a LIMIT 1

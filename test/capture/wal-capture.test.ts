@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
 import { install, uninstall } from '../../lib/capture/installer.ts';
+import { statement } from '../../lib/capture/sql-files.ts';
 import { parseConfig } from '../../lib/config/watch-config.ts';
 import pg from 'pg';
 import { type ReceivedMessage, receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
@@ -166,6 +167,21 @@ describe('capture from the WAL', () => {
     });
     const messages = await receiveMessages(aws, queue, { count: 1000, distinct: (message) => message.event.key.id, timeoutMs: 30_000 });
     expect(new Set(messages.map((message) => message.event.key.id)).size).toBe(1000);
+  });
+});
+
+describe('event ids of WAL events', () => {
+  it('a round read again from the same slot position gets the ids it had, whether it is longer or shorter', async () => {
+    const ids = async (count: number) => (await db.query(statement('wal/round-ids'), ['0/10', count])).rows[0].ids as string[];
+    const first = await ids(5);
+    expect(new Set(first).size).toBe(5);
+    const longer = await ids(8);
+    expect(longer.slice(0, 5)).toEqual(first);
+    expect(new Set(longer).size).toBe(8);
+    expect(await ids(3)).toEqual(first.slice(0, 3));
+    const { rows } = await db.query(`SELECT max(id) AS max FROM pgbridge.outbox`);
+    expect(rows[0].max).toBeNull();
+    await db.query(`DELETE FROM pgbridge.wal_round WHERE read_from = '0/10'`);
   });
 });
 
