@@ -1,5 +1,5 @@
 import type { BackfillSummary } from '../../lib/backfill/backfill-status.ts';
-import type { BridgeStatus, WatchState, WatchStatus } from '../../lib/capture/bridge-status.ts';
+import type { BridgeStatus, CaptureSlotStatus, WatchState, WatchStatus } from '../../lib/capture/bridge-status.ts';
 import { backfillTable } from './backfill-table.ts';
 
 /** What to do about a watch that is not plainly installed. */
@@ -36,12 +36,24 @@ export function statusReport(status: BridgeStatus): string {
   lines.push(`published   ${status.publishedLastMinute} in the last minute`);
   lines.push(`parked      ${status.parked}${status.parked > 0 ? ' (`pgbridge parked list` shows why)' : ''}`);
   lines.push(`backfills   ${backfillCounts(status.backfills)}`);
+  if (status.captureSlot) lines.push(`wal slot    ${slotLine(status.captureSlot)}`);
   lines.push('');
   lines.push(...watchTable(status.watches));
   if (status.backfills && status.backfills.length > 0)
     lines.push('', ...backfillTable(status.backfills), ...backfillAdvice(status.backfills));
   if (!status.comparedWithConfig) lines.push('(no config read: watches not compared with it; pass --config)');
   return lines.join('\n');
+}
+
+function slotLine(slot: CaptureSlotStatus): string {
+  if (!slot.exists)
+    return `${slot.name} is missing: "capture": "wal" watches capture nothing; run \`pgbridge install\` as a role with the REPLICATION attribute`;
+  const mb = (bytes: number | null) => `${((bytes ?? 0) / 2 ** 20).toFixed(1)} MB`;
+  const lost =
+    slot.walStatus === 'lost'
+      ? '; LOST: max_slot_wal_keep_size was exceeded and changes are gone (drop the slot, run `pgbridge install`, then `pgbridge backfill`)'
+      : '';
+  return `${slot.name}: ${mb(slot.unconfirmedBytes)} of WAL not yet confirmed, ${mb(slot.retainedBytes)} kept on disk${slot.walStatus ? ` (${slot.walStatus})` : ''}${lost}`;
 }
 
 function backfillCounts(backfills: BackfillSummary[] | null): string {

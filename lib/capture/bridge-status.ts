@@ -50,6 +50,20 @@ export interface ListenerSession {
  */
 export type WaitingFlag = { state: 'clear' } | { state: 'asleep' } | { state: 'stale'; cleared: boolean; reason?: string };
 
+/** The replication slot of the `"capture": "wal"` watches. */
+export interface CaptureSlotStatus {
+  name: string;
+  exists: boolean;
+  /** A listener is reading it at this moment (it reads in short rounds, so false is no alarm on its own). */
+  active: boolean;
+  /** WAL the slot keeps on the server's disk, bytes; null when the slot is missing. */
+  retainedBytes: number | null;
+  /** WAL after the position the listener last confirmed, bytes: the changes still to publish are in there. */
+  unconfirmedBytes: number | null;
+  /** Postgres' wal_status: `lost` means max_slot_wal_keep_size was exceeded and changes are gone. */
+  walStatus: string | null;
+}
+
 export interface BridgeStatus {
   watches: WatchStatus[];
   /** The whole outbox, events of removed watches included. */
@@ -64,6 +78,8 @@ export interface BridgeStatus {
   backfills: BackfillSummary[] | null;
   listeners: ListenerSession[];
   waitingFlag: WaitingFlag;
+  /** Null without `"capture": "wal"` watches. */
+  captureSlot: CaptureSlotStatus | null;
   /** Whether the watches were compared with a config. */
   comparedWithConfig: boolean;
 }
@@ -107,7 +123,25 @@ export async function readBridgeStatus(client: pg.ClientBase, watches?: Watch[])
       since: row.since ? (row.since as Date).toISOString() : null,
     })),
     waitingFlag: await waitingFlag(client),
+    captureSlot: await captureSlot(client),
     comparedWithConfig: watches !== undefined,
+  };
+}
+
+async function captureSlot(client: pg.ClientBase): Promise<CaptureSlotStatus | null> {
+  const { rows: schema } = await client.query(statement('wal/has-capture'));
+  if (!schema[0].present) return null;
+  const { rows } = await client.query(statement('admin/status-capture-slot'));
+  const row = rows[0];
+  if (!row) return null;
+  const bytes = (value: string | null) => (value === null ? null : Number(value));
+  return {
+    name: row.slot,
+    exists: row.slot_exists,
+    active: row.active,
+    retainedBytes: bytes(row.retained_bytes),
+    unconfirmedBytes: bytes(row.unconfirmed_bytes),
+    walStatus: row.wal_status,
   };
 }
 

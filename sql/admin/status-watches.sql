@@ -12,9 +12,13 @@ installed AS (
          format('%I.%I', n.nspname, c.relname) AS now_named,
          n.nspname = w.schema_name AND c.relname = w.table_name AS same_name,
          -- The watch's actions that no trigger of its capture function fires for any more
-         -- (tgtype bits: 4 insert, 8 delete, 16 update, 32 truncate).
+         -- (tgtype bits: 4 insert, 8 delete, 16 update, 32 truncate); a WAL watch's, all of them
+         -- once its table is out of the capture publication.
          ARRAY(SELECT action FROM jsonb_array_elements_text(w.definition->'actions') AS action
-               WHERE NOT EXISTS (
+               WHERE w.definition->>'capture' = 'wal' AND NOT EXISTS (
+                 SELECT 1 FROM pg_publication_rel AS r JOIN pg_publication AS pub ON pub.oid = r.prpubid
+                 WHERE pub.pubname = (SELECT publication FROM pgbridge.wal_capture) AND r.prrelid = w.table_oid)
+               OR w.definition->>'capture' IS DISTINCT FROM 'wal' AND NOT EXISTS (
                  SELECT 1 FROM pg_trigger AS t
                  JOIN pg_proc AS p ON p.oid = t.tgfoid
                  JOIN pg_namespace AS pn ON pn.oid = p.pronamespace

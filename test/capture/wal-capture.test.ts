@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
+import { statusReport } from '../../bin/cli/status-report.ts';
+import { readBridgeStatus } from '../../lib/capture/bridge-status.ts';
 import { install, uninstall } from '../../lib/capture/installer.ts';
 import { statement } from '../../lib/capture/sql-files.ts';
 import { parseConfig } from '../../lib/config/watch-config.ts';
@@ -221,6 +223,30 @@ describe('installing "capture": "wal"', () => {
     ]);
     const slots = await db.query(`SELECT slot_name, plugin FROM pg_replication_slots`);
     expect(slots.rows).toEqual([{ slot_name: expect.stringMatching(/^pgbridge_\d+$/), plugin: 'pgoutput' }]);
+  });
+
+  it('pgbridge status shows WAL watches as installed and their slot, and a WAL watch whose table left the publication', async () => {
+    const client = await connected(db.url);
+    try {
+      const status = (await readBridgeStatus(client, parseConfig({ watches })))!;
+      expect(
+        status.watches.filter((watch) => watch.label?.startsWith('wal') || watch.table === 'plain').map((watch) => watch.state),
+      ).toEqual(['installed', 'installed', 'installed', 'installed']);
+      expect(status.captureSlot).toMatchObject({ name: expect.stringMatching(/^pgbridge_\d+$/), exists: true, walStatus: 'reserved' });
+      expect(statusReport(status)).toMatch(
+        /^wal slot {4}pgbridge_\d+: \d+\.\d MB of WAL not yet confirmed, \d+\.\d MB kept on disk \(reserved\)$/m,
+      );
+      await client.query(`ALTER PUBLICATION pgbridge_capture DROP TABLE plain`);
+      const dropped = (await readBridgeStatus(client))!;
+      expect(dropped.watches.find((watch) => watch.table === 'plain')).toMatchObject({
+        state: 'trigger missing',
+        missingTriggers: ['insert', 'update', 'delete', 'truncate'],
+      });
+      await install(client, parseConfig({ watches }));
+      expect((await readBridgeStatus(client))!.watches.find((watch) => watch.table === 'plain')!.state).toBe('installed');
+    } finally {
+      await client.end();
+    }
   });
 
   it('refuses "when" and "coalesce" with a WAL watch, naming the field', () => {
