@@ -305,10 +305,13 @@ describe('installing "capture": "wal"', () => {
 });
 
 describe('an event the sink refuses for its content', () => {
+  let smallQueue: string;
+
   it('is parked with the reason, the rest is sent once and the slot moves on; `parked resend` sends it through the outbox', async () => {
     await listener?.stop();
     await db.query(`CREATE TABLE notes (id int PRIMARY KEY, body text)`);
     const queue = await aws.resources.createQueue(aws.name('small'), { MaximumMessageSize: '1024' });
+    smallQueue = queue.url;
     listener = await startTestListener({
       databaseUrl: db.url,
       endpoint: aws.endpoint,
@@ -341,5 +344,19 @@ describe('an event the sink refuses for its content', () => {
     const [again] = await receiveMessages(aws, queue.url, { count: 1, timeoutMs: 10_000 });
     expect(again!.event).toMatchObject({ key: { id: 10 }, action: 'insert', table: 'notes', id: expect.stringMatching(/^\d+$/) });
     expect(again!.event.row.body).toHaveLength(2000);
+  });
+
+  it('a backfill of a WAL watch sends its rows as read events (through the outbox)', async () => {
+    const backfill = await run(process.execPath, ['--import', 'tsx', 'bin/pgbridge.ts', 'backfill', '--table', 'notes'], {
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        PGBRIDGE_CONFIG_JSON: JSON.stringify({ watches: [{ table: 'notes', capture: 'wal' }] }),
+      },
+    });
+    expect(`${backfill.stdout}${backfill.stderr}`).toContain('21 rows sent as read events');
+    const reads = await receiveMessages(aws, smallQueue, { count: 21, timeoutMs: 10_000, settleMs: 300 });
+    expect(reads.map((message) => message.event.action)).toEqual(Array(21).fill('read'));
+    expect(new Set(reads.map((message) => message.event.key.id)).size).toBe(21);
   });
 });
