@@ -20,6 +20,8 @@ export interface MetricsSnapshot {
   batchSizes: number[];
   /** Per round, seconds from its oldest published event's transaction start to AWS accepting it (a sample). */
   publishDelaysSeconds: number[];
+  /** With `"capture": "wal"` watches: WAL after the slot's confirmed position, and WAL the slot keeps on disk (bytes). */
+  walSlot?: { unconfirmedBytes: number; retainedBytes: number };
 }
 
 /**
@@ -57,6 +59,7 @@ export class ListenerMetrics {
     const { rows } = await client.query(statement('admin/backlog'));
     const answeredAt = Date.now();
     const { oldest_age_seconds: oldestEventAgeSeconds, backlog, parked, database_now_ms: databaseNowMs } = rows[0];
+    const walSlot = await captureSlotBytes(client);
     // Event times are in the database's clock: shift this machine's clock onto it.
     const clockOffsetMs = databaseNowMs - (askedAt + answeredAt) / 2;
     const snapshot: MetricsSnapshot = {
@@ -68,6 +71,7 @@ export class ListenerMetrics {
       oldestEventAgeSeconds,
       batchSizes: this.batchSizes.values,
       publishDelaysSeconds: this.rawDelaysMs.values.map((raw) => Math.max(0, raw + clockOffsetMs) / 1000),
+      ...(walSlot ? { walSlot } : {}),
     };
     log.info({ msg: 'metrics', ...embeddedMetricFormat(this.bridgeName, snapshot, answeredAt) });
     this.published = 0;
@@ -79,6 +83,15 @@ export class ListenerMetrics {
   }
 }
 
+/** The WAL watches' slot, when there are WAL watches and the slot exists. */
+async function captureSlotBytes(client: pg.ClientBase): Promise<MetricsSnapshot['walSlot']> {
+  const { rows: schema } = await client.query(statement('wal/has-capture'));
+  if (!schema[0].present) return undefined;
+  const { rows } = await client.query(statement('admin/status-capture-slot'));
+  if (!rows[0]?.slot_exists) return undefined;
+  return { unconfirmedBytes: Number(rows[0].unconfirmed_bytes), retainedBytes: Number(rows[0].retained_bytes) };
+}
+
 /** The EMF document: the `_aws` metadata naming each metric, and the values as root members. */
 export function embeddedMetricFormat(bridgeName: string, snapshot: MetricsSnapshot, timestamp: number): Record<string, unknown> {
   const metrics: Array<{ Name: string; Unit: string; value: number | number[] }> = [
@@ -88,6 +101,10 @@ export function embeddedMetricFormat(bridgeName: string, snapshot: MetricsSnapsh
     { Name: 'OutboxOldestEventAgeSeconds', Unit: 'Seconds', value: snapshot.oldestEventAgeSeconds },
     { Name: 'ParkedEvents', Unit: 'Count', value: snapshot.parkedNow },
   ];
+  if (snapshot.walSlot) {
+    metrics.push({ Name: 'WalSlotUnconfirmedBytes', Unit: 'Bytes', value: snapshot.walSlot.unconfirmedBytes });
+    metrics.push({ Name: 'WalSlotRetainedBytes', Unit: 'Bytes', value: snapshot.walSlot.retainedBytes });
+  }
   // A metric with no value this interval is left out: EMF has no empty value.
   if (snapshot.batchSizes.length > 0) metrics.push({ Name: 'DrainBatchSize', Unit: 'Count', value: snapshot.batchSizes });
   if (snapshot.publishDelaysSeconds.length > 0)

@@ -131,6 +131,14 @@ export interface PgBridgeProps {
    */
   readonly maxOutboxAge?: Duration;
   /**
+   * With `"capture": "wal"` watches: alarm when their replication slot keeps more WAL than this
+   * on the database's disk (the listener is down, or cannot publish, and the slot holds on to the
+   * WAL of every table meanwhile). Keep it well below the free storage and below
+   * `max_slot_wal_keep_size`.
+   * @default 5 GiB
+   */
+  readonly maxWalSlotRetainedBytes?: number;
+  /**
    * Topic that every alarm of the bridge and its consumers notifies (alarm and OK).
    * @default a new encrypted topic, `bridge.alarmTopic`: subscribe to it, or give `alarmEmails`
    */
@@ -172,6 +180,8 @@ export class PgBridge extends Construct {
   readonly listenerNotRunningAlarm: cloudwatch.Alarm;
   readonly outboxBacklogAlarm: cloudwatch.Alarm;
   readonly parkedEventsAlarm: cloudwatch.Alarm;
+  /** With `"capture": "wal"` watches only: their replication slot keeps more WAL than `maxWalSlotRetainedBytes`. */
+  readonly walSlotRetainedAlarm?: cloudwatch.Alarm;
   readonly listenerNotReportingAlarm: cloudwatch.Alarm;
   readonly deliveryFailuresAlarm: cloudwatch.Alarm;
   /** Every alarm of the bridge and of the consumers added so far. */
@@ -361,6 +371,18 @@ export class PgBridge extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    if (props.watches.some((watch) => watch.capture === 'wal')) {
+      const maxRetained = props.maxWalSlotRetainedBytes ?? 5 * 2 ** 30;
+      this.walSlotRetainedAlarm = this.addAlarm('WalSlotRetainedAlarm', {
+        alarmDescription: `${this.node.path}: the replication slot of the "capture": "wal" watches keeps more than ${(maxRetained / 2 ** 30).toFixed(1)} GiB of WAL on the database's disk: the listener is not reading it or cannot publish (its changes wait in the slot). Check the listener's logs and "pgbridge status"; a full disk stops the database.`,
+        metric: this.listenerMetric('WalSlotRetainedBytes'),
+        threshold: maxRetained,
+        evaluationPeriods: 3,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        // No datapoints means no leader is reporting: the not-reporting alarm covers that.
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    }
     this.dashboard = new BridgeDashboard(this, 'Dashboard', { title: `pgbridge ${this.bridgeName}` });
     this.dashboard.addListener(this);
     this.parkedEventsAlarm = this.addAlarm('ParkedEventsAlarm', {

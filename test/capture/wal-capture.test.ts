@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Listener } from '../../functions/listener/listener.ts';
+import { ListenerMetrics } from '../../functions/listener/listener-metrics.ts';
 import { statusReport } from '../../bin/cli/status-report.ts';
 import { readBridgeStatus } from '../../lib/capture/bridge-status.ts';
 import { install, uninstall } from '../../lib/capture/installer.ts';
@@ -11,7 +12,7 @@ import { parseConfig } from '../../lib/config/watch-config.ts';
 import pg from 'pg';
 import { type ReceivedMessage, receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
-import { startTestListener, waitFor } from '../support/test-listener.ts';
+import { captureLogger, capturedLogs, startTestListener, waitFor } from '../support/test-listener.ts';
 
 // "capture": "wal" against a real server with wal_level = logical: the same writes watched by a
 // trigger watch and by a WAL watch (told apart by label) must give the same events.
@@ -237,6 +238,12 @@ describe('installing "capture": "wal"', () => {
         status.watches.filter((watch) => watch.label?.startsWith('wal') || watch.table === 'plain').map((watch) => watch.state),
       ).toEqual(['installed', 'installed', 'installed', 'installed']);
       expect(status.captureSlot).toMatchObject({ name: expect.stringMatching(/^pgbridge_\d+$/), exists: true, walStatus: 'reserved' });
+      const metrics = await new ListenerMetrics('test').report(client, captureLogger());
+      expect(metrics.walSlot).toEqual({ unconfirmedBytes: expect.any(Number), retainedBytes: expect.any(Number) });
+      expect(metrics.walSlot!.retainedBytes).toBeGreaterThan(0);
+      const line = capturedLogs.findLast((entry) => entry.msg === 'metrics');
+      expect(line.WalSlotRetainedBytes).toBe(metrics.walSlot!.retainedBytes);
+      expect(line._aws.CloudWatchMetrics[0].Metrics).toContainEqual({ Name: 'WalSlotRetainedBytes', Unit: 'Bytes' });
       expect(statusReport(status)).toMatch(
         /^wal slot {4}pgbridge_\d+: \d+\.\d MB of WAL not yet confirmed, \d+\.\d MB kept on disk \(reserved\)$/m,
       );

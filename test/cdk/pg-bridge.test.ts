@@ -254,6 +254,28 @@ describe('PgBridge construct', () => {
     expect(bridge.alarms).toHaveLength(5 + 3 * 4);
   });
 
+  it('with a "capture": "wal" watch, alarms when its replication slot keeps too much WAL; without one, has no such alarm', () => {
+    expect(bridge.walSlotRetainedAlarm).toBeUndefined();
+    template.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'WalSlotRetainedBytes' }, 0);
+    const { stack, vpc, database } = baseStack();
+    const walBridge = new PgBridge(stack, 'Bridge', {
+      vpc,
+      database,
+      watches: [...WATCHES, { table: 'events', capture: 'wal' }],
+      maxWalSlotRetainedBytes: 2 * 2 ** 30,
+    });
+    const walTemplate = Template.fromStack(stack);
+    walTemplate.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'pgbridge',
+      MetricName: 'WalSlotRetainedBytes',
+      Dimensions: [{ Name: 'Bridge', Value: 'Test-Bridge' }],
+      Threshold: 2 * 2 ** 30,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+    expect(walBridge.alarms).toContain(walBridge.walSlotRetainedAlarm);
+  });
+
   it('a bridge that should be running but reports no metrics is itself an alarm, as are failed SNS deliveries', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'pgbridge',
