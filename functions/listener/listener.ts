@@ -108,6 +108,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private readonly walRetries: RetryBook;
   /** Set while WAL watches are installed. */
   private walDrainer?: WalDrainer;
+  /** Every installed watch is a WAL watch: no trigger reads the waiting flag. */
+  private walOnly = false;
   private readonly metrics: ListenerMetrics;
   private loop?: Promise<void>;
   private installed = false;
@@ -294,6 +296,8 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const { rows: schema } = await client.query(statement('wal/has-capture'));
     if (!schema[0].present) return undefined;
     const { rows: watches } = await client.query(statement('wal/watches'));
+    const { rows: counts } = await client.query(statement('admin/watch-count'));
+    this.walOnly = watches.length > 0 && watches.length === counts[0].watches;
     if (watches.length === 0) return undefined;
     const { rows } = await client.query(statement('wal/capture-state'));
     const state = rows[0];
@@ -428,7 +432,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
       // A full round that moved events: more are probably waiting. A round that only found
       // events in backoff is idle time, spent asleep until the next one is due.
       if (result.fetched >= this.options.batchSize && result.published + result.parked > 0) continue;
-      if (await this.hasWorkAfterSettingWaitFlag()) {
+      // Only triggers read the waiting flag: with WAL watches alone, setting it would be a write
+      // per poll for nobody (the poll finds backfilled and resent outbox events too).
+      if (!this.walOnly && (await this.hasWorkAfterSettingWaitFlag())) {
         await client.query(statement('wake/stop-waiting'));
         continue;
       }

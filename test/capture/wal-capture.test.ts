@@ -6,7 +6,7 @@ import type { Listener } from '../../functions/listener/listener.ts';
 import { ListenerMetrics } from '../../functions/listener/listener-metrics.ts';
 import { statusReport } from '../../bin/cli/status-report.ts';
 import { readBridgeStatus } from '../../lib/capture/bridge-status.ts';
-import { install, uninstall } from '../../lib/capture/installer.ts';
+import { install, installScript, uninstall } from '../../lib/capture/installer.ts';
 import { statement } from '../../lib/capture/sql-files.ts';
 import { parseConfig } from '../../lib/config/watch-config.ts';
 import pg from 'pg';
@@ -257,6 +257,28 @@ describe('installing "capture": "wal"', () => {
       expect((await readBridgeStatus(client))!.watches.find((watch) => watch.table === 'plain')!.state).toBe('installed');
     } finally {
       await client.end();
+    }
+  });
+
+  it('`pgbridge sql` applied as one script installs a WAL watch and creates its slot after the commit', async () => {
+    await db.query(`CREATE DATABASE script_install`);
+    const target = new URL(db.url);
+    target.pathname = '/script_install';
+    const client = await connected(target.toString());
+    try {
+      await client.query(`CREATE TABLE plain (id int PRIMARY KEY, note text)`);
+      await client.query(installScript(parseConfig({ watches: [{ table: 'plain', capture: 'wal' }] })));
+      const { rows } = await client.query(
+        `SELECT s.slot_name FROM pg_replication_slots AS s JOIN pgbridge.wal_capture AS c ON c.slot = s.slot_name WHERE s.database = current_database()`,
+      );
+      expect(rows).toHaveLength(1);
+      await uninstall(client, { force: true });
+      expect(
+        (await client.query(`SELECT count(*)::int AS n FROM pg_replication_slots WHERE database = current_database()`)).rows[0].n,
+      ).toBe(0);
+    } finally {
+      await client.end();
+      await db.query(`DROP DATABASE script_install`);
     }
   });
 

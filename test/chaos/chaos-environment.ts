@@ -15,11 +15,12 @@ export interface ChaosEnvironment {
   stop(): Promise<void>;
 }
 
-export async function startChaosEnvironment(): Promise<ChaosEnvironment> {
+/** `settings`: server settings, e.g. wal_level = logical for "capture": "wal" scenarios. */
+export async function startChaosEnvironment(settings?: Record<string, string>): Promise<ChaosEnvironment> {
   process.env.AWS_ACCESS_KEY_ID ??= 'chaos';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'chaos';
   process.env.AWS_REGION ??= 'us-east-1';
-  const server = new EmbeddedPostgres();
+  const server = new EmbeddedPostgres({ settings });
   const [emulator] = await Promise.all([startLocalSnsSqs(), server.start()]);
   const url = server.databaseUrl('postgres');
   const aws = new AwsResources(emulator.endpoint);

@@ -3,6 +3,7 @@ import { runScenario } from './chaos-plan.ts';
 import { killStorm } from './scenarios/kill-storm.ts';
 import { poisonEvents } from './scenarios/poison-events.ts';
 import { throttling } from './scenarios/throttling.ts';
+import { WAL_SETTINGS, walKillStorm } from './scenarios/wal-kill-storm.ts';
 import { watchOptionsKillStorm } from './scenarios/watch-options-kill-storm.ts';
 
 // The fast subset of `npm run chaos`; restarts, takeover and outages are in test/listener.
@@ -17,6 +18,13 @@ describe('chaos (fast subset)', () => {
     const result = await runScenario((env) => watchOptionsKillStorm(env, { events: 2_000, writers: 16, kills: 4 }));
     expect(result.written).toBeGreaterThanOrEqual(1_000);
     expect(result.notes).not.toMatch(/^0 updates merged/);
+    expect(result.lost).toBe(0);
+    expect(result.violations).toBe(0);
+  }, 180_000);
+
+  it('the storm with "capture": "wal": every committed change is delivered, a change sent again keeps its id', async () => {
+    const result = await runScenario((env) => walKillStorm(env, { events: 2_000, writers: 16, kills: 4 }), WAL_SETTINGS);
+    expect(result.written).toBeGreaterThanOrEqual(2_000);
     expect(result.lost).toBe(0);
     expect(result.violations).toBe(0);
   }, 180_000);
