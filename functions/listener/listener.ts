@@ -36,8 +36,6 @@ export interface ListenerOptions extends DrainOptions {
   metricsIntervalMs?: number;
   /** The `Bridge` dimension of the metrics, to tell several bridges in one account apart. */
   bridgeName?: string;
-  /** How often the leader reads the capture slot of `"capture": "wal"` watches (writers send no wake-up). @default 200 */
-  walPollIntervalMs?: number;
   /** Connections draining at once on a standard (non-FIFO) sink. @default 2 */
   drainConnections?: number;
   /**
@@ -235,6 +233,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
   }
 
   private async disconnect(): Promise<void> {
+    await this.stopWalDrainer();
     const client = this.client;
     this.client = undefined;
     this.holdsWaitingLock = false;
@@ -291,6 +290,26 @@ export class Listener extends EventEmitter<ListenerEvents> {
     }
   }
 
+  /**
+   * The replication connection of the WAL watches' stream: no statement or query timeout (its
+   * START_REPLICATION lasts as long as the session); Postgres' wal_sender_timeout and the
+   * keepalives end it when the other side is gone.
+   */
+  private replicationConfig(): pg.ClientConfig {
+    return {
+      application_name: `pgbridge-wal ${LISTENER_PROCESS}`,
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+      ...this.options.connection,
+    };
+  }
+
+  private async stopWalDrainer(): Promise<void> {
+    const drainer = this.walDrainer;
+    this.walDrainer = undefined;
+    await drainer?.stop();
+  }
+
   /** The drainer of the WAL watches, if any are installed; fails clearly when their slot cannot be read. */
   private async walCapture(client: pg.Client): Promise<WalDrainer | undefined> {
     const { rows: schema } = await client.query(statement('wal/has-capture'));
@@ -298,7 +317,10 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const { rows: watches } = await client.query(statement('wal/watches'));
     const { rows: counts } = await client.query(statement('admin/watch-count'));
     this.walOnly = watches.length > 0 && watches.length === counts[0].watches;
-    if (watches.length === 0) return undefined;
+    if (watches.length === 0) {
+      await this.stopWalDrainer();
+      return undefined;
+    }
     const { rows } = await client.query(statement('wal/capture-state'));
     const state = rows[0];
     if (state.wal_level !== 'logical')
@@ -310,12 +332,13 @@ export class Listener extends EventEmitter<ListenerEvents> {
         `"capture": "wal" watches are installed but their replication slot ${state.slot} is missing: run \`pgbridge install\` as a role with the REPLICATION attribute (RDS and Aurora: rds_replication)`,
       );
     if (this.walDrainer?.capture.slot === state.slot) return this.walDrainer;
+    await this.stopWalDrainer();
     this.options.log.info({
-      msg: 'reading WAL watches from the replication slot',
+      msg: 'streaming WAL watches from the replication slot',
       slot: state.slot,
       watches: watches.map((watch) => watch.name),
     });
-    return new WalDrainer(state, this.walRetries);
+    return new WalDrainer(state, this.walRetries, this.replicationConfig(), state.confirmed_at, () => this.wakeup.wake());
   }
 
   /** WAL rounds back to back until one is not full; added into `total`. */
@@ -339,7 +362,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
         total.sinkDown = true;
         total.sinkError ??= result.sinkError;
       }
-      if (this.stopping || result.sinkDown || result.fetched < this.options.batchSize || result.published + result.parked === 0) return;
+      if (this.stopping || result.sinkDown || !drainer.ready || result.published + result.parked === 0) return;
     }
   }
 
@@ -440,8 +463,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
       }
       this.lastProgress = Date.now();
       const nextRetry = this.retries.nextDueAt();
-      // WAL watches wake nobody: their slot is read on a timer of its own.
-      const walDue = this.walDrainer ? Math.max(Date.now() + (this.options.walPollIntervalMs ?? 200), this.walDrainer.dueAt) : Infinity;
+      // WAL watches: their stream wakes the loop at each commit; a failed round waits out its backoff.
+      if (this.walDrainer?.ready) continue;
+      const walDue = this.walDrainer && this.walDrainer.dueAt > Date.now() ? this.walDrainer.dueAt : Infinity;
       const sleepMs = Math.min(
         this.options.pollIntervalMs,
         nextRetry ? Math.max(1, nextRetry - Date.now()) : Infinity,

@@ -6,79 +6,93 @@ import { buildMessage } from '../../lib/message/build-message.ts';
 import type { OutboxEvent } from '../../lib/message/outbox-event.ts';
 import { publishAll } from '../../lib/sinks/batch-publisher.ts';
 import type { OutgoingMessage, Sink } from '../../lib/sinks/sink.ts';
-import { parseLsn, lsnText } from '../../lib/wal/pgoutput-messages.ts';
-import { decodeRound, imageJson, type SlotRow, type WalChange } from '../../lib/wal/wal-changes.ts';
+import { decodeRound, imageJson, type Relation, type WalChange } from '../../lib/wal/wal-changes.ts';
 import { type ChangeImages, eventsOf, outboxEventOf, type RowValues, type WalEvent, type WalWatch } from '../../lib/wal/wal-events.ts';
 import type { DrainOptions, DrainResult } from './outbox-drainer.ts';
 import type { RetryBook } from './retry-book.ts';
+import { WalStream } from './wal-stream.ts';
 
 export interface WalCapture {
   publication: string;
   slot: string;
 }
 
-const INSUFFICIENT_PRIVILEGE = '42501';
-
 /** How long the watch definitions read from the database are used before they are read again. */
 const WATCHES_TTL_MS = 5_000;
 
 /**
- * Drains the WAL watches: reads committed changes from the capture slot without consuming
- * them, turns them into the events the watches' triggers would have written, publishes them and
- * only then confirms the slot past them. A crash anywhere before the confirmation reads the same
- * changes again, with the same event ids (pgbridge.wal_round): sent at least once, never lost.
- * A round with failures is not confirmed: it is read again once its backoff is over, and the
- * events this process already got accepted are not sent twice.
+ * Drains the WAL watches: takes committed transactions from the capture slot's stream, turns
+ * their changes into the events the watches' triggers would have written, publishes them and
+ * only then confirms the slot past them. A crash anywhere before the confirmation streams the
+ * same changes again, with the same event ids (pgbridge.wal_round): sent at least once, never
+ * lost. A round with failures is not confirmed: its transactions stay at the head of the queue
+ * and are tried again once the backoff is over; the events this process already got accepted
+ * are not sent twice.
  */
 export class WalDrainer {
   private watches?: { byTable: Map<number, WalWatch[]>; loadedAt: number };
   /** Ids of the unconfirmed round that the sink accepted or that were parked. */
   private readonly settled = new Set<string>();
   private notBefore = 0;
+  private readonly stream: WalStream;
+  /** The tables the stream described so far (pgoutput describes each once per session). */
+  private readonly relations = new Map<number, Relation>();
 
   constructor(
     readonly capture: WalCapture,
     private readonly retries: RetryBook,
-  ) {}
+    replication: pg.ClientConfig,
+    confirmedAt: string,
+    wake: () => void,
+  ) {
+    // A commit wakes the listener, unless a failed round waits out its backoff anyway.
+    this.stream = WalStream.start(replication, capture, confirmedAt, () => {
+      if (Date.now() >= this.notBefore) wake();
+    });
+  }
 
   /** When the next round may run (a round with failures waits out their backoff). */
   get dueAt(): number {
     return this.notBefore;
   }
 
+  /** Committed transactions are waiting and no backoff holds them. */
+  get ready(): boolean {
+    return Date.now() >= this.notBefore && this.stream.head(1).length > 0;
+  }
+
+  async stop(): Promise<void> {
+    await this.stream.stop();
+  }
+
   async drainOnce(client: pg.ClientBase, sink: Sink, options: DrainOptions, log: Logger): Promise<DrainResult> {
     const result: DrainResult = { fetched: 0, published: 0, parked: 0, retrying: 0, held: 0, failed: 0, sinkDown: false };
+    this.stream.assertHealthy();
     const now = Date.now();
     if (now < this.notBefore) return result;
-    const { rows: start } = await client.query<{ read_from: string | null; upto: string; next_xid: string; retained: boolean }>(
-      statement('wal/round-start'),
-      [this.capture.slot],
+    const transactions = this.stream.head(options.batchSize);
+    if (transactions.length === 0) return result;
+    const readFrom = this.stream.readFrom;
+    const round = decodeRound(
+      transactions.flatMap((transaction) => transaction.messages),
+      this.relations,
     );
-    const { upto, retained } = start[0]!;
-    const readFrom = start[0]!.read_from;
-    if (readFrom === null)
-      throw new Error(`the replication slot ${this.capture.slot} of the "capture": "wal" watches is gone: run \`pgbridge install\``);
+    const { rows: start } = await client.query<{ next_xid: string; retained: boolean }>(statement('wal/round-start'));
+    const { retained } = start[0]!;
     const nextFullXid = BigInt(start[0]!.next_xid);
-    const rows = await this.peek(client, upto, options.batchSize);
-    const round = decodeRound(rows);
-    // Fewer messages than asked for: everything committed before `upto` was read, and the slot
-    // may move there, past the WAL of unwatched tables too (so that it does not keep it).
-    const readToUpto = rows.length < options.batchSize;
-    const confirmTo =
-      readToUpto && (round.lastCommitEnd === undefined || round.lastCommitEnd < parseLsn(upto))
-        ? upto
-        : round.lastCommitEnd === undefined
-          ? undefined
-          : lsnText(round.lastCommitEnd);
 
     const events = await this.eventsOf(client, round.changes);
     result.fetched = events.length;
     if (events.length === 0) {
-      if (confirmTo && confirmTo !== readFrom) await this.confirm(client, confirmTo, readFrom, 0);
+      this.stream.confirm(transactions.length);
       return result;
     }
-    const { rows: idRows } = await client.query<{ ids: string[] }>(statement('wal/round-ids'), [readFrom, events.length]);
-    const ids = idRows[0]!.ids;
+    const { rows: idRows } = await client.query<{ ids: string[]; kept: number }>(statement('wal/round-ids'), [
+      readFrom,
+      events.length,
+      this.capture.slot,
+    ]);
+    const { ids, kept } = idRows[0]!;
     const outboxEvents = events.map((event, index) => ({ event, outbox: outboxEventOf(event, ids[index]!, nextFullXid) }));
 
     const blockedGroups = sink.fifo ? this.retries.blockedGroups(now) : undefined;
@@ -164,31 +178,12 @@ export class WalDrainer {
       this.notBefore = this.retries.nextDueAt() ?? Date.now() + 100;
       return result;
     }
-    if (confirmTo) await this.confirm(client, confirmTo, readFrom, events.length);
-    return result;
-  }
-
-  private async peek(client: pg.ClientBase, upto: string, count: number): Promise<SlotRow[]> {
-    try {
-      const { rows } = await client.query<SlotRow>(statement('wal/peek-changes'), [
-        this.capture.slot,
-        upto,
-        count,
-        this.capture.publication,
-      ]);
-      return rows;
-    } catch (error) {
-      if ((error as { code?: string }).code !== INSUFFICIENT_PRIVILEGE) throw error;
-      throw new Error(
-        `the listener's role may not read the replication slot ${this.capture.slot} of the "capture": "wal" watches: give it the REPLICATION attribute (ALTER ROLE … REPLICATION; RDS and Aurora: GRANT rds_replication TO …) (${(error as Error).message})`,
-        { cause: error },
-      );
-    }
-  }
-
-  private async confirm(client: pg.ClientBase, lsn: string, readFrom: string, idsUsed: number): Promise<void> {
-    await client.query(statement('wal/confirm'), [this.capture.slot, lsn, readFrom, idsUsed]);
+    const next = this.stream.confirm(transactions.length);
     this.settled.clear();
+    // A longer round was read from here before (then the listener stopped): the ids it had
+    // beyond this round's belong to the transactions that come next.
+    if (kept > events.length) await client.query(statement('wal/keep-later-ids'), [readFrom, events.length, next]);
+    return result;
   }
 
   /** The round's events: its changes' images converted by Postgres, then each watch's rules. */

@@ -35,9 +35,13 @@ export interface DecodedRound {
   lastCommitEnd?: bigint;
 }
 
-/** Turns a round of slot rows into the committed changes they hold, in commit order. */
-export function decodeRound(rows: SlotRow[]): DecodedRound {
-  const relations = new Map<number, Relation>();
+/**
+ * Turns a round of slot rows into the committed changes they hold, in commit order.
+ * `relations`: what the stream said of each table so far; pgoutput describes a table once per
+ * session, before its first change, so the map lives as long as the stream and is read and
+ * added to here, round after round, in stream order.
+ */
+export function decodeRound(rows: SlotRow[], relations: Map<number, Relation> = new Map()): DecodedRound {
   const changes: WalChange[] = [];
   let transaction: { xid: number; commitTime: bigint } | undefined;
   let lastCommitEnd: bigint | undefined;

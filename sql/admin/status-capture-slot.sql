@@ -5,7 +5,8 @@
 -- lost (max_slot_wal_keep_size exceeded: changes were lost). No row without WAL watches.
 SELECT c.slot, s.slot_name IS NOT NULL AS slot_exists, coalesce(s.active, false) AS active,
        (pg_catalog.pg_current_wal_lsn() - s.restart_lsn)::bigint AS retained_bytes,
-       (pg_catalog.pg_current_wal_lsn() - s.confirmed_flush_lsn)::bigint AS unconfirmed_bytes,
+       -- The listener confirms the position just past what it published: it may be ahead of the end.
+       greatest(pg_catalog.pg_current_wal_lsn() - s.confirmed_flush_lsn, 0)::bigint AS unconfirmed_bytes,
        s.wal_status
 FROM pgbridge.wal_capture AS c
 LEFT JOIN pg_catalog.pg_replication_slots AS s ON s.slot_name = c.slot

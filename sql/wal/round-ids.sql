@@ -1,7 +1,13 @@
 -- Ids for the $2 events of a round read from slot position $1: those a round read from there
--- before was given (published, then not confirmed), then new ones from the outbox's generator.
--- Written only when new ones were needed.
-WITH known AS (
+-- before was given (published, then not confirmed), then new ones from the outbox's generator;
+-- `kept`: how many ids are kept for this position (more than $2 when a longer round was read
+-- from here before). Written only when new ones were needed. Entries for positions the slot
+-- ($3) is confirmed past are of no use any more and go; only what the server has confirmed
+-- counts, not what this listener sent it.
+WITH forgotten AS (
+  DELETE FROM pgbridge.wal_round
+  WHERE read_from < (SELECT confirmed_flush_lsn FROM pg_catalog.pg_replication_slots WHERE slot_name = $3)
+), known AS (
   SELECT ids FROM pgbridge.wal_round WHERE read_from = $1::pg_lsn
 ), fresh AS (
   SELECT coalesce(array_agg(nextval(pg_catalog.pg_get_serial_sequence('pgbridge.outbox', 'id'))), '{}') AS ids
@@ -13,4 +19,5 @@ WITH known AS (
   ON CONFLICT (read_from) DO UPDATE SET ids = excluded.ids
   RETURNING ids
 )
-SELECT (ids[1:$2])::text[] AS ids FROM (SELECT ids FROM stored UNION ALL SELECT ids FROM known) AS a LIMIT 1
+SELECT (ids[1:$2])::text[] AS ids, cardinality(ids) AS kept
+FROM (SELECT ids FROM stored UNION ALL SELECT ids FROM known) AS a LIMIT 1

@@ -58,7 +58,7 @@ beforeAll(async () => {
     CREATE TABLE accounts (id int PRIMARY KEY, email text, plan text, secret text);
     CREATE TABLE plain (id int PRIMARY KEY, note text);
   `);
-  listener = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn, config: { watches }, walPollIntervalMs: 50 });
+  listener = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn, config: { watches } });
 });
 
 afterAll(async () => {
@@ -170,7 +170,6 @@ describe('capture from the WAL', () => {
       endpoint: aws.endpoint,
       topicArn,
       config: { watches },
-      walPollIntervalMs: 50,
     });
     const messages = await receiveMessages(aws, queue, { count: 1000, distinct: (message) => message.event.key.id, timeoutMs: 30_000 });
     expect(new Set(messages.map((message) => message.event.key.id)).size).toBe(1000);
@@ -179,7 +178,8 @@ describe('capture from the WAL', () => {
 
 describe('event ids of WAL events', () => {
   it('a round read again from the same slot position gets the ids it had, whether it is longer or shorter', async () => {
-    const ids = async (count: number) => (await db.query(statement('wal/round-ids'), ['0/10', count])).rows[0].ids as string[];
+    const ids = async (count: number) =>
+      (await db.query(statement('wal/round-ids'), ['0/10', count, 'no such slot'])).rows[0].ids as string[];
     const first = await ids(5);
     expect(new Set(first).size).toBe(5);
     const longer = await ids(8);
@@ -201,16 +201,16 @@ describe('a least-privileged listener role', () => {
     asListener.username = 'wal_listener';
     asListener.password = 'wal-listener-pw';
     const failures: Error[] = [];
-    listener = await startTestListener({ databaseUrl: asListener.toString(), endpoint: aws.endpoint, topicArn, walPollIntervalMs: 50 });
+    listener = await startTestListener({ databaseUrl: asListener.toString(), endpoint: aws.endpoint, topicArn });
     listener.on('failure', (error) => failures.push(error));
     await db.query(`INSERT INTO plain VALUES (5001, 'for the listener role')`);
     await waitFor(() => failures.length > 0, 10_000, 'the listener to fail without REPLICATION');
-    expect(failures[0]!.message).toMatch(/may not read the replication slot pgbridge_\d+ .*give it the REPLICATION attribute/);
+    expect(failures[0]!.message).toMatch(/may not stream the replication slot pgbridge_\d+ .*give it the REPLICATION attribute/);
     await listener.stop();
 
     await db.query(`ALTER ROLE wal_listener REPLICATION`);
     const queue = await queueFor({ table: ['plain'] });
-    listener = await startTestListener({ databaseUrl: asListener.toString(), endpoint: aws.endpoint, topicArn, walPollIntervalMs: 50 });
+    listener = await startTestListener({ databaseUrl: asListener.toString(), endpoint: aws.endpoint, topicArn });
     await db.query(`INSERT INTO plain VALUES (5002, 'for the listener role')`);
     const messages = await receiveMessages(aws, queue, { count: 2, distinct: (message) => message.event.key.id });
     expect(new Set(messages.map((message) => message.event.key.id))).toEqual(new Set([5001, 5002]));
@@ -346,7 +346,6 @@ describe('an event the sink refuses for its content', () => {
       endpoint: aws.endpoint,
       queueUrl: queue.url,
       config: { watches: [{ table: 'notes', capture: 'wal' }] },
-      walPollIntervalMs: 50,
     });
     await db.query(
       `BEGIN; INSERT INTO notes VALUES (10, repeat('x', 2000)); INSERT INTO notes SELECT g, 'fine' FROM generate_series(11, 30) AS g; COMMIT`,

@@ -7,6 +7,7 @@ import { type ReceivedMessage, receiveMessages, startTestAws, type TestAws } fro
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { startTestListener, waitFor } from '../support/test-listener.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
+import { WalStream } from '../../functions/listener/wal-stream.ts';
 import pg from 'pg';
 
 // The durability tests of the outbox drain, for "capture": "wal": the changes wait in the
@@ -106,7 +107,7 @@ describe('capture from the WAL: nothing is lost', () => {
 
   it('the listener reconnects after Postgres restarts (fast and immediate) and loses nothing', async () => {
     const queue = await newQueue();
-    const listener = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn, walPollIntervalMs: 50 });
+    const listener = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn });
     running.push(listener);
     const keys = await insertRows(100);
     await db.server!.restart('fast');
@@ -123,7 +124,7 @@ describe('capture from the WAL: nothing is lost', () => {
     const endpoint = new URL(aws.endpoint);
     const proxy = new TcpProxy(Number(endpoint.port), endpoint.hostname);
     await proxy.start();
-    const listener = await startTestListener({ databaseUrl: db.url, endpoint: proxy.url, topicArn, walPollIntervalMs: 50 });
+    const listener = await startTestListener({ databaseUrl: db.url, endpoint: proxy.url, topicArn });
     running.push(listener);
     await waitFor(async () => (await slotLag()) === 0 || listener.role === 'leader', 5000, 'the listener to lead');
     await proxy.cut();
@@ -137,5 +138,43 @@ describe('capture from the WAL: nothing is lost', () => {
     expect(new Set(messages.map(byKey))).toEqual(new Set(keys));
     await waitFor(async () => (await slotLag()) < 100_000, 5000, 'the slot to be confirmed');
     await proxy.cut();
+  });
+
+  it('a transaction whose commit record starts where the confirmed one ends is streamed again after a restart', async () => {
+    // Two transactions committed back to back: the second commit record starts exactly where the
+    // first one ends. Confirming the first and restarting the stream must give the second again
+    // (confirming one byte too far would skip it: pg-logical-replication reports lsn + 1).
+    const capture = (await db.query(`SELECT slot, publication FROM pgbridge.wal_capture`)).rows[0];
+    const confirmed = async () =>
+      (await db.query(`SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`, [capture.slot])).rows[0]
+        .lsn;
+    const a = new pg.Client(db.url);
+    const b = new pg.Client(db.url);
+    await Promise.all([a.connect(), b.connect()]);
+    const [first, second] = [nextKey++, nextKey++];
+    await a.query('BEGIN');
+    await b.query('BEGIN');
+    await a.query(`INSERT INTO items VALUES ($1, 'first')`, [first]);
+    await b.query(`INSERT INTO items VALUES ($1, 'second')`, [second]);
+    await a.query('COMMIT');
+    await b.query('COMMIT');
+    await Promise.all([a.end(), b.end()]);
+
+    const connection = { connectionString: db.url };
+    const before = await confirmed();
+    const stream = WalStream.start(connection, capture, before, () => undefined);
+    await waitFor(() => stream.head(10).length >= 2, 10_000, 'both transactions streamed');
+    stream.confirm(1);
+    await waitFor(async () => (await confirmed()) !== before, 5000, 'the server to take the confirmation');
+    await stream.stop();
+
+    const again = WalStream.start(connection, capture, await confirmed(), () => undefined);
+    try {
+      await waitFor(() => again.head(10).length >= 1, 10_000, 'the second transaction streamed again');
+      const keys = again.head(10).flatMap((transaction) => transaction.messages.filter((message) => message.data[0] === 0x49));
+      expect(keys).toHaveLength(1);
+    } finally {
+      await again.stop();
+    }
   });
 });
