@@ -8,6 +8,7 @@ import { startTestDatabase, type TestDatabase } from '../support/test-database.t
 import { startTestListener, waitFor } from '../support/test-listener.ts';
 import { TcpProxy } from '../support/tcp-proxy.ts';
 import { WalStream } from '../../functions/listener/wal-stream.ts';
+import { decodeRound } from '../../lib/wal/wal-changes.ts';
 import pg from 'pg';
 
 // The durability tests of the outbox drain, for "capture": "wal": the changes wait in the
@@ -77,6 +78,16 @@ function processEnv(extra: Record<string, string> = {}) {
 
 const byKey = (message: ReceivedMessage) => message.event.key.id as number;
 
+/**
+ * The key of a message about one of `keys`. Before PostgreSQL 17 a restart puts the slot back to
+ * its last checkpointed position (its confirmed position was not saved at shutdown), so events
+ * of earlier tests may come again (at least once): they are not this test's.
+ */
+const ofThese = (keys: number[]) => {
+  const wanted = new Set(keys);
+  return (message: ReceivedMessage) => (wanted.has(byKey(message)) ? byKey(message) : undefined);
+};
+
 async function slotLag(): Promise<number> {
   const { rows } = await db.query(`SELECT pg_current_wal_lsn() - confirmed_flush_lsn AS lag FROM pg_replication_slots`);
   return Number(rows[0].lag);
@@ -115,8 +126,8 @@ describe('capture from the WAL: nothing is lost', () => {
     await db.server!.restart('immediate');
     keys.push(...(await insertRows(100)));
     await waitFor(() => listener.role === 'leader', 15_000, 'listener to reconnect');
-    const messages = await receiveMessages(aws, queue, { count: keys.length, timeoutMs: 30_000, distinct: byKey });
-    expect(new Set(messages.map(byKey))).toEqual(new Set(keys));
+    const messages = await receiveMessages(aws, queue, { count: keys.length, timeoutMs: 30_000, distinct: ofThese(keys) });
+    expect(new Set(messages.map(ofThese(keys)).filter((key) => key !== undefined))).toEqual(new Set(keys));
   });
 
   it('while the sink is unreachable the changes wait in the slot, and go out once it is back', async () => {
@@ -134,8 +145,8 @@ describe('capture from the WAL: nothing is lost', () => {
     expect((await receiveMessages(aws, queue, { count: 1, timeoutMs: 300 })).length).toBe(0);
 
     await proxy.restore();
-    const messages = await receiveMessages(aws, queue, { count: keys.length, timeoutMs: 30_000, distinct: byKey });
-    expect(new Set(messages.map(byKey))).toEqual(new Set(keys));
+    const messages = await receiveMessages(aws, queue, { count: keys.length, timeoutMs: 30_000, distinct: ofThese(keys) });
+    expect(new Set(messages.map(ofThese(keys)).filter((key) => key !== undefined))).toEqual(new Set(keys));
     await waitFor(async () => (await slotLag()) < 100_000, 5000, 'the slot to be confirmed');
     await proxy.cut();
   });
@@ -161,18 +172,35 @@ describe('capture from the WAL: nothing is lost', () => {
     await Promise.all([a.end(), b.end()]);
 
     const connection = { connectionString: db.url };
+    const inactive = async () => !(await db.query(`SELECT active FROM pg_replication_slots`)).rows[0].active;
+    /** Where `key`'s transaction is in the stream's queue (earlier ones may come again before PostgreSQL 17). */
+    const positionOf = (stream: WalStream, key: number) => {
+      const relations = new Map();
+      return stream
+        .head(100_000)
+        .findIndex((transaction) =>
+          decodeRound(transaction.messages, relations).changes.some(
+            (change) => change.newRow?.[0]?.kind === 'text' && change.newRow[0].text === String(key),
+          ),
+        );
+    };
+    await waitFor(inactive, 10_000, 'no listener on the slot');
     const before = await confirmed();
     const stream = WalStream.start(connection, capture, before, () => undefined);
-    await waitFor(() => stream.head(10).length >= 2, 10_000, 'both transactions streamed');
-    stream.confirm(1);
-    await waitFor(async () => (await confirmed()) !== before, 5000, 'the server to take the confirmation');
-    await stream.stop();
+    try {
+      await waitFor(() => (stream.assertHealthy(), positionOf(stream, second) >= 0), 10_000, 'both transactions streamed');
+      expect(positionOf(stream, second)).toBe(positionOf(stream, first) + 1);
+      stream.confirm(positionOf(stream, first) + 1);
+      await waitFor(async () => (await confirmed()) !== before, 5000, 'the server to take the confirmation');
+    } finally {
+      await stream.stop();
+    }
 
+    await waitFor(inactive, 10_000, 'the first stream to let go of the slot');
     const again = WalStream.start(connection, capture, await confirmed(), () => undefined);
     try {
-      await waitFor(() => again.head(10).length >= 1, 10_000, 'the second transaction streamed again');
-      const keys = again.head(10).flatMap((transaction) => transaction.messages.filter((message) => message.data[0] === 0x49));
-      expect(keys).toHaveLength(1);
+      await waitFor(() => (again.assertHealthy(), positionOf(again, second) >= 0), 10_000, 'the second transaction streamed again');
+      expect(positionOf(again, first)).toBe(-1);
     } finally {
       await again.stop();
     }
