@@ -184,11 +184,15 @@ describe('capture from the WAL: nothing is lost', () => {
           ),
         );
     };
+    const streamed = (stream: WalStream, key: number) => {
+      stream.assertHealthy();
+      return positionOf(stream, key) >= 0;
+    };
     await waitFor(inactive, 10_000, 'no listener on the slot');
     const before = await confirmed();
     const stream = WalStream.start(connection, capture, before, () => undefined);
     try {
-      await waitFor(() => (stream.assertHealthy(), positionOf(stream, second) >= 0), 10_000, 'both transactions streamed');
+      await waitFor(() => streamed(stream, second), 10_000, 'both transactions streamed');
       expect(positionOf(stream, second)).toBe(positionOf(stream, first) + 1);
       stream.confirm(positionOf(stream, first) + 1);
       await waitFor(async () => (await confirmed()) !== before, 5000, 'the server to take the confirmation');
@@ -199,7 +203,7 @@ describe('capture from the WAL: nothing is lost', () => {
     await waitFor(inactive, 10_000, 'the first stream to let go of the slot');
     const again = WalStream.start(connection, capture, await confirmed(), () => undefined);
     try {
-      await waitFor(() => (again.assertHealthy(), positionOf(again, second) >= 0), 10_000, 'the second transaction streamed again');
+      await waitFor(() => streamed(again, second), 10_000, 'the second transaction streamed again');
       expect(positionOf(again, first)).toBe(-1);
     } finally {
       await again.stop();
