@@ -122,7 +122,59 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
   );
   atMost('listener peak RSS ≤ 150 MB', Number.isFinite(rss) && rss > 0 ? rss : undefined, 150, 'MB');
   atLeast('drain ceiling ≥ 20,000 events/s', ceiling('drain', false), 20_000, ' events/s');
-  checks.push(...captureTaxTargets(results));
+  checks.push(...captureTaxTargets(results), ...walCaptureTargets(results));
+  return checks;
+}
+
+/**
+ * Issue 11's writer targets for `"capture": "wal"`, from the `wal` phase (its own server, with
+ * wal_level = logical, "none" measured there too). Paused is the trigger-only figure's match:
+ * the listener does nothing; for a WAL watch a killed listener is the same as a paused one.
+ */
+function walCaptureTargets(results: BenchResults): TargetCheck[] {
+  const wal = results.walCapture;
+  if (!wal || wal.skipped) return [];
+  const checks: TargetCheck[] = [];
+  const run = (variant: WriterRun['variant'], workload: WriterRun['workload']) =>
+    wal.writers.find((candidate) => candidate.variant === variant && candidate.workload === workload);
+  const check = (target: string, value: number | undefined, met: (value: number) => boolean) =>
+    checks.push({
+      target,
+      measured: value === undefined ? 'not measured' : `${fmt(value)}×`,
+      met: value === undefined ? undefined : met(value),
+    });
+  for (const [workload, threshold, what] of [
+    ['insert', 0.85, 'single-row inserts'],
+    ['update', 0.85, 'single-row updates'],
+    ['tx10', 0.75, '10-row transactions'],
+    ['insert-select', 0.6, 'insert-select (1,000 rows per statement)'],
+    ['update-many', 0.6, 'update-many (1,000 rows per statement)'],
+  ] as const)
+    check(
+      `capture: wal, listener paused ≥ ${threshold} × none, ${what}, 8 writers (issue 11)`,
+      ratio(run('pgbridge-wal', workload)?.eventsPerSecond, run('none', workload)?.eventsPerSecond),
+      (value) => value >= threshold,
+    );
+  for (const statement of ['insert-select', 'update-all'] as const) {
+    const bulk = (variant: WriterRun['variant']) =>
+      wal.bulk.find((candidate) => candidate.variant === variant && candidate.statement === statement);
+    check(
+      `capture: wal, captured rows/s ≥ 0.6 × none, one bulk ${statement} statement`,
+      ratio(bulk('pgbridge-wal')?.rowsPerSecond, bulk('none')?.rowsPerSecond),
+      (value) => value >= 0.6,
+    );
+  }
+  for (const workload of ['insert', 'update', 'insert-select', 'update-many'] as const) {
+    const perEvent = (variant: WriterRun['variant']) => {
+      const measured = run(variant, workload);
+      return measured ? walBytesPerEvent(measured.wal, measured.eventsWritten) : undefined;
+    };
+    check(
+      `capture: wal, WAL per captured event ≤ 1.5 × the row change's own, ${workload}, 8 writers (full-page images left out)`,
+      ratio(perEvent('pgbridge-wal-draining'), perEvent('none')),
+      (value) => value <= 1.5,
+    );
+  }
   return checks;
 }
 

@@ -11,6 +11,7 @@ import { statement } from '../../lib/capture/sql-files.ts';
 import { parseConfig } from '../../lib/config/watch-config.ts';
 import pg from 'pg';
 import { type ReceivedMessage, receiveMessages, startTestAws, type TestAws } from '../support/test-aws.ts';
+import { TcpProxy } from '../support/tcp-proxy.ts';
 import { startTestDatabase, type TestDatabase } from '../support/test-database.ts';
 import { captureLogger, capturedLogs, startTestListener, waitFor } from '../support/test-listener.ts';
 
@@ -386,5 +387,37 @@ describe('an event the sink refuses for its content', () => {
     const reads = await receiveMessages(aws, smallQueue, { count: 21, timeoutMs: 10_000, settleMs: 300 });
     expect(reads.map((message) => message.event.action)).toEqual(Array(21).fill('read'));
     expect(new Set(reads.map((message) => message.event.key.id)).size).toBe(21);
+  });
+});
+
+describe('a FIFO topic', () => {
+  it('gets each row of a WAL watch in its own message group, in commit order, with many batches in flight', async () => {
+    await listener?.stop();
+    await db.query(`CREATE TABLE counters (id int PRIMARY KEY, n int NOT NULL)`);
+    await db.query(`INSERT INTO counters SELECT g, 0 FROM generate_series(1, 20) AS g`);
+    const fifoTopic = await aws.resources.createTopic(aws.name('wal.fifo'));
+    const queue = await aws.resources.subscribeQueue(fifoTopic, aws.name('wal-ordered.fifo'));
+    const endpoint = new URL(aws.endpoint);
+    const proxy = new TcpProxy(Number(endpoint.port), endpoint.hostname);
+    // Random network delays make concurrent batch calls complete out of order.
+    proxy.jitterMs = 30;
+    await proxy.start();
+    listener = await startTestListener({
+      databaseUrl: db.url,
+      endpoint: proxy.url,
+      topicArn: fifoTopic,
+      batchSize: 40,
+      maxInFlight: 8,
+      config: { watches: [{ table: 'counters', capture: 'wal', actions: ['update'] }] },
+    });
+    for (let round = 1; round <= 10; round++)
+      await Promise.all(Array.from({ length: 20 }, (_, i) => db.query(`UPDATE counters SET n = $1 WHERE id = $2`, [round, i + 1])));
+    const messages = await receiveMessages(aws, queue.url, { count: 200, timeoutMs: 30_000 });
+    expect(messages).toHaveLength(200);
+    const seen = new Map<string, number[]>();
+    for (const message of messages) seen.set(message.groupId!, [...(seen.get(message.groupId!) ?? []), message.event.row.n]);
+    expect([...seen.keys()].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `public.counters:${i + 1}`).sort());
+    for (const sequence of seen.values()) expect(sequence).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    await proxy.cut();
   });
 });
