@@ -71,6 +71,9 @@ BEGIN
     ELSE
       EXECUTE format('CREATE PUBLICATION %I WITH (publish = %L)', publication_name, 'insert, update, delete, truncate');
     END IF;
+  ELSIF current_setting('server_version_num')::int >= 180000 THEN
+    -- A publication created before the server was upgraded to 18 lacks it.
+    EXECUTE format('ALTER PUBLICATION %I SET (publish_generated_columns = stored)', publication_name);
   END IF;
   IF NOT EXISTS (SELECT FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
                  WHERE p.pubname = publication_name AND r.prrelid = target) THEN
@@ -101,6 +104,15 @@ BEGIN
     EXECUTE format('ALTER PUBLICATION %I DROP TABLE %s', publication_name, target::regclass);
   END IF;
   DELETE FROM pgbridge.wal_table WHERE table_oid = target RETURNING * INTO previous;
+  -- In a publication of someone else's, the table keeps FULL: without a replica identity a
+  -- published table refuses updates and deletes.
+  IF previous.table_oid IS NOT NULL
+     AND (EXISTS (SELECT FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
+                  WHERE r.prrelid = target AND p.pubname <> publication_name)
+          OR EXISTS (SELECT FROM pg_publication WHERE puballtables AND pubname <> publication_name)) THEN
+    RAISE NOTICE 'table % keeps REPLICA IDENTITY FULL: it is in another publication', target::regclass;
+    RETURN;
+  END IF;
   IF previous.table_oid IS NOT NULL AND EXISTS (SELECT FROM pg_class WHERE oid = target) THEN
     EXECUTE format('ALTER TABLE %s REPLICA IDENTITY %s', target::regclass,
                    CASE WHEN previous.previous_identity = 'n' THEN 'NOTHING'

@@ -12,6 +12,7 @@ import { ListenerMetrics, type MetricsSnapshot } from './listener-metrics.ts';
 import { drainOnce, type DrainOptions, type DrainResult } from './outbox-drainer.ts';
 import { RetryBook } from './retry-book.ts';
 import { WalDrainer } from './wal-drainer.ts';
+import { WalStreamError } from './wal-stream.ts';
 import { Wakeup } from './wakeup.ts';
 
 export interface ListenerOptions extends DrainOptions {
@@ -108,6 +109,9 @@ export class Listener extends EventEmitter<ListenerEvents> {
   private walDrainer?: WalDrainer;
   /** Every installed watch is a WAL watch: no trigger reads the waiting flag. */
   private walOnly = false;
+  /** When to try the WAL watches' stream again after a problem with it. */
+  private walRetryAt?: number;
+  private walRetryDelay = 0;
   private readonly metrics: ListenerMetrics;
   private loop?: Promise<void>;
   private installed = false;
@@ -278,7 +282,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     await client.query(statement('wake/listen'));
     const { rowCount } = await client.query(statement('wake/stop-waiting'));
     if (rowCount) log.warn({ msg: 'cleared the waiting flag of a listener that died while asleep', staleWaitingFlag: true });
-    this.walDrainer = await this.walCapture(client);
+    await this.refreshWal(client);
     // Standard sinks: extra connections drain beside this one (SKIP LOCKED keeps their rounds
     // disjoint), so one round's fetch, delete and commit overlap another's publishes. FIFO keeps
     // one round at a time: its per-row order holds within a single drainer only.
@@ -304,6 +308,29 @@ export class Listener extends EventEmitter<ListenerEvents> {
     };
   }
 
+  /**
+   * Sets up (or drops) the WAL watches' stream as the installed watches say. A problem there
+   * (wal_level changed, the slot gone, no REPLICATION attribute, a lost stream) is logged and
+   * retried with backoff while the outbox goes on draining: trigger watches must not stop for
+   * the WAL watches' sake.
+   */
+  private async refreshWal(client: pg.Client): Promise<void> {
+    try {
+      this.walDrainer = await this.walCapture(client);
+      this.walRetryDelay = 0;
+      this.walRetryAt = undefined;
+    } catch (error) {
+      if (!(error instanceof WalSetupError)) throw error;
+      this.scheduleWalRetry(error);
+    }
+  }
+
+  private scheduleWalRetry(error: Error): void {
+    this.walRetryDelay = Math.min(Math.max(this.walRetryDelay * 2, 1000), this.options.maxBackoffMs);
+    this.walRetryAt = Date.now() + this.walRetryDelay;
+    this.options.log.error({ msg: `"capture": "wal" watches are not being read: ${error.message}`, retryInMs: this.walRetryDelay });
+  }
+
   private async stopWalDrainer(): Promise<void> {
     const drainer = this.walDrainer;
     this.walDrainer = undefined;
@@ -318,17 +345,26 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const { rows: counts } = await client.query(statement('admin/watch-count'));
     this.walOnly = watches.length > 0 && watches.length === counts[0].watches;
     if (watches.length === 0) {
+      const hadStream = this.walDrainer !== undefined;
       await this.stopWalDrainer();
+      // The install that removed the last WAL watch could not drop the slot while this listener
+      // streamed it: without a reader it would keep WAL forever.
+      if (hadStream)
+        await client
+          .query(statement('wal/drop-unused-slot'))
+          .catch((error: Error) =>
+            this.options.log.warn({ msg: 'could not drop the replication slot no WAL watch uses any more', error: describe(error) }),
+          );
       return undefined;
     }
     const { rows } = await client.query(statement('wal/capture-state'));
     const state = rows[0];
     if (state.wal_level !== 'logical')
-      throw new Error(
+      throw new WalSetupError(
         `"capture": "wal" watches are installed but this server runs wal_level = ${state.wal_level}: set wal_level = logical and restart Postgres (RDS and Aurora: rds.logical_replication = 1)`,
       );
     if (!state.slot_exists)
-      throw new Error(
+      throw new WalSetupError(
         `"capture": "wal" watches are installed but their replication slot ${state.slot} is missing: run \`pgbridge install\` as a role with the REPLICATION attribute (RDS and Aurora: rds_replication)`,
       );
     if (this.walDrainer?.capture.slot === state.slot) return this.walDrainer;
@@ -346,7 +382,15 @@ export class Listener extends EventEmitter<ListenerEvents> {
     const drainer = this.walDrainer;
     if (!drainer) return;
     for (;;) {
-      const result = await drainer.drainOnce(client, this.options.sink, this.options, this.options.log);
+      let result: DrainResult;
+      try {
+        result = await drainer.drainOnce(client, this.options.sink, this.options, this.options.log);
+      } catch (error) {
+        if (!(error instanceof WalStreamError)) throw error;
+        await this.stopWalDrainer();
+        this.scheduleWalRetry(error);
+        return;
+      }
       this.lastProgress = Date.now();
       if (result.fetched > 0) {
         this.metrics.recordRound(result);
@@ -437,6 +481,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
       await this.reportMetricsIfDue();
       await this.keepPublishedPartitionsIfDue();
       await this.pruneCountsIfDue();
+      if (this.walRetryAt !== undefined && Date.now() >= this.walRetryAt) await this.refreshWal(client);
       const result = await this.drainBurst([client, ...helpers]);
       if (!result.sinkDown) await this.drainWal(client, result);
       if (result.sinkDown) {
@@ -465,7 +510,10 @@ export class Listener extends EventEmitter<ListenerEvents> {
       const nextRetry = this.retries.nextDueAt();
       // WAL watches: their stream wakes the loop at each commit; a failed round waits out its backoff.
       if (this.walDrainer?.ready) continue;
-      const walDue = this.walDrainer && this.walDrainer.dueAt > Date.now() ? this.walDrainer.dueAt : Infinity;
+      const walDue = Math.min(
+        this.walDrainer && this.walDrainer.dueAt > Date.now() ? this.walDrainer.dueAt : Infinity,
+        this.walRetryAt ?? Infinity,
+      );
       const sleepMs = Math.min(
         this.options.pollIntervalMs,
         nextRetry ? Math.max(1, nextRetry - Date.now()) : Infinity,
@@ -541,7 +589,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
     if (Date.now() - this.lastWatchCheck < this.options.watchCheckIntervalMs) return;
     this.lastWatchCheck = Date.now();
     // WAL watches installed (or removed) by a `pgbridge install` elsewhere since this leader started.
-    this.walDrainer = await this.walCapture(this.client!);
+    await this.refreshWal(this.client!);
     const { rows } = await this.client!.query(statement('admin/watch-health'));
     for (const row of rows) {
       this.options.log.error({
@@ -557,3 +605,6 @@ export class Listener extends EventEmitter<ListenerEvents> {
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** The WAL watches cannot be read (server setting, slot): the outbox drain goes on. */
+class WalSetupError extends Error {}

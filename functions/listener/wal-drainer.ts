@@ -6,7 +6,7 @@ import { buildMessage } from '../../lib/message/build-message.ts';
 import type { OutboxEvent } from '../../lib/message/outbox-event.ts';
 import { publishAll } from '../../lib/sinks/batch-publisher.ts';
 import type { OutgoingMessage, Sink } from '../../lib/sinks/sink.ts';
-import { decodeRound, imageJson, type Relation, type WalChange } from '../../lib/wal/wal-changes.ts';
+import { decodeRound, type Relation, textValues, type WalChange } from '../../lib/wal/wal-changes.ts';
 import { type ChangeImages, eventsOf, outboxEventOf, type RowValues, type WalEvent, type WalWatch } from '../../lib/wal/wal-events.ts';
 import type { DrainOptions, DrainResult } from './outbox-drainer.ts';
 import type { RetryBook } from './retry-book.ts';
@@ -31,7 +31,11 @@ const WATCHES_TTL_MS = 5_000;
  */
 export class WalDrainer {
   private watches?: { byTable: Map<number, WalWatch[]>; loadedAt: number };
-  /** Ids of the unconfirmed round that the sink accepted or that were parked. */
+  /**
+   * Events of the unconfirmed round that the sink accepted or that were parked, by what they
+   * are (change, watch, action) rather than by id: should the ids of a round read again ever
+   * fall differently, an event is still never taken for another one.
+   */
   private readonly settled = new Set<string>();
   private notBefore = 0;
   private readonly stream: WalStream;
@@ -81,7 +85,7 @@ export class WalDrainer {
     const { retained } = start[0]!;
     const nextFullXid = BigInt(start[0]!.next_xid);
 
-    const events = await this.eventsOf(client, round.changes);
+    const events = await this.eventsOf(client, round.changes, log);
     result.fetched = events.length;
     if (events.length === 0) {
       this.stream.confirm(transactions.length);
@@ -100,7 +104,7 @@ export class WalDrainer {
     const toPark = new Map<string, { outbox: OutboxEvent; event: WalEvent; reason: string }>();
     let heldBehindBackoff = 0;
     for (const { event, outbox } of outboxEvents) {
-      if (this.settled.has(outbox.id)) continue;
+      if (this.settled.has(eventKey(event))) continue;
       const built = buildMessage(outbox, sink);
       if (!built.ok) {
         toPark.set(outbox.id, { outbox, event, reason: built.reason });
@@ -128,13 +132,14 @@ export class WalDrainer {
       return result;
     }
     const groupOf = new Map(messages.map((message) => [message.id, message.groupId]));
+    const eventOf = new Map(outboxEvents.map(({ event, outbox }) => [outbox.id, event]));
     const acceptedNow = new Set<string>();
     let firstRetry: { eventId: string; code: string; reason: string; attempts: number } | undefined;
     result.held = heldBehindBackoff;
     for (const outcome of report.outcomes) {
       if (outcome.ok) {
         acceptedNow.add(outcome.id);
-        this.settled.add(outcome.id);
+        this.settled.add(eventKey(eventOf.get(outcome.id)!));
         this.retries.forget(outcome.id);
       } else if ('held' in outcome) {
         result.held++;
@@ -158,7 +163,7 @@ export class WalDrainer {
         `[${[...toPark.values()].map(({ outbox, event, reason }) => rowJson(outbox, event, reason)).join(',')}]`,
       ]);
       for (const [eventId, { reason }] of toPark) {
-        this.settled.add(eventId);
+        this.settled.add(eventKey(eventOf.get(eventId)!));
         log.error({ msg: 'event parked: the sink will never accept it', eventId, reason });
       }
     }
@@ -187,12 +192,12 @@ export class WalDrainer {
   }
 
   /** The round's events: its changes' images converted by Postgres, then each watch's rules. */
-  private async eventsOf(client: pg.ClientBase, changes: WalChange[]): Promise<WalEvent[]> {
+  private async eventsOf(client: pg.ClientBase, changes: WalChange[], log: Logger): Promise<WalEvent[]> {
     if (changes.length === 0) return [];
     let byTable = await this.watchesByTable(client, false);
     if (changes.some((change) => !byTable.has(change.relation.oid))) byTable = await this.watchesByTable(client, true);
     const watched = changes.filter((change) => byTable.has(change.relation.oid));
-    const images = await convertImages(client, watched);
+    const images = await convertImages(client, watched, log);
     return watched.flatMap((change, index) =>
       byTable.get(change.relation.oid)!.flatMap((watch) => eventsOf(change, images[index]!, watch)),
     );
@@ -223,26 +228,49 @@ export class WalDrainer {
   }
 }
 
-/** Each change's new and old image as column → JSON text, one query per table. */
-async function convertImages(client: pg.ClientBase, changes: WalChange[]): Promise<ChangeImages[]> {
+/** Images converted per query: bounds the query's size for a transaction of many rows. */
+const IMAGES_PER_QUERY = 2_000;
+
+/**
+ * Each change's new and old image as column → JSON text, converted by Postgres, one query per
+ * table and up to IMAGES_PER_QUERY images. A table Postgres cannot convert for (dropped since the
+ * change, or a column whose type changed so that old values no longer parse) gets its values
+ * as text instead, with an error logged: its events still go out, and the slot does not stall
+ * on them.
+ */
+async function convertImages(client: pg.ClientBase, changes: WalChange[], log: Logger): Promise<ChangeImages[]> {
   const images: ChangeImages[] = changes.map(() => ({}));
-  const perTable = new Map<number, { image: string; apply: (values: RowValues) => void }[]>();
+  const perTable = new Map<number, { text: RowValues; apply: (values: RowValues) => void }[]>();
   changes.forEach((change, index) => {
     const list = perTable.get(change.relation.oid) ?? [];
     perTable.set(change.relation.oid, list);
     if (change.newRow)
-      list.push({ image: imageJson(change.relation, change.newRow, change.oldRow), apply: (values) => (images[index]!.newRow = values) });
-    if (change.oldRow) list.push({ image: imageJson(change.relation, change.oldRow), apply: (values) => (images[index]!.oldRow = values) });
+      list.push({ text: textValues(change.relation, change.newRow, change.oldRow), apply: (values) => (images[index]!.newRow = values) });
+    if (change.oldRow) list.push({ text: textValues(change.relation, change.oldRow), apply: (values) => (images[index]!.oldRow = values) });
   });
   for (const [oid, list] of perTable) {
-    if (list.length === 0) continue;
-    const { rows } = await client.query<{ image: string; column_name: string; value: string }>(statement('wal/column-values'), [
-      oid,
-      `[${list.map((entry) => entry.image).join(',')}]`,
-    ]);
-    const values = list.map(() => new Map<string, string>());
-    for (const row of rows) values[Number(row.image) - 1]!.set(row.column_name, row.value);
-    for (const [index, entry] of list.entries()) entry.apply(values[index]!);
+    for (let start = 0; start < list.length; start += IMAGES_PER_QUERY) {
+      const part = list.slice(start, start + IMAGES_PER_QUERY);
+      const json = `[${part.map((entry) => `{${[...entry.text].map(([name, text]) => `${JSON.stringify(name)}:${text}`).join(',')}}`).join(',')}]`;
+      let rows: { image: string; column_name: string; value: string }[];
+      try {
+        ({ rows } = await client.query(statement('wal/column-values'), [oid, json]));
+      } catch (error) {
+        if (!(error as { code?: string }).code || (error as { code: string }).code.startsWith('08')) throw error;
+        const relation = changes.find((change) => change.relation.oid === oid)!.relation;
+        log.error({
+          msg: 'Postgres could not convert the values of WAL changes (table dropped or column type changed since); sent as text',
+          table: `${relation.schema}.${relation.table}`,
+          images: part.length,
+          error: (error as Error).message,
+        });
+        for (const entry of part) entry.apply(entry.text);
+        continue;
+      }
+      const values = part.map(() => new Map<string, string>());
+      for (const row of rows) values[Number(row.image) - 1]!.set(row.column_name, row.value);
+      for (const [index, entry] of part.entries()) entry.apply(values[index]!);
+    }
   }
   return images;
 }
@@ -273,4 +301,9 @@ function countsPerTable(events: OutboxEvent[]): [string[], string[], string[], n
   }
   const entries = [...counts.values()];
   return [entries.map((e) => e.schema), entries.map((e) => e.table), entries.map((e) => e.label), entries.map((e) => e.events)];
+}
+
+/** What an event is, whatever id it got: its change, its watch, and which of a key change's two events. */
+function eventKey(event: WalEvent): string {
+  return `${event.change.lsn}|${event.watch.name}|${event.action}`;
 }

@@ -13,6 +13,10 @@ export interface StreamedTransaction {
 }
 
 const INSUFFICIENT_PRIVILEGE = '42501';
+const STATUS_INTERVAL_MS = 10_000;
+
+/** The replication stream broke: the listener starts a new one after a backoff, from the slot's confirmed position. */
+export class WalStreamError extends Error {}
 
 /** Transactions held in memory before the stream is paused (the server then keeps them in the slot). */
 const MAX_QUEUED_CHANGES = 50_000;
@@ -40,6 +44,7 @@ export class WalStream {
   /** Position the slot was last confirmed to (by us, or where it stood when the stream started). */
   private confirmedTo: string;
   private stopped = false;
+  private readonly statusTimer: NodeJS.Timeout;
 
   private constructor(
     connection: pg.ClientConfig,
@@ -59,6 +64,11 @@ export class WalStream {
     this.service.on('data', (lsn: string, data: Buffer) => this.receive(lsn, data));
     this.service.on('heartbeat', (walEnd: string, _timestamp: number, shouldRespond: boolean) => this.heartbeat(walEnd, shouldRespond));
     this.service.on('error', (error: Error) => this.fail(error));
+    // A status update every 10 s whatever happens: while the socket is paused (a full queue) or a
+    // round takes long (a sink outage), keepalives go unanswered, and without a reply within
+    // wal_sender_timeout (60 s by default) the server would end the stream.
+    this.statusTimer = setInterval(() => this.report(this.confirmedTo), STATUS_INTERVAL_MS);
+    this.statusTimer.unref();
   }
 
   /** Starts streaming from the slot's confirmed position. */
@@ -95,7 +105,7 @@ export class WalStream {
 
   /** Throws what broke the stream (connection lost, slot in use, no REPLICATION attribute). */
   assertHealthy(): void {
-    if (this.failure) throw this.failure;
+    if (this.failure) throw new WalStreamError(this.failure.message, { cause: this.failure });
   }
 
   /** Committed transactions from the head of the queue, whole, until `changes` row changes are reached. */
@@ -122,6 +132,7 @@ export class WalStream {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.statusTimer);
     this.resume();
     await this.service.stop().catch(() => undefined);
   }

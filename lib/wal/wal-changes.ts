@@ -29,6 +29,8 @@ export interface WalChange {
   oldRow?: ColumnValue[];
 }
 
+const JSON_TYPES = new Set([114, 3802]);
+
 export interface DecodedRound {
   changes: WalChange[];
   /** End of the last commit read: what the slot may confirm once the changes are published. */
@@ -89,21 +91,24 @@ export function decodeRound(rows: SlotRow[], relations: Map<number, Relation> = 
   return { changes, lastCommitEnd };
 }
 
-const JSON_TYPES = new Set([114, 3802]);
-
 /**
- * A row image as the input of `pgbridge.wal_column_values`: column name to its text output,
- * json and jsonb as themselves (json_populate_record takes a JSON string for a json column as a
- * string value). A value the update left TOASTed and unchanged comes from the old image.
+ * A row image as JSON texts per column, straight from pgoutput's text output: json and jsonb as
+ * themselves, every other value as a JSON string. A value the update left TOASTed and unchanged
+ * comes from the old image. The input of `pgbridge.wal_column_values`, which turns the strings
+ * into the values a trigger would send, and what is sent when Postgres cannot convert them.
  */
-export function imageJson(relation: Relation, values: ColumnValue[], old?: ColumnValue[]): string {
-  const parts: string[] = [];
+export function textValues(relation: Relation, values: ColumnValue[], old?: ColumnValue[]): Map<string, string> {
+  const image = new Map<string, string>();
   relation.columns.forEach((column, index) => {
     let value = values[index];
     if (value?.kind === 'unchanged') value = old?.[index];
     if (!value || value.kind === 'unchanged') return;
-    const text = value.kind === 'null' ? 'null' : JSON_TYPES.has(column.typeOid) ? value.text : JSON.stringify(value.text);
-    parts.push(`${JSON.stringify(column.name)}:${text}`);
+    image.set(column.name, value.kind === 'null' ? 'null' : JSON_TYPES.has(column.typeOid) ? value.text : JSON.stringify(value.text));
   });
-  return `{${parts.join(',')}}`;
+  return image;
+}
+
+/** `textValues` as one JSON object. */
+export function imageJson(relation: Relation, values: ColumnValue[], old?: ColumnValue[]): string {
+  return `{${[...textValues(relation, values, old)].map(([name, text]) => `${JSON.stringify(name)}:${text}`).join(',')}}`;
 }

@@ -201,12 +201,15 @@ describe('a least-privileged listener role', () => {
     const asListener = new URL(db.url);
     asListener.username = 'wal_listener';
     asListener.password = 'wal-listener-pw';
-    const failures: Error[] = [];
+    const logged = capturedLogs.length;
     listener = await startTestListener({ databaseUrl: asListener.toString(), endpoint: aws.endpoint, topicArn });
-    listener.on('failure', (error) => failures.push(error));
     await db.query(`INSERT INTO plain VALUES (5001, 'for the listener role')`);
-    await waitFor(() => failures.length > 0, 10_000, 'the listener to fail without REPLICATION');
-    expect(failures[0]!.message).toMatch(/may not stream the replication slot pgbridge_\d+ .*give it the REPLICATION attribute/);
+    const problem = () =>
+      capturedLogs.slice(logged).find((line) => String(line.msg).startsWith('"capture": "wal" watches are not being read'));
+    await waitFor(() => problem() !== undefined, 10_000, 'the listener to say it may not stream the slot');
+    expect(problem().msg).toMatch(/may not stream the replication slot pgbridge_\d+ .*give it the REPLICATION attribute/);
+    // The outbox drain is not held up by it: the listener stays the leader.
+    expect(listener.role).toBe('leader');
     await listener.stop();
 
     await db.query(`ALTER ROLE wal_listener REPLICATION`);
@@ -313,6 +316,81 @@ describe('installing "capture": "wal"', () => {
       expect((await client.query(`SELECT count(*)::int AS n FROM pg_replication_slots`)).rows[0].n).toBe(0);
       expect((await client.query(`SELECT count(*)::int AS n FROM pg_publication`)).rows[0].n).toBe(0);
       expect((await client.query(`SELECT relreplident FROM pg_class WHERE relname = 'plain'`)).rows[0].relreplident).toBe('d');
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('uninstall refuses while a listener streams the slot or changes wait in it, and --force drops it all', async () => {
+    await listener?.stop();
+    listener = undefined;
+    const client = await connected(db.url);
+    try {
+      await install(client, parseConfig({ watches: [{ table: 'plain', capture: 'wal' }] }));
+      const streaming = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn });
+      await waitFor(async () => (await db.query(`SELECT active FROM pg_replication_slots`)).rows[0]?.active === true, 10_000, 'the stream');
+      await expect(uninstall(client)).rejects.toThrow(
+        /a listener is streaming the replication slot pgbridge_\d+ .*stop the listeners first, or pass --force/,
+      );
+      await streaming.stop();
+      await waitFor(async () => (await db.query(`SELECT active FROM pg_replication_slots`)).rows[0]?.active === false, 10_000, 'no stream');
+      await db.query(`INSERT INTO plain VALUES (7001, 'never published')`);
+      await expect(uninstall(client)).rejects.toThrow(
+        /would drop the replication slot pgbridge_\d+ with changes .* no listener has published yet/,
+      );
+      expect((await client.query(`SELECT count(*)::int AS n FROM pg_replication_slots`)).rows[0].n).toBe(1);
+
+      const again = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn });
+      await waitFor(async () => (await db.query(`SELECT active FROM pg_replication_slots`)).rows[0]?.active === true, 10_000, 'the stream');
+      await uninstall(client, { force: true });
+      await again.stop();
+      expect((await client.query(`SELECT count(*)::int AS n FROM pg_replication_slots`)).rows[0].n).toBe(0);
+      expect((await client.query(`SELECT to_regclass('pgbridge.watch') AS t`)).rows[0].t).toBeNull();
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('a trigger watch turned into a WAL watch while writers write loses no change', async () => {
+    await listener?.stop();
+    listener = undefined;
+    const client = await connected(db.url);
+    try {
+      // From no slot at all: the switch creates it.
+      await uninstall(client, { force: true });
+      await install(client, parseConfig({ watches: [{ table: 'plain' }] }));
+      expect((await client.query(`SELECT count(*)::int AS n FROM pg_replication_slots`)).rows[0].n).toBe(0);
+      const queue = await queueFor({ table: ['plain'] });
+      const switching = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn });
+      let writing = true;
+      let next = 8000;
+      const written: number[] = [];
+      const writer = (async () => {
+        const own = await connected(db.url);
+        while (writing) {
+          const key = next++;
+          await own.query(`INSERT INTO plain VALUES ($1, 'around the switch')`, [key]);
+          written.push(key);
+        }
+        await own.end();
+      })();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await install(client, parseConfig({ watches: [{ table: 'plain', capture: 'wal' }] }));
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      writing = false;
+      await writer;
+      // The running listener finds the WAL watch at its next look at the watches: a new one now.
+      await switching.stop();
+      const reading = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn });
+      const wanted = new Set(written);
+      const messages = await receiveMessages(aws, queue, {
+        count: written.length,
+        timeoutMs: 20_000,
+        distinct: (message) => (wanted.has(message.event.key?.id) ? message.event.key.id : undefined),
+      });
+      expect(new Set(messages.map((message) => message.event.key?.id).filter((key) => wanted.has(key)))).toEqual(wanted);
+      await reading.stop();
+      await uninstall(client, { force: true });
     } finally {
       await client.end();
     }

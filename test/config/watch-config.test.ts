@@ -49,7 +49,7 @@ describe('pgbridge.config.json', () => {
     [{ watches: [{ table: 'users', colums: ['plan'] }] }, /watches\[0\] \(users\).*colums/],
     [
       { watches: [{ table: 'users', capture: 'rows' }] },
-      /watches\[0\] \(users\)\.capture: capture must be "statement" or "row" \(got "rows"\)/,
+      /watches\[0\] \(users\)\.capture: capture must be "row", "statement" or "wal" \(got "rows"\)/,
     ],
     [
       { watches: [{ table: 'users' }, { table: 'public.users' }] },

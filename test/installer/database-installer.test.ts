@@ -190,6 +190,12 @@ describe('the installer custom resource (onEvent) against PostgreSQL', () => {
       { table_name: 'published_count', privilege_type: 'UPDATE' },
       { table_name: 'retention', privilege_type: 'SELECT' },
       { table_name: 'schema_version', privilege_type: 'SELECT' },
+      // "capture": "wal": which slot to read, and the ids of rounds not yet confirmed.
+      { table_name: 'wal_capture', privilege_type: 'SELECT' },
+      { table_name: 'wal_round', privilege_type: 'DELETE' },
+      { table_name: 'wal_round', privilege_type: 'INSERT' },
+      { table_name: 'wal_round', privilege_type: 'SELECT' },
+      { table_name: 'wal_round', privilege_type: 'UPDATE' },
       { table_name: 'watch', privilege_type: 'SELECT' },
     ]);
     expect(
