@@ -13,6 +13,7 @@ const INSUFFICIENT_PRIVILEGE = '42501';
  */
 export async function createCaptureSlotFirst(client: pg.ClientBase): Promise<string | undefined> {
   try {
+    await client.query(statement('wal/create-publication-first'));
     const { rows } = await client.query(statement('wal/create-slot-first'));
     return rows[0]?.created;
   } catch (error) {

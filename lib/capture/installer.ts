@@ -30,7 +30,10 @@ export async function install(client: pg.ClientBase, watches: Watch[], { retenti
     await client.query('COMMIT');
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if (createdSlot) await client.query(statement('wal/drop-slot'), [createdSlot]).catch(() => undefined);
+    if (createdSlot) {
+      await client.query(statement('wal/drop-slot'), [createdSlot]).catch(() => undefined);
+      await client.query(statement('wal/drop-empty-publication')).catch(() => undefined);
+    }
     if (isTransient(error)) throw error;
     const hint = (error as { code?: string }).code === INSUFFICIENT_PRIVILEGE ? PRIVILEGE_HINT : '';
     throw new InstallError(`install failed, nothing was changed: ${(error as Error).message}${hint}`, { cause: error });
@@ -58,7 +61,8 @@ export function installScript(watches: Watch[], { retentionDays = null }: Instal
   const json = JSON.stringify(watches).replaceAll("'", "''");
   const slotFirst = watches.some((watch) => watch.capture === 'wal')
     ? [
-        '-- The replication slot of the "capture": "wal" watches, before the transaction (see sql/wal/).',
+        '-- The publication and replication slot of the "capture": "wal" watches, before the transaction (see sql/wal/).',
+        `${statement('wal/create-publication-first').trim()};`,
         `${statement('wal/create-slot-first').trim()};`,
       ]
     : [];

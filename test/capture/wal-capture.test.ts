@@ -264,14 +264,20 @@ describe('installing "capture": "wal"', () => {
     }
   });
 
-  it('`pgbridge sql` applied as one script installs a WAL watch and creates its slot after the commit', async () => {
+  it('`pgbridge sql` applied as psql would installs a WAL watch, its publication and slot first', async () => {
     await db.query(`CREATE DATABASE script_install`);
     const target = new URL(db.url);
     target.pathname = '/script_install';
     const client = await connected(target.toString());
     try {
       await client.query(`CREATE TABLE plain (id int PRIMARY KEY, note text)`);
-      await client.query(installScript(parseConfig({ watches: [{ table: 'plain', capture: 'wal' }] })));
+      // As psql runs it (autocommit): the statements before BEGIN one at a time, then the rest.
+      const script = installScript(parseConfig({ watches: [{ table: 'plain', capture: 'wal' }] }));
+      const begin = script.indexOf('\nBEGIN;\n');
+      const [publicationFirst, slotFirst] = script.slice(0, begin).split('$publication$;\n');
+      await client.query(`${publicationFirst}$publication$`);
+      await client.query(slotFirst!);
+      await client.query(script.slice(begin));
       const { rows } = await client.query(
         `SELECT s.slot_name FROM pg_replication_slots AS s JOIN pgbridge.wal_capture AS c ON c.slot = s.slot_name WHERE s.database = current_database()`,
       );
