@@ -396,16 +396,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
         this.metrics.recordRound(result);
         this.emit('drained', result);
       }
-      total.fetched += result.fetched;
-      total.published += result.published;
-      total.parked += result.parked;
-      total.retrying += result.retrying;
-      total.held += result.held;
-      total.failed += result.failed;
-      if (result.sinkDown) {
-        total.sinkDown = true;
-        total.sinkError ??= result.sinkError;
-      }
+      addRound(total, result);
       if (this.stopping || result.sinkDown || !drainer.ready || result.published + result.parked === 0) return;
     }
   }
@@ -452,16 +443,7 @@ export class Listener extends EventEmitter<ListenerEvents> {
           this.lastProgress = Date.now();
           this.metrics.recordRound(result);
           this.emit('drained', result);
-          total.fetched += result.fetched;
-          total.published += result.published;
-          total.parked += result.parked;
-          total.retrying += result.retrying;
-          total.held += result.held;
-          total.failed += result.failed;
-          if (result.sinkDown) {
-            total.sinkDown = true;
-            total.sinkError ??= result.sinkError;
-          }
+          addRound(total, result);
           if (this.stopping || aborted || result.sinkDown || result.fetched === 0 || result.published + result.parked === 0) return;
         }
       }),
@@ -599,6 +581,20 @@ export class Listener extends EventEmitter<ListenerEvents> {
         watch: row.name,
       });
     }
+  }
+}
+
+/** Adds a round's figures into a burst's. */
+function addRound(total: DrainResult, result: DrainResult): void {
+  total.fetched += result.fetched;
+  total.published += result.published;
+  total.parked += result.parked;
+  total.retrying += result.retrying;
+  total.held += result.held;
+  total.failed += result.failed;
+  if (result.sinkDown) {
+    total.sinkDown = true;
+    total.sinkError ??= result.sinkError;
   }
 }
 

@@ -124,8 +124,10 @@ export async function drainOnce(
     // After the failures above are recorded, so that held events wait exactly as long.
     retries.hold([...heldBehindBackoff, ...heldInRound.map((id) => ({ id, groupId: groupOf.get(id)! }))]);
 
-    if (accepted.length > 0)
-      await client.query(statement('drain/delete-events'), [accepted, ...publishedPerTable(rows, new Set(accepted))]);
+    if (accepted.length > 0) {
+      const acceptedIds = new Set(accepted);
+      await client.query(statement('drain/delete-events'), [accepted, ...countedPerTable(rows.filter((row) => acceptedIds.has(row.id)))]);
+    }
     if (toPark.size > 0) {
       await client.query(statement('drain/park-events'), [[...toPark.keys()], [...toPark.values()]]);
       for (const [eventId, reason] of toPark) log.error({ msg: 'event parked: the sink will never accept it', eventId, reason });
@@ -146,11 +148,13 @@ export async function drainOnce(
   }
 }
 
-/** Parameters $2-$5 of drain/delete-events: the accepted events counted per table and label. */
-function publishedPerTable(events: OutboxEvent[], accepted: Set<string>): [string[], string[], string[], number[]] {
+/**
+ * Parameters $2-$5 of drain/delete-events (and wal/record-published): published events counted
+ * per table and label, for `pgbridge status`.
+ */
+export function countedPerTable(events: OutboxEvent[]): [string[], string[], string[], number[]] {
   const counts = new Map<string, { schema: string; table: string; label: string; events: number }>();
   for (const event of events) {
-    if (!accepted.has(event.id)) continue;
     const label = event.label ?? '';
     const key = JSON.stringify([event.schema_name, event.table_name, label]);
     const entry = counts.get(key) ?? { schema: event.schema_name, table: event.table_name, label, events: 0 };

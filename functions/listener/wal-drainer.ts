@@ -8,7 +8,7 @@ import { publishAll } from '../../lib/sinks/batch-publisher.ts';
 import type { OutgoingMessage, Sink } from '../../lib/sinks/sink.ts';
 import { decodeRound, type Relation, textValues, type WalChange } from '../../lib/wal/wal-changes.ts';
 import { type ChangeImages, eventsOf, outboxEventOf, type RowValues, type WalEvent, type WalWatch } from '../../lib/wal/wal-events.ts';
-import type { DrainOptions, DrainResult } from './outbox-drainer.ts';
+import { countedPerTable, type DrainOptions, type DrainResult } from './outbox-drainer.ts';
 import type { RetryBook } from './retry-book.ts';
 import { WalStream } from './wal-stream.ts';
 
@@ -174,7 +174,7 @@ export class WalDrainer {
       result.oldestPublished = { at: accepted[0]!.outbox.at, acceptedAtMs };
       await client.query(statement('wal/record-published'), [
         retained ? `[${accepted.map(({ outbox, event }) => rowJson(outbox, event)).join(',')}]` : '[]',
-        ...countsPerTable(accepted.map(({ outbox }) => outbox)),
+        ...countedPerTable(accepted.map(({ outbox }) => outbox)),
       ]);
     }
 
@@ -287,20 +287,6 @@ function rowJson(outbox: OutboxEvent, event: WalEvent, reason?: string): string 
     `"row_data":${event.row ?? 'null'},"old_data":${event.old ?? 'null'},"key_change":${outbox.key_change ?? 'null'},` +
     `"txid":${outbox.txid},"at":${outbox.at}${reason === undefined ? '' : `,"reason":${JSON.stringify(reason)}`}}`
   );
-}
-
-/** Parameters $2-$5 of wal/record-published: the accepted events counted per table and label. */
-function countsPerTable(events: OutboxEvent[]): [string[], string[], string[], number[]] {
-  const counts = new Map<string, { schema: string; table: string; label: string; events: number }>();
-  for (const event of events) {
-    const label = event.label ?? '';
-    const key = JSON.stringify([event.schema_name, event.table_name, label]);
-    const entry = counts.get(key) ?? { schema: event.schema_name, table: event.table_name, label, events: 0 };
-    entry.events++;
-    counts.set(key, entry);
-  }
-  const entries = [...counts.values()];
-  return [entries.map((e) => e.schema), entries.map((e) => e.table), entries.map((e) => e.label), entries.map((e) => e.events)];
 }
 
 /** What an event is, whatever id it got: its change, its watch, and which of a key change's two events. */
