@@ -49,11 +49,12 @@ END $$;
 
 -- What the registry keeps of a watch: its definition plus the generation of the capture code, so
 -- that a pgbridge release that generates different triggers (generation 2: a primary-key change
--- is sent as a delete and an insert; 3: statement-level capture) re-creates the watches
+-- is sent as a delete and an insert; 3: statement-level capture; 4: a writer clears the flag
+-- left by a listener that died asleep) re-creates the watches
 -- installed by an older one.
 CREATE OR REPLACE FUNCTION pgbridge.stored_definition(spec jsonb)
 RETURNS jsonb LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-  SELECT spec || '{"generation": 3}'::jsonb
+  SELECT spec || '{"generation": 4}'::jsonb
 $$;
 
 -- The names of the columns whose value differs between two row images (json objects).
@@ -388,6 +389,15 @@ BEGIN
       IF (SELECT waiting FROM pgbridge.listener_state) THEN
         IF NOT pg_try_advisory_xact_lock_shared(hashtext('pgbridge.waiting')) THEN
           PERFORM pg_notify('pgbridge', '');
+        ELSIF current_setting('transaction_isolation') = 'read committed' THEN
+          -- Cleared here, so that from this commit on writers skip even the lock check, as if
+          -- the listener had never slept. Safe: while this transaction holds the shared lock no
+          -- listener can take the waiting lock, so none can be asleep counting on the flag.
+          -- SKIP LOCKED: a writer never waits for another writer that is clearing it.
+          -- Not under repeatable read or serializable, where touching a row another session
+          -- changed since the snapshot would fail the writer's transaction.
+          UPDATE pgbridge.listener_state SET waiting = false
+          WHERE singleton IN (SELECT singleton FROM pgbridge.listener_state WHERE waiting FOR UPDATE SKIP LOCKED);
         END IF;
       END IF;
       RETURN NULL;

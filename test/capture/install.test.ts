@@ -128,14 +128,56 @@ describe('install', () => {
     await listener.query('LISTEN pgbridge');
     await client.query(`INSERT INTO users (id) VALUES (1)`);
     await client.query(`UPDATE pgbridge.listener_state SET waiting = true`);
-    // The flag alone, as a listener killed in its sleep leaves it: nobody listens, nobody notifies.
+    // The flag alone, as a listener killed in its sleep leaves it: nobody listens, nobody
+    // notifies, and the writer clears it so that the writers after it skip the lock check too.
     await client.query(`INSERT INTO users (id) VALUES (2)`);
+    expect((await client.query(`SELECT waiting FROM pgbridge.listener_state`)).rows[0].waiting).toBe(false);
     await listener.query(statement('wake/take-waiting-lock'));
+    await listener.query(statement('wake/start-waiting'));
     await client.query(`INSERT INTO users (id) SELECT g FROM generate_series(3, 20) AS g`);
     await client.query(`INSERT INTO users (id) VALUES (21)`);
     await listener.query('SELECT 1');
     await listener.end();
     expect(notifications).toEqual(['pgbridge', 'pgbridge']);
+  });
+
+  it('a stale flag is cleared by the first read-committed writer, which no other session waits for', async () => {
+    await installConfig({ watches: [{ table: 'users' }] });
+    const flag = async () => (await client.query(`SELECT waiting FROM pgbridge.listener_state`)).rows[0].waiting;
+    const sessions = await Promise.all([0, 1, 2].map(async () => {
+      const session = new pg.Client(db.url);
+      await session.connect();
+      // Anything that waits on the clearing writer's row lock fails the test instead of hanging.
+      await session.query(`SET lock_timeout = '2s'`);
+      return session;
+    }));
+    const [clearing, other, listener] = sessions as [pg.Client, pg.Client, pg.Client];
+    try {
+      await client.query(`UPDATE pgbridge.listener_state SET waiting = true`);
+      // Repeatable read and serializable writers leave it (touching a row changed since their
+      // snapshot would fail their transaction), and still send nothing.
+      for (const level of ['REPEATABLE READ', 'SERIALIZABLE']) {
+        await other.query(`BEGIN ISOLATION LEVEL ${level}`);
+        await other.query(`INSERT INTO users (id) VALUES (${level === 'SERIALIZABLE' ? 2 : 1})`);
+        await other.query('COMMIT');
+        expect(await flag()).toBe(true);
+      }
+      await clearing.query(`BEGIN; INSERT INTO users (id) VALUES (3)`);
+      // While it is open: other writers, a listener starting up and status go on without waiting.
+      await other.query(`INSERT INTO users (id) VALUES (4)`);
+      await listener.query(statement('wake/stop-waiting'));
+      expect((await listener.query(statement('admin/clear-stale-waiting-flag'))).rowCount).toBe(0);
+      // A listener cannot take the waiting lock while a writer holds its shared side.
+      expect((await listener.query(statement('wake/take-waiting-lock'))).rows[0].acquired).toBe(false);
+      await clearing.query('ROLLBACK');
+      expect(await flag()).toBe(true);
+      await clearing.query(`BEGIN; INSERT INTO users (id) VALUES (5)`);
+      await clearing.query('COMMIT');
+      expect(await flag()).toBe(false);
+      expect((await outbox()).map((event) => event.key.id)).toEqual([1, 2, 4, 5]);
+    } finally {
+      await Promise.all(sessions.map((session) => session.end()));
+    }
   });
 
   it('`pgbridge sql` prints a script that installs the same thing', async () => {
