@@ -1,3 +1,4 @@
+import { pairedRoundsRatio } from './measure/paired-ratio.ts';
 import type { BulkRun } from './phases/bulk-statements.ts';
 import type { CaptureProfile } from './phases/capture-profile.ts';
 import type { BacklogRun, CeilingRun } from './phases/ceilings-and-backlog.ts';
@@ -228,7 +229,11 @@ function captureTaxTargets(results: BenchResults): TargetCheck[] {
     // A flag found clear means the crash was not reproduced: the figure would prove nothing.
     if (run('pgbridge-killed-idle', 'insert', writers)?.waitingFlagAtStart?.waiting === false)
       checks.push({ target, measured: 'waiting flag was clear when the writers started: not the case to measure', met: false });
-    else atLeast(target, ratio(rows('pgbridge-killed-idle', 'insert', writers), rows('pgbridge-trigger', 'insert', writers)), 0.95);
+    else {
+      const killed = run('pgbridge-killed-idle', 'insert', writers);
+      const trigger = run('pgbridge-trigger', 'insert', writers);
+      atLeast(target, killed && trigger ? pairedRoundsRatio(killed, trigger) : undefined, 0.95);
+    }
   }
   for (const workload of ['insert', 'update', 'insert-select', 'update-many'] as const) {
     const perEvent = (variant: WriterRun['variant']) => {

@@ -66,7 +66,7 @@ export function readBenchSettings(argv: string[], env: NodeJS.ProcessEnv): Bench
     backlogEvents: number('BENCH_BACKLOG', quick ? 20_000 : 200_000),
     e2eCellEvents: number('BENCH_E2E_EVENTS', quick ? 3_000 : 6_000),
     e2eHeadlineEvents: quick ? 5_000 : 20_000,
-    targetCellRounds: Math.round(number('BENCH_TARGET_ROUNDS', quick ? 1 : 3)),
+    targetCellRounds: Math.round(number('BENCH_TARGET_ROUNDS', quick ? 1 : 5)),
     coalesceUpdates: Math.round(number('BENCH_COALESCE_UPDATES', quick ? 2_000 : 10_000)),
     phases,
   };

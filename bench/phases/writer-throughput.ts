@@ -20,8 +20,9 @@ export interface WriterRun {
   /** WAL of the whole run (warm-up included; with a listener draining, its deletes too), and the events it was written for. */
   wal: WalWritten;
   eventsWritten: number;
-  /** Killed-idle runs: the waiting flag as the writers' triggers found it when they started. */
+  /** Killed-idle runs: the waiting flag as the writers' triggers found it when they started, and when they ended. */
   waitingFlagAtStart?: WaitingFlag;
+  waitingFlagAtEnd?: WaitingFlag;
 }
 
 /** The cells the targets compare: measured `settings.targetCellRounds` times, median kept. */
@@ -44,10 +45,15 @@ export function isMultiRow(workload: WorkloadName): boolean {
   return WORKLOADS[workload].eventsPerTransaction >= 100;
 }
 
-/** The variants of one cell: the killed-idle listener is measured where its target is (inserts, 8 and 32 writers). */
+/**
+ * The variants of one cell: the killed-idle listener is measured where its target is (inserts,
+ * 8 and 32 writers), right after the trigger-only run it is compared with, so that each round
+ * yields one ratio of two neighbouring runs.
+ */
 export function cellVariants(workload: WorkloadName, writers: number): VariantName[] {
   if (isMultiRow(workload)) return MULTI_ROW_VARIANTS;
-  return isTargetCell(workload, writers) ? [...WRITER_VARIANTS, 'pgbridge-killed-idle'] : WRITER_VARIANTS;
+  if (!isTargetCell(workload, writers)) return WRITER_VARIANTS;
+  return WRITER_VARIANTS.flatMap((name) => (name === 'pgbridge-trigger' ? [name, 'pgbridge-killed-idle' as const] : [name]));
 }
 
 /**
@@ -125,6 +131,7 @@ async function measureCell(
     const result = await runSaturatingWriters(env.databaseUrl, workload, writers, settings);
     const elapsed = (performance.now() - started) / 1000;
     const walWritten = await wal.stop();
+    const waitingFlagAtEnd = running.variant.killedWhileIdle ? await running.waitingFlag() : undefined;
     running.listener?.assertRunning();
     const cpuAfter = listenerCpu(running);
     const run: WriterRun = {
@@ -136,6 +143,7 @@ async function measureCell(
       wal: walWritten,
       eventsWritten: result.committed * workload.eventsPerTransaction,
       ...(waitingFlagAtStart ? { waitingFlagAtStart } : {}),
+      ...(waitingFlagAtEnd ? { waitingFlagAtEnd } : {}),
       ...(cpuBefore && cpuAfter
         ? {
             listenerCpuShare: (cpuAfter.process - cpuBefore.process) / elapsed,
@@ -146,7 +154,7 @@ async function measureCell(
     progress(
       `writers  ${name.padEnd(20)} ${workloadName.padEnd(13)} ${String(writers).padStart(2)} writers: ${Math.round(run.transactionsPerSecond)} tx/s, ${Math.round(run.eventsPerSecond)} events/s` +
         (waitingFlagAtStart
-          ? ` (waiting flag ${waitingFlagAtStart.waiting ? 'set' : 'clear'}, lock ${waitingFlagAtStart.lockHeld ? 'held' : 'free'})`
+          ? ` (waiting flag ${waitingFlagAtStart.waiting ? 'set' : 'clear'}, lock ${waitingFlagAtStart.lockHeld ? 'held' : 'free'}; after: ${waitingFlagAtEnd?.waiting ? 'set' : 'clear'})`
           : '') +
         (run.listenerCpuShare !== undefined
           ? ` (listener ${run.listenerCpuShare.toFixed(2)} cores, its backend ${run.listenerBackendCpuShare!.toFixed(2)})`

@@ -1,3 +1,4 @@
+import { pairedRoundsRatio } from '../measure/paired-ratio.ts';
 import type { BenchResults } from '../bench-results.ts';
 import { VARIANTS, type VariantName } from '../capture-variants.ts';
 import { WORKLOADS } from '../load/workloads.ts';
@@ -90,24 +91,28 @@ export function killedIdleSection(results: BenchResults): string {
         'writers',
         `${VARIANTS['pgbridge-trigger'].title}, tx/s`,
         `${VARIANTS['pgbridge-killed-idle'].title}, tx/s`,
-        '÷ trigger only',
+        "÷ trigger only (median of the rounds' ratios)",
         'waiting flag when the writers started',
+        'when they ended',
       ],
       killed.map((run) => {
-        const trigger = find(results, 'pgbridge-trigger', run.workload, run.writers)?.transactionsPerSecond;
+        const trigger = find(results, 'pgbridge-trigger', run.workload, run.writers);
         const flag = run.waitingFlagAtStart;
+        const after = run.waitingFlagAtEnd;
         return [
           WORKLOADS[run.workload].title,
           run.roundsTransactionsPerSecond
             ? `${run.writers} (median of ${run.roundsTransactionsPerSecond.length} rounds)`
             : String(run.writers),
-          n(trigger),
+          n(trigger?.transactionsPerSecond),
           n(run.transactionsPerSecond),
-          trigger ? `${(run.transactionsPerSecond / trigger).toFixed(2)}×` : '–',
+          trigger ? `${pairedRoundsRatio(run, trigger).toFixed(2)}×` : '–',
           flag ? `${flag.waiting ? 'set' : '**clear**'}, waiting lock ${flag.lockHeld ? '**held**' : 'free (no live listener)'}` : '–',
+          after ? (after.waiting ? 'set' : 'clear (a writer cleared it)') : '–',
         ];
       }),
     ),
+    "\nEach round runs the trigger-only cell and then this one; the ratio is the median of the rounds' own ratios.\n",
   ].join('');
 }
 
