@@ -1,19 +1,11 @@
-import type { Action } from '../config/watch-config.ts';
+import type { Action, Watch } from '../config/watch-config.ts';
 import type { OutboxEvent } from '../message/outbox-event.ts';
 import { timestampJson } from './pgoutput-messages.ts';
 import type { WalChange } from './wal-changes.ts';
 
 /** A `"capture": "wal"` watch as the listener applies it (sql/wal/watches.sql). */
-export interface WalWatch {
-  name: string;
+export interface WalWatch extends Pick<Watch, 'name' | 'schema' | 'table' | 'label' | 'actions' | 'columns' | 'payload' | 'exclude'> {
   tableOid: number;
-  schema: string;
-  table: string;
-  label: string | null;
-  actions: Action[];
-  columns?: string[];
-  payload?: string[];
-  exclude?: string[];
   /** Primary-key columns in key order; null without a primary key. */
   keyColumns: string[] | null;
 }

@@ -14,7 +14,7 @@ const run = (rounds: number[] | undefined, transactionsPerSecond: number): Write
 });
 
 describe('the ratio of two variants measured in the same rounds', () => {
-  it('is the median of the rounds\' own ratios, so a round the host slowed for both moves nothing', async () => {
+  it("is the median of the rounds' own ratios, so a round the host slowed for both moves nothing", async () => {
     // Round 2 ran at half speed for both: the medians' ratio says 0.8, the rounds say 1.0.
     const killed = run([10_000, 4_000, 10_000], 10_000);
     const trigger = run([10_000, 4_000, 12_500], 10_000);

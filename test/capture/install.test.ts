@@ -144,13 +144,15 @@ describe('install', () => {
   it('a stale flag is cleared by the first read-committed writer, which no other session waits for', async () => {
     await installConfig({ watches: [{ table: 'users' }] });
     const flag = async () => (await client.query(`SELECT waiting FROM pgbridge.listener_state`)).rows[0].waiting;
-    const sessions = await Promise.all([0, 1, 2].map(async () => {
-      const session = new pg.Client(db.url);
-      await session.connect();
-      // Anything that waits on the clearing writer's row lock fails the test instead of hanging.
-      await session.query(`SET lock_timeout = '2s'`);
-      return session;
-    }));
+    const sessions = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const session = new pg.Client(db.url);
+        await session.connect();
+        // Anything that waits on the clearing writer's row lock fails the test instead of hanging.
+        await session.query(`SET lock_timeout = '2s'`);
+        return session;
+      }),
+    );
     const [clearing, other, listener] = sessions as [pg.Client, pg.Client, pg.Client];
     try {
       await client.query(`UPDATE pgbridge.listener_state SET waiting = true`);
