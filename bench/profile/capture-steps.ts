@@ -35,12 +35,14 @@ const ROW_IMAGE_COMPARISON = /(ROW\([^()]*\)) \*<> (ROW\([^()]*\))/g;
 // An INSERT's `RETURNING id INTO variable` has nothing to return once the INSERT is a PERFORM.
 const RETURNING_INTO = /\s+RETURNING\s+[\w.]+\s+INTO\s+[\w.]+/g;
 const OUTBOX_WRITE = /(INSERT INTO|UPDATE|DELETE FROM|MERGE INTO)\s+pgbridge\.outbox\b/;
-const FLAG_READ = /\(SELECT waiting FROM pgbridge\.listener_state\)/g;
+// The flag read and all it guards (the NOTIFY, clearing a dead listener's flag): one IF block
+// holding one inner IF … END IF.
+const FLAG_BLOCK = /IF \(SELECT waiting FROM pgbridge\.listener_state\) THEN(?:(?!END IF;)[\s\S])*END IF;\s*END IF;/g;
 
 // Each step takes the installed function's body and removes what the later steps add: the flag
-// read becomes `false` (the paused-listener path), and the outbox INSERT a PERFORM of the same
-// values, which Postgres still computes row by row. A body these rewrites do not fit (a new
-// capture shape) gets no step rather than a wrong one.
+// block goes (the paused-listener path: the flag reads false, nothing it guards runs), and the
+// outbox INSERT becomes a PERFORM of the same values, which Postgres still computes row by row.
+// A body these rewrites do not fit (a new capture shape) gets no step rather than a wrong one.
 const BODIES: Record<Exclude<StepName, 'no-trigger'>, (body: string) => string> = {
   'empty-trigger': () => '\nBEGIN\n  RETURN NULL;\nEND\n',
   'row-json': (body) =>
@@ -50,7 +52,7 @@ const BODIES: Record<Exclude<StepName, 'no-trigger'>, (body: string) => string> 
 };
 
 function withoutFlagRead(body: string): string {
-  return body.replace(FLAG_READ, 'false');
+  return body.replace(FLAG_BLOCK, '');
 }
 
 function notDerivable(step: StepName, trigger: InstalledTrigger, body: string): string | undefined {
@@ -58,7 +60,7 @@ function notDerivable(step: StepName, trigger: InstalledTrigger, body: string): 
   if (step === 'row-json' && OUTBOX_WRITE.test(body))
     return `${trigger.functionSignature} writes the outbox other than by INSERT … VALUES / INSERT … SELECT`;
   if ((step === 'row-json' || step === 'outbox-insert') && body.includes('listener_state'))
-    return `${trigger.functionSignature} reads the waiting flag other than as (SELECT waiting FROM pgbridge.listener_state)`;
+    return `${trigger.functionSignature} reads the waiting flag other than in one IF (SELECT waiting FROM pgbridge.listener_state) block`;
   return undefined;
 }
 
