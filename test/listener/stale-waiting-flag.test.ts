@@ -95,6 +95,16 @@ async function asleepWithFlag(listener: ListenerProcess): Promise<void> {
   );
 }
 
+/** A listener SIGKILLed in its sleep, its session gone: the flag is left set with no lock behind it. */
+async function listenerKilledAsleep(): Promise<void> {
+  const listener = startListener();
+  await asleepWithFlag(listener);
+  listener.child.kill('SIGKILL');
+  await listener.exited;
+  await waitFor(async () => (await listenerSessions()) === 0, 10_000, 'Postgres to end the killed listener session');
+  expect(await waitingFlag()).toBe(true);
+}
+
 describe('a listener that dies while idle', () => {
   it('leaves writers sending no NOTIFY, the first of them clears its flag; a new listener still wakes on the next write', async () => {
     const first = startListener();
@@ -134,12 +144,7 @@ describe('a listener that dies while idle', () => {
   });
 
   it('status reports and clears a stale flag before any writer has', async () => {
-    const first = startListener();
-    await asleepWithFlag(first);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    await waitFor(async () => (await listenerSessions()) === 0, 10_000, 'Postgres to end the killed listener session');
-    expect(await waitingFlag()).toBe(true);
+    await listenerKilledAsleep();
     const status = await runCli(['status', '--json'], { DATABASE_URL: db.url, PGBRIDGE_CONFIG_JSON: JSON.stringify(CONFIG) });
     expect(status.code).toBe(0);
     expect(JSON.parse(status.stdout).waitingFlag).toEqual({ state: 'stale', cleared: true });
@@ -147,12 +152,7 @@ describe('a listener that dies while idle', () => {
   });
 
   it('the next listener clears a stale flag itself and logs it', async () => {
-    const first = startListener();
-    await asleepWithFlag(first);
-    first.child.kill('SIGKILL');
-    await first.exited;
-    await waitFor(async () => (await listenerSessions()) === 0, 10_000, 'Postgres to end the killed listener session');
-    expect(await waitingFlag()).toBe(true);
+    await listenerKilledAsleep();
 
     const second = startListener();
     await waitFor(
