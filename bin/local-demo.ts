@@ -17,6 +17,7 @@ import { createLogger } from '../lib/logger.ts';
 import { AwsResources } from '../lib/local/aws-resources.ts';
 import { demoWebhookFromEnvironment } from '../lib/local/demo-webhook.ts';
 import { EmbeddedPostgres } from '../lib/local/embedded-postgres.ts';
+import { startOnPreferredPort } from '../lib/local/preferred-port.ts';
 import { canEnter, postgresSystemUser } from '../lib/local/postgres-system-user.ts';
 import { startLocalSnsSqs } from '../lib/local/local-sns-sqs.ts';
 import { sentEmails, startLocalSes } from '../lib/local/local-ses.ts';
@@ -42,7 +43,9 @@ async function startDatabase(): Promise<{ url: string; dataDir?: string }> {
   if (process.env.DATABASE_URL) return { url: process.env.DATABASE_URL };
   // In its own session the terminal's Ctrl-C does not reach the server: it would end our
   // connections under us (57P01) before the listener has stopped. We stop it last, in order.
-  const server = new EmbeddedPostgres({ dataDir: demoDataDir(), port: await portOr(DEMO_PG_PORT), ownSession: true });
+  // The fixed port keeps the printed psql command the same from run to run; when another process
+  // holds it, even one that binds it while the server starts, any free port does.
+  const server = new EmbeddedPostgres({ dataDir: demoDataDir(), port: DEMO_PG_PORT, anyPortIfTaken: true, ownSession: true });
   await server.start();
   cleanups.push(() => server.stop('fast'));
   return { url: server.connectionString, dataDir: server.dataDir };
@@ -52,7 +55,7 @@ async function startAws(): Promise<string> {
   if (process.env.AWS_ENDPOINT_URL) return process.env.AWS_ENDPOINT_URL;
   process.env.AWS_ACCESS_KEY_ID ??= 'local';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
-  const emulator = await startLocalSnsSqs(await portOr(DEMO_AWS_PORT));
+  const emulator = await startOnPreferredPort(DEMO_AWS_PORT, startLocalSnsSqs);
   cleanups.push(() => emulator.stop());
   return emulator.endpoint;
 }
@@ -60,7 +63,7 @@ async function startAws(): Promise<string> {
 /** SES for the email consumers: LocalStack's when AWS_ENDPOINT_URL is set, else the npm emulator. */
 async function startSes(): Promise<string> {
   if (process.env.AWS_ENDPOINT_URL) return process.env.AWS_ENDPOINT_URL;
-  const ses = await startLocalSes(await portOr(DEMO_SES_PORT));
+  const ses = await startOnPreferredPort(DEMO_SES_PORT, startLocalSes);
   cleanups.push(() => ses.stop());
   return ses.endpoint;
 }
@@ -78,7 +81,7 @@ function demoDataDir(): string {
 
 /** The demo's own receiver, which checks every signature and prints every request. */
 async function startWebhookReceiver(secret: string): Promise<string> {
-  const receiver = await new WebhookReceiver({ secret, port: await portOr(DEMO_WEBHOOK_PORT) }).start();
+  const receiver = await startOnPreferredPort(DEMO_WEBHOOK_PORT, (port) => new WebhookReceiver({ secret, port }).start());
   cleanups.unshift(() => receiver.stop());
   receiver.on('webhook', (webhook) => {
     const event = JSON.parse(webhook.body);
@@ -86,16 +89,6 @@ async function startWebhookReceiver(secret: string): Promise<string> {
     say(`webhook  POST ${receiver.url}  ${signature}  event ${event.id}: ${event.table} ${event.action}\n         ${webhook.body}`);
   });
   return receiver.url;
-}
-
-/** The fixed port when it is free (so the printed psql command stays the same), else any. */
-async function portOr(preferred: number): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const probe = createServer();
-    probe.once('error', () => resolve(0));
-    probe.listen(preferred, '127.0.0.1', () => probe.close(() => resolve(preferred)));
-  });
 }
 
 /** Runs every cleanup, latest started first, and reports (rather than hides) the ones that fail. */

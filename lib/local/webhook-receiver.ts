@@ -71,7 +71,13 @@ export class WebhookReceiver extends EventEmitter<{ webhook: [ReceivedWebhook] }
   }
 
   async start(): Promise<this> {
-    await new Promise<void>((resolve) => this.server.listen(this.options.port ?? 0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.options.port ?? 0, '127.0.0.1', () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
     return this;
   }
 

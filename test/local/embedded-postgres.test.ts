@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:net';
 import { chmodSync, chownSync, cpSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -101,6 +102,44 @@ describe('a server in its own session (out of reach of the terminal)', () => {
   });
 });
 
+describe('a port another process holds', () => {
+  it('with anyPortIfTaken the server starts on another port; once it has run, a restart keeps its port or fails naming it', async () => {
+    const holder = await holdPort(0);
+    const held = (holder.address() as { port: number }).port;
+    const server = new EmbeddedPostgres({ port: held, anyPortIfTaken: true });
+    try {
+      await server.start();
+      expect(server.port).not.toBe(held);
+      expect(await bindir(server)).toMatch(/native\/bin$/);
+
+      await server.stop();
+      const ownPortHolder = await holdPort(server.port);
+      try {
+        await expect(server.start()).rejects.toThrow(
+          `port ${server.port} on 127.0.0.1 is taken by another process: stop it or choose another port`,
+        );
+      } finally {
+        ownPortHolder.close();
+      }
+    } finally {
+      holder.close();
+      await server.destroy();
+    }
+  });
+
+  it('without it, starting fails with the port named', async () => {
+    const holder = await holdPort(0);
+    const held = (holder.address() as { port: number }).port;
+    const server = new EmbeddedPostgres({ port: held });
+    try {
+      await expect(server.start()).rejects.toThrow(`port ${held} on 127.0.0.1 is taken by another process: stop it or choose another port`);
+    } finally {
+      holder.close();
+      await server.destroy();
+    }
+  });
+});
+
 describe('missing PostgreSQL binaries', () => {
   const arch = Object.getOwnPropertyDescriptor(process, 'arch')!;
   afterEach(() => Object.defineProperty(process, 'arch', arch));
@@ -137,4 +176,11 @@ async function bindir(server: EmbeddedPostgres): Promise<string> {
   } finally {
     await client.end();
   }
+}
+
+function holdPort(port: number): Promise<Server> {
+  return new Promise((resolve) => {
+    const holder = createServer();
+    holder.listen(port, '127.0.0.1', () => resolve(holder));
+  });
 }
