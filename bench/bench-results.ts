@@ -1,3 +1,4 @@
+import type { HostSpeedAtEnds } from './measure/host-speed.ts';
 import { pairedRoundsRatio } from './measure/paired-ratio.ts';
 import type { BulkRun } from './phases/bulk-statements.ts';
 import type { CaptureProfile } from './phases/capture-profile.ts';
@@ -11,7 +12,16 @@ import type { WalCaptureResults } from './phases/wal-capture.ts';
 
 /** Everything one run measured: what bench/results.json holds. */
 export interface BenchResults {
-  machine: { cpu: string; cores: number; memoryGiB: number; node: string; postgres: string; emulator: string };
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGiB: number;
+    node: string;
+    postgres: string;
+    emulator: string;
+    /** Absent in runs from before it was measured. */
+    hostSpeed?: HostSpeedAtEnds;
+  };
   settings: Record<string, unknown>;
   writers: WriterRun[];
   /** One statement of 200,000 rows, one writer (issue 11). */

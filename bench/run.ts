@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startBenchEnvironment } from './bench-environment.ts';
 import { readBenchSettings } from './bench-settings.ts';
+import { measureHostSpeed } from './measure/host-speed.ts';
 import { measureBulkStatements } from './phases/bulk-statements.ts';
 import { measureCaptureProfile } from './phases/capture-profile.ts';
 import { measureBacklog, measureCeilings } from './phases/ceilings-and-backlog.ts';
@@ -21,6 +22,8 @@ const progress = (line: string) => process.stderr.write(`[${new Date().toISOStri
 const startedAt = Date.now();
 const env = await startBenchEnvironment(process.env);
 progress(`Postgres ${env.postgresVersion}, SNS/SQS at ${env.endpoint}`);
+const hostSpeedAtStart = measureHostSpeed();
+progress(`host speed: CPU loop ${hostSpeedAtStart.cpuMs.toFixed(0)} ms, fdatasync ${hostSpeedAtStart.fsyncUs.toFixed(0)} µs`);
 try {
   const results: BenchResults = {
     machine: {
@@ -46,6 +49,7 @@ try {
     walCapture: settings.phases.has('wal') ? await measureWalCapture(env, settings, progress) : undefined,
     durationSeconds: 0,
   };
+  results.machine.hostSpeed = { start: hostSpeedAtStart, end: measureHostSpeed() };
   results.durationSeconds = (Date.now() - startedAt) / 1000;
   const resultsPath = new URL('./results.json', import.meta.url);
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);

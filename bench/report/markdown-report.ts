@@ -1,4 +1,5 @@
 import { checkTargets, writerRate, type BenchResults } from '../bench-results.ts';
+import { describeHostSpeed } from '../measure/host-speed.ts';
 import { WORKLOADS } from '../load/workloads.ts';
 import { VARIANTS } from '../capture-variants.ts';
 import type { CeilingRun } from '../phases/ceilings-and-backlog.ts';
@@ -17,6 +18,7 @@ export function renderMarkdown(results: BenchResults): string {
   out.push(
     `Measured on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres} (fsync on), SNS/SQS: ${machine.emulator}; listeners and emulator under \`nice -n 19\`. Total run ${Math.round(results.durationSeconds)} s.\n`,
   );
+  if (machine.hostSpeed) out.push(`${describeHostSpeed(machine.hostSpeed)}\n`);
 
   const singleRow = results.writers.filter((run) => !isMultiRow(run.workload));
   if (singleRow.length > 0) {
