@@ -205,8 +205,10 @@ BEGIN
       RAISE EXCEPTION 'watch "%": "capture": "wal" takes plain tables only (% is partitioned); leave "capture" out for a trigger', watch_name, table_sql;
     END IF;
     PERFORM pgbridge.add_wal_table(watch_name, target);
+    function_name := CASE WHEN row_condition IS NULL THEN ''
+                          ELSE pgbridge.create_wal_row_condition(watch_name, target, trigger_prefix, actions, row_condition) END;
     INSERT INTO pgbridge.watch (name, table_oid, schema_name, table_name, label, function_name, definition)
-    VALUES (watch_name, target, schema_name, table_name, label, '', pgbridge.stored_definition(spec));
+    VALUES (watch_name, target, schema_name, table_name, label, function_name, pgbridge.stored_definition(spec));
     RETURN;
   END IF;
 
@@ -463,6 +465,9 @@ BEGIN
   DELETE FROM pgbridge.watch WHERE name = watch_name RETURNING watch.function_name, watch.table_oid, watch.definition->>'capture' = 'wal'
     INTO function_name, watched_table, from_wal;
   IF from_wal THEN
+    IF function_name <> '' THEN
+      EXECUTE format('DROP FUNCTION IF EXISTS pgbridge.%I(json, json)', function_name);
+    END IF;
     PERFORM pgbridge.remove_wal_table(watched_table);
     RETURN;
   END IF;
@@ -490,7 +495,10 @@ BEGIN
                  OR installed.definition->>'capture' = 'wal'
                     AND EXISTS (SELECT 1 FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
                                 WHERE p.pubname = (SELECT publication FROM pgbridge.wal_capture)
-                                  AND r.prrelid = installed.table_oid))) THEN
+                                  AND r.prrelid = installed.table_oid)
+                    AND (installed.function_name = ''
+                         OR EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+                                    WHERE n.nspname = 'pgbridge' AND p.proname = installed.function_name)))) THEN
       PERFORM pgbridge.drop_watch(installed.name);
     END IF;
   END LOOP;

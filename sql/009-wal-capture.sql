@@ -49,6 +49,56 @@ BEGIN
      WHERE c.key IN (SELECT json_object_keys(i.image))', relation) USING images;
 END $$;
 
+-- A WAL watch's `when`: the listener keeps a change only if the condition holds for the row's
+-- images, as a trigger's WHEN would have. Postgres checks the condition as it does for a trigger
+-- watch (syntax, NEW in an insert and OLD in a delete only, no subquery, no volatile function):
+-- the same triggers are created on a function that does nothing, checked, and rolled back with
+-- their subtransaction. Then a function of the two images ($1 new, $2 old, as row-image JSON)
+-- evaluates it; its body is text, so it does not pin the table (DROP TABLE needs no CASCADE).
+CREATE OR REPLACE FUNCTION pgbridge.wal_condition_check()
+RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$;
+
+CREATE OR REPLACE FUNCTION pgbridge.create_wal_row_condition(
+  watch_name text, target regclass, trigger_prefix text, actions text[], row_condition text)
+RETURNS text LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  function_name text := 'wal_condition_' || left(md5(watch_name), 16);
+BEGIN
+  BEGIN
+    PERFORM pgbridge.create_conditional_triggers(watch_name, target, trigger_prefix || '_check', 'wal_condition_check',
+                                                 actions, row_condition, '', 'true');
+    RAISE EXCEPTION 'condition checked' USING ERRCODE = 'PBCHK';
+  EXCEPTION WHEN SQLSTATE 'PBCHK' THEN
+    NULL;
+  END;
+  EXECUTE format('DROP FUNCTION IF EXISTS pgbridge.%I(json, json)', function_name);
+  -- The newline ends the condition's last line, whatever it holds, before the rest of the query.
+  EXECUTE format('CREATE FUNCTION pgbridge.%I(json, json) RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS %L',
+                 function_name,
+                 format(E'SELECT (%s\n) FROM json_populate_record(NULL::%s, $1) AS new, json_populate_record(NULL::%s, $2) AS old',
+                        row_condition, target, target));
+  RETURN function_name;
+END $$;
+
+-- Evaluates a WAL watch's `when` for pairs of row images ($2: an array of {"new": image, "old":
+-- image}, images as for wal_column_values): whether each pair passes. NULL counts as false, as
+-- in a trigger's WHEN.
+CREATE OR REPLACE FUNCTION pgbridge.wal_row_conditions(watch_name text, pairs json)
+RETURNS TABLE (pair bigint, passes boolean)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  condition_function text := (SELECT w.function_name FROM pgbridge.watch AS w WHERE w.name = watch_name);
+BEGIN
+  IF coalesce(condition_function, '') = '' THEN
+    RAISE EXCEPTION 'watch "%" has no WAL row condition (removed or changed since the listener read it)', watch_name
+      USING ERRCODE = 'undefined_function';
+  END IF;
+  RETURN QUERY EXECUTE format(
+    'SELECT p.n, coalesce(pgbridge.%I(CASE WHEN json_typeof(p.pair->''new'') = ''object'' THEN p.pair->''new'' END,
+                                      CASE WHEN json_typeof(p.pair->''old'') = ''object'' THEN p.pair->''old'' END), false)
+     FROM json_array_elements($1) WITH ORDINALITY AS p(pair, n)', condition_function) USING pairs;
+END $$;
+
 -- Puts a table into the capture publication with a FULL replica identity (installs only).
 CREATE OR REPLACE FUNCTION pgbridge.add_wal_table(watch_name text, target regclass)
 RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

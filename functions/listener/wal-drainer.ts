@@ -10,6 +10,8 @@ import { decodeRound, type Relation, textValues, type WalChange } from '../../li
 import { type ChangeImages, eventsOf, outboxEventOf, type RowValues, type WalEvent, type WalWatch } from '../../lib/wal/wal-events.ts';
 import { countedPerTable, type DrainOptions, type DrainResult } from './outbox-drainer.ts';
 import type { RetryBook } from './retry-book.ts';
+import { statementRefused } from './statement-refused.ts';
+import { failingRowConditions } from './wal-row-conditions.ts';
 import { WalStream } from './wal-stream.ts';
 
 export interface WalCapture {
@@ -198,8 +200,13 @@ export class WalDrainer {
     if (changes.some((change) => !byTable.has(change.relation.oid))) byTable = await this.watchesByTable(client, true);
     const watched = changes.filter((change) => byTable.has(change.relation.oid));
     const images = await convertImages(client, watched, log);
+    const failing = new Map<string, Set<number>>();
+    for (const watch of new Set(watched.flatMap((change) => byTable.get(change.relation.oid)!)))
+      if (watch.when !== undefined) failing.set(watch.name, await failingRowConditions(client, watch, watched, log));
     return watched.flatMap((change, index) =>
-      byTable.get(change.relation.oid)!.flatMap((watch) => eventsOf(change, images[index]!, watch)),
+      byTable
+        .get(change.relation.oid)!
+        .flatMap((watch) => (failing.get(watch.name)?.has(index) ? [] : eventsOf(change, images[index]!, watch))),
     );
   }
 
@@ -208,7 +215,7 @@ export class WalDrainer {
     const { rows } = await client.query(statement('wal/watches'));
     const byTable = new Map<number, WalWatch[]>();
     for (const row of rows) {
-      const definition = row.definition as { actions: Action[]; columns?: string[]; payload?: string[]; exclude?: string[] };
+      const definition = row.definition as { actions: Action[]; columns?: string[]; payload?: string[]; exclude?: string[]; when?: string };
       const watch: WalWatch = {
         name: row.name,
         tableOid: Number(row.table_oid),
@@ -219,6 +226,7 @@ export class WalDrainer {
         columns: definition.columns,
         payload: definition.payload,
         exclude: definition.exclude,
+        when: definition.when,
         keyColumns: row.key_columns,
       };
       byTable.set(watch.tableOid, [...(byTable.get(watch.tableOid) ?? []), watch]);
@@ -256,7 +264,7 @@ async function convertImages(client: pg.ClientBase, changes: WalChange[], log: L
       try {
         ({ rows } = await client.query(statement('wal/column-values'), [oid, json]));
       } catch (error) {
-        if (!(error as { code?: string }).code || (error as { code: string }).code.startsWith('08')) throw error;
+        if (!statementRefused(error)) throw error;
         const relation = changes.find((change) => change.relation.oid === oid)!.relation;
         log.error({
           msg: 'Postgres could not convert the values of WAL changes (table dropped or column type changed since); sent as text',

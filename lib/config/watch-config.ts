@@ -107,12 +107,7 @@ export const watchSchema = z
     message: 'coalesce merges updates: actions must include "update"',
     path: ['coalesce'],
   })
-  // The listener applies a WAL watch's options to decoded changes; a WHEN clause is SQL it
-  // cannot evaluate, and merging needs the outbox row a WAL watch does not write.
-  .refine((watch) => watch.capture !== 'wal' || watch.when === undefined, {
-    message: '"capture": "wal" cannot take "when" (a row filter runs in a trigger): leave one of them out',
-    path: ['when'],
-  })
+  // Merging needs the outbox row a WAL watch does not write.
   .refine((watch) => watch.capture !== 'wal' || watch.coalesce === undefined, {
     message: '"capture": "wal" cannot take "coalesce" (merging happens in the outbox): leave one of them out',
     path: ['coalesce'],
@@ -166,7 +161,7 @@ export interface Watch {
   columns?: string[];
   payload?: string[];
   exclude?: string[];
-  /** SQL condition on NEW/OLD: the trigger's WHEN clause. */
+  /** SQL condition on NEW/OLD: the trigger's WHEN clause (a WAL watch's: evaluated by the listener, in Postgres). */
   when?: string;
   /** Window in milliseconds within which updates of one row are merged into one event. */
   coalesce?: number;

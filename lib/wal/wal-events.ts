@@ -4,7 +4,8 @@ import { timestampJson } from './pgoutput-messages.ts';
 import type { WalChange } from './wal-changes.ts';
 
 /** A `"capture": "wal"` watch as the listener applies it (sql/wal/watches.sql). */
-export interface WalWatch extends Pick<Watch, 'name' | 'schema' | 'table' | 'label' | 'actions' | 'columns' | 'payload' | 'exclude'> {
+export interface WalWatch
+  extends Pick<Watch, 'name' | 'schema' | 'table' | 'label' | 'actions' | 'columns' | 'payload' | 'exclude' | 'when'> {
   tableOid: number;
   /** Primary-key columns in key order; null without a primary key. */
   keyColumns: string[] | null;

@@ -292,11 +292,10 @@ describe('installing "capture": "wal"', () => {
     }
   });
 
-  it('refuses "when" and "coalesce" with a WAL watch, naming the field', () => {
-    expect(() => parseConfig({ watches: [{ table: 'plain', capture: 'wal', when: 'NEW.id > 1' }] })).toThrow(
-      /watches\[0\] \(plain\)\.when: "capture": "wal" cannot take "when"/,
+  it('refuses "coalesce" with a WAL watch, naming the field', () => {
+    expect(() => parseConfig({ watches: [{ table: 'plain', capture: 'wal', coalesce: '1s' }] })).toThrow(
+      /watches\[0\] \(plain\)\.coalesce: "capture": "wal" cannot take "coalesce"/,
     );
-    expect(() => parseConfig({ watches: [{ table: 'plain', capture: 'wal', coalesce: '1s' }] })).toThrow(/cannot take "coalesce"/);
   });
 
   it('removing the last WAL watch of a table gives it back its replica identity; removing all drops the slot', async () => {
@@ -503,5 +502,114 @@ describe('a FIFO topic', () => {
     expect([...seen.keys()].sort()).toEqual(Array.from({ length: 20 }, (_, i) => `public.counters:${i + 1}`).sort());
     for (const sequence of seen.values()) expect(sequence).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     await proxy.cut();
+  });
+});
+
+describe('a WAL watch with "when"', () => {
+  const conditional = [
+    { table: 'orders', label: 'trigger-insert', actions: ['insert' as const], when: 'NEW.total >= 100' },
+    { table: 'orders', label: 'wal-insert', capture: 'wal' as const, actions: ['insert' as const], when: 'NEW.total >= 100' },
+    {
+      table: 'orders',
+      label: 'trigger-update',
+      actions: ['update' as const, 'delete' as const],
+      when: "OLD.status IS DISTINCT FROM 'paid'",
+    },
+    {
+      table: 'orders',
+      label: 'wal-update',
+      capture: 'wal' as const,
+      actions: ['update' as const, 'delete' as const],
+      when: "OLD.status IS DISTINCT FROM 'paid'",
+    },
+    { table: 'ratios', capture: 'wal' as const, actions: ['insert' as const], when: '100 / NEW.qty > 1' },
+  ];
+
+  it('sends exactly what a trigger watch with the same condition sends', async () => {
+    await listener?.stop();
+    await db.query(
+      `CREATE TABLE orders (id int PRIMARY KEY, status text, total numeric); CREATE TABLE ratios (id int PRIMARY KEY, qty int)`,
+    );
+    const queue = await queueFor({ table: ['orders'] });
+    listener = await startTestListener({ databaseUrl: db.url, endpoint: aws.endpoint, topicArn, config: { watches: conditional } });
+    await db.query(`INSERT INTO orders VALUES (1, 'new', 250), (2, 'new', 99.99), (3, 'paid', 100)`);
+    await db.query(`UPDATE orders SET status = 'paid' WHERE id = 1`); // sent: it was not paid
+    await db.query(`UPDATE orders SET total = 1 WHERE id = 3`); // kept out: it was paid
+    await db.query(`UPDATE orders SET id = 20, status = 'refunded' WHERE id = 2`); // a key change: delete + insert
+    await db.query(`UPDATE orders SET total = 0 WHERE id = 1`); // kept out: paid by now
+    await db.query(`DELETE FROM orders WHERE id IN (1, 20)`); // 20 was refunded: sent; 1 paid: kept out
+    const messages = await receiveMessages(aws, queue, { count: 12, settleMs: 700 });
+    for (const action of ['insert', 'update']) {
+      const trigger = byLabel(messages, `trigger-${action}`);
+      const wal = byLabel(messages, `wal-${action}`);
+      expect(wal.map(comparable)).toEqual(trigger.map(comparable));
+    }
+    expect(byLabel(messages, 'wal-insert').map((event) => event.key)).toEqual([{ id: 1 }, { id: 3 }]);
+    expect(byLabel(messages, 'wal-update').map((event) => [event.action, event.key])).toEqual([
+      ['update', { id: 1 }],
+      ['delete', { id: 2 }],
+      ['insert', { id: 20 }],
+      ['delete', { id: 20 }],
+    ]);
+  });
+
+  it('sends a change whose condition Postgres cannot evaluate, and says so; the others are decided row by row', async () => {
+    await listener?.stop();
+    const queue = await queueFor({ table: ['ratios'] });
+    const logged = capturedLogs.length;
+    listener = await startTestListener({
+      databaseUrl: db.url,
+      endpoint: aws.endpoint,
+      topicArn,
+      config: { watches: conditional },
+    });
+    // One transaction: one round, one query that fails for the row with qty 0.
+    await db.query(`INSERT INTO ratios VALUES (1, 10), (2, 0), (3, 200), (4, 50)`);
+    const messages = await receiveMessages(aws, queue, { count: 3, settleMs: 700 });
+    expect(messages.map((message) => message.event.key.id).sort()).toEqual([1, 2, 4]);
+    const problem = capturedLogs.slice(logged).find((line) => String(line.msg).includes('could not be evaluated'));
+    expect(problem).toMatchObject({ watch: 'public.ratios', changes: 1, error: expect.stringMatching(/division by zero/) });
+  });
+
+  it('is checked by Postgres as a trigger condition is, and a refused one installs nothing', async () => {
+    await listener?.stop();
+    listener = undefined;
+    const client = await connected(db.url);
+    try {
+      const installed = async () => (await client.query(`SELECT name FROM pgbridge.watch ORDER BY name`)).rows.map((row) => row.name);
+      const before = await installed();
+      await expect(
+        install(client, parseConfig({ watches: [{ table: 'orders', capture: 'wal', actions: ['insert'], when: 'OLD.total > 1' }] })),
+      ).rejects.toThrow(/watch "public\.orders": when: .*an insert has NEW, an update NEW and OLD, a delete OLD/);
+      await expect(
+        install(client, parseConfig({ watches: [{ table: 'orders', capture: 'wal', when: 'random() > 0.5' }] })),
+      ).rejects.toThrow(/watch "public\.orders": when: random\(\) is a volatile function/);
+      await expect(
+        install(client, parseConfig({ watches: [{ table: 'orders', capture: 'wal', when: 'NEW.no_such > 1' }] })),
+      ).rejects.toThrow(/watch "public\.orders": when: .*no_such/);
+      expect(await installed()).toEqual(before);
+      // No trigger is left behind by the check.
+      const triggers = await client.query(
+        `SELECT count(*)::int AS n FROM pg_trigger WHERE tgrelid = 'orders'::regclass AND tgname LIKE '%check%'`,
+      );
+      expect(triggers.rows[0].n).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('does not pin the table: DROP TABLE needs no CASCADE, and removing the watch drops its condition', async () => {
+    const client = await connected(db.url);
+    try {
+      const conditions = async () =>
+        (await client.query(`SELECT count(*)::int AS n FROM pg_proc WHERE proname ~ '^wal_condition_[0-9a-f]{16}$'`)).rows[0].n;
+      await install(client, parseConfig({ watches: conditional }));
+      expect(await conditions()).toBe(3);
+      await client.query(`DROP TABLE ratios`);
+      await install(client, parseConfig({ watches: conditional.filter((watch) => watch.capture !== 'wal') }));
+      expect(await conditions()).toBe(0);
+    } finally {
+      await client.end();
+    }
   });
 });
