@@ -47,8 +47,8 @@ export function isMultiRow(workload: WorkloadName): boolean {
 
 /**
  * The variants of one cell: the killed-idle listener is measured where its target is (inserts,
- * 8 and 32 writers), right after the trigger-only run it is compared with, so that each round
- * yields one ratio of two neighbouring runs.
+ * 8 and 32 writers), next to the trigger-only run it is compared with (after it, or before it
+ * in every other round: `roundOrder`), so that each round yields one ratio of two neighbouring runs.
  */
 export function cellVariants(workload: WorkloadName, writers: number): VariantName[] {
   if (isMultiRow(workload)) return MULTI_ROW_VARIANTS;
@@ -78,12 +78,25 @@ export async function measureWriterThroughput(
     const rounds = isTargetCell(workloadName, writers) ? settings.targetCellRounds : 1;
     const samples = new Map<VariantName, WriterRun[]>(variants.map((name) => [name, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const name of variants)
+      for (const name of roundOrder(variants, round))
         samples.get(name)!.push(await measureCellWithRetry(env, settings, name, workloadName, writers, progress));
     }
     for (const name of variants) runs.push(medianRound(samples.get(name)!));
   }
   return runs;
+}
+
+/**
+ * The variants in the order one round runs them: every other round runs the killed-idle
+ * listener before trigger only instead of after it, so that whatever drifts from one run to the
+ * next (the table the writers fill, vacuum, the host) weighs on both sides of their ratio alike.
+ */
+export function roundOrder(variants: VariantName[], round: number): VariantName[] {
+  const killed = variants.indexOf('pgbridge-killed-idle');
+  if (round % 2 === 0 || killed < 1 || variants[killed - 1] !== 'pgbridge-trigger') return variants;
+  const order = [...variants];
+  [order[killed - 1], order[killed]] = [order[killed]!, order[killed - 1]!];
+  return order;
 }
 
 export function medianRound(rounds: WriterRun[]): WriterRun {

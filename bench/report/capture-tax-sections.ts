@@ -112,7 +112,7 @@ export function killedIdleSection(results: BenchResults): string {
         ];
       }),
     ),
-    "\nEach round runs the trigger-only cell and then this one; the ratio is the median of the rounds' own ratios.\n",
+    "\nThe two cells run next to each other in every round, this one second in even rounds and first in odd ones (so that drift from run to run weighs on both sides alike); the ratio is the median of the rounds' own ratios.\n",
   ].join('');
 }
 
