@@ -29,6 +29,27 @@ BEGIN
   EXECUTE format('GRANT SELECT ON pgbridge.wal_capture TO %I', role_name);
   EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pgbridge.wal_round TO %I', role_name);
   EXECUTE format('GRANT USAGE ON SEQUENCE %s TO %I', pg_get_serial_sequence('pgbridge.outbox', 'id'), role_name);
+  -- The listener has Postgres convert a WAL watch's values (and evaluate its `when`) through the
+  -- table's row type, which it must be able to name: USAGE on the schema, no access to the table.
+  -- Run again at the end of every install (refresh-listener-grants), so later watches get it too.
+  PERFORM pgbridge.grant_watched_schema_usage(role_name);
+END $$;
+
+CREATE OR REPLACE FUNCTION pgbridge.grant_watched_schema_usage(role_name text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  watched_schema text;
+BEGIN
+  IF to_regclass('pgbridge.watch') IS NULL THEN
+    RETURN;
+  END IF;
+  FOR watched_schema IN
+    SELECT DISTINCT n.nspname FROM pgbridge.watch AS w JOIN pg_class AS c ON c.oid = w.table_oid
+    JOIN pg_namespace AS n ON n.oid = c.relnamespace
+    WHERE w.definition->>'capture' = 'wal' AND NOT has_schema_privilege(role_name, n.oid, 'USAGE')
+  LOOP
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I', watched_schema, role_name);
+  END LOOP;
 END $$;
 
 -- Undoes grant_listener. Revoking a table privilege revokes the column privileges too.

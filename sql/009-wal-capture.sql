@@ -73,10 +73,19 @@ BEGIN
   END;
   EXECUTE format('DROP FUNCTION IF EXISTS pgbridge.%I(json, json)', function_name);
   -- The newline ends the condition's last line, whatever it holds, before the rest of the query.
-  EXECUTE format('CREATE FUNCTION pgbridge.%I(json, json) RETURNS boolean LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS %L',
-                 function_name,
-                 format(E'SELECT (%s\n) FROM json_populate_record(NULL::%s, $1) AS new, json_populate_record(NULL::%s, $2) AS old',
-                        row_condition, target, target));
+  -- The body is parsed again in the listener's session: its settings are the install's, so that
+  -- a literal means there what the check above read.
+  BEGIN
+    EXECUTE format('CREATE FUNCTION pgbridge.%I(json, json) RETURNS boolean LANGUAGE sql STABLE
+                    SET search_path = pg_catalog, pg_temp SET standard_conforming_strings = on AS %L',
+                   function_name,
+                   format(E'SELECT (%s\n) FROM json_populate_record(NULL::%s, $1) AS new, json_populate_record(NULL::%s, $2) AS old',
+                          row_condition, target, target));
+  EXCEPTION WHEN OTHERS THEN
+    -- What a trigger accepts and a row image has not: system columns (ctid, xmin, ...).
+    RAISE EXCEPTION 'watch "%": when: % (a "capture": "wal" watch''s condition sees the row''s columns only)', watch_name, SQLERRM
+      USING ERRCODE = SQLSTATE;
+  END;
   RETURN function_name;
 END $$;
 

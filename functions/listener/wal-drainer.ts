@@ -87,8 +87,11 @@ export class WalDrainer {
     const { retained } = start[0]!;
     const nextFullXid = BigInt(start[0]!.next_xid);
 
-    const events = await this.eventsOf(client, round.changes, log);
-    result.fetched = events.length;
+    // Ids go to every event the watches' rules give, before their `when` is evaluated: a
+    // condition can answer differently when a round is read again (it is evaluated as the round
+    // is read), and ids are handed out by position in the round.
+    const { events, keptOut } = await this.eventsOf(client, round.changes, log);
+    result.fetched = events.length - keptOut.size;
     if (events.length === 0) {
       this.stream.confirm(transactions.length);
       return result;
@@ -106,7 +109,7 @@ export class WalDrainer {
     const toPark = new Map<string, { outbox: OutboxEvent; event: WalEvent; reason: string }>();
     let heldBehindBackoff = 0;
     for (const { event, outbox } of outboxEvents) {
-      if (this.settled.has(eventKey(event))) continue;
+      if (keptOut.has(event) || this.settled.has(eventKey(event))) continue;
       const built = buildMessage(outbox, sink);
       if (!built.ok) {
         toPark.set(outbox.id, { outbox, event, reason: built.reason });
@@ -193,21 +196,37 @@ export class WalDrainer {
     return result;
   }
 
-  /** The round's events: its changes' images converted by Postgres, then each watch's rules. */
-  private async eventsOf(client: pg.ClientBase, changes: WalChange[], log: Logger): Promise<WalEvent[]> {
-    if (changes.length === 0) return [];
+  /**
+   * The round's events: its changes' images converted by Postgres, then each watch's rules;
+   * `keptOut`, those of them whose watch's `when` does not hold for their change.
+   */
+  private async eventsOf(
+    client: pg.ClientBase,
+    changes: WalChange[],
+    log: Logger,
+  ): Promise<{ events: WalEvent[]; keptOut: Set<WalEvent> }> {
+    const keptOut = new Set<WalEvent>();
+    if (changes.length === 0) return { events: [], keptOut };
     let byTable = await this.watchesByTable(client, false);
     if (changes.some((change) => !byTable.has(change.relation.oid))) byTable = await this.watchesByTable(client, true);
     const watched = changes.filter((change) => byTable.has(change.relation.oid));
     const images = await convertImages(client, watched, log);
-    const failing = new Map<string, Set<number>>();
-    for (const watch of new Set(watched.flatMap((change) => byTable.get(change.relation.oid)!)))
-      if (watch.when !== undefined) failing.set(watch.name, await failingRowConditions(client, watch, watched, log));
-    return watched.flatMap((change, index) =>
-      byTable
-        .get(change.relation.oid)!
-        .flatMap((watch) => (failing.get(watch.name)?.has(index) ? [] : eventsOf(change, images[index]!, watch))),
+    const events = watched.flatMap((change, index) =>
+      byTable.get(change.relation.oid)!.flatMap((watch) => eventsOf(change, images[index]!, watch)),
     );
+    // Only changes that give a watch an event are evaluated (an update of columns it does not
+    // look at is out already), once per change even when it gives two (a key change).
+    const conditional = new Map<WalWatch, Map<WalChange, WalEvent[]>>();
+    for (const event of events) {
+      if (event.watch.when === undefined || event.action === 'truncate') continue;
+      const perChange = conditional.get(event.watch) ?? new Map<WalChange, WalEvent[]>();
+      conditional.set(event.watch, perChange);
+      perChange.set(event.change, [...(perChange.get(event.change) ?? []), event]);
+    }
+    for (const [watch, perChange] of conditional)
+      for (const change of await failingRowConditions(client, watch, [...perChange.keys()], log))
+        for (const event of perChange.get(change)!) keptOut.add(event);
+    return { events, keptOut };
   }
 
   private async watchesByTable(client: pg.ClientBase, fresh: boolean): Promise<Map<number, WalWatch[]>> {

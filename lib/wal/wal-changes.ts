@@ -27,6 +27,8 @@ export interface WalChange {
   newRow?: ColumnValue[];
   /** Updates and deletes: every column, with REPLICA IDENTITY FULL (what pgbridge sets). */
   oldRow?: ColumnValue[];
+  /** The old image holds the key columns only (the table's replica identity was changed from FULL). */
+  oldIsKeyOnly?: boolean;
 }
 
 const JSON_TYPES = new Set([114, 3802]);
@@ -73,6 +75,7 @@ export function decodeRound(rows: SlotRow[], relations: Map<number, Relation> = 
           relation,
           newRow: message.type === 'delete' ? undefined : message.newRow,
           oldRow: message.type === 'insert' ? undefined : message.oldRow,
+          oldIsKeyOnly: message.type === 'insert' ? undefined : message.oldIsKeyOnly,
         });
         break;
       }

@@ -219,6 +219,39 @@ describe('a least-privileged listener role', () => {
     const messages = await receiveMessages(aws, queue, { count: 2, distinct: (message) => message.event.key.id });
     expect(new Set(messages.map((message) => message.event.key.id))).toEqual(new Set([5001, 5002]));
   });
+
+  it('converts and filters the changes of a table in another schema: install gives the role USAGE on it', async () => {
+    await listener!.stop();
+    listener = undefined;
+    const asListener = new URL(db.url);
+    asListener.username = 'wal_listener';
+    asListener.password = 'wal-listener-pw';
+    await db.query(`CREATE SCHEMA app; CREATE TABLE app.items (id int PRIMARY KEY, n bigint)`);
+    const admin = await connected(db.url);
+    try {
+      const withItems = [
+        ...watches,
+        { schema: 'app', table: 'items', capture: 'wal' as const, actions: ['insert' as const], when: 'NEW.n > 1' },
+      ];
+      await install(admin, parseConfig({ watches: withItems }));
+      const usage = await admin.query(`SELECT has_schema_privilege('wal_listener', 'app', 'USAGE') AS granted`);
+      expect(usage.rows[0].granted).toBe(true);
+      const queue = await queueFor({ table: ['items'] });
+      const logged = capturedLogs.length;
+      listener = await startTestListener({ databaseUrl: asListener.toString(), endpoint: aws.endpoint, topicArn });
+      await db.query(`INSERT INTO app.items VALUES (1, 1), (2, 9007199254740993)`);
+      const messages = await receiveMessages(aws, queue, { count: 1, settleMs: 700 });
+      expect(messages.map((message) => message.event.key)).toEqual([{ id: 2 }]);
+      // Converted by Postgres as the listener's role (a number, every digit), not sent as text.
+      expect(messages[0]!.body).toContain('"n":9007199254740993');
+      expect(capturedLogs.slice(logged).filter((line) => line.level >= 50)).toEqual([]);
+      await listener.stop();
+      await install(admin, parseConfig({ watches }));
+    } finally {
+      await admin.end();
+    }
+    listener = await startTestListener({ databaseUrl: asListener.toString(), endpoint: aws.endpoint, topicArn });
+  });
 });
 
 describe('installing "capture": "wal"', () => {
@@ -569,6 +602,38 @@ describe('a WAL watch with "when"', () => {
     expect(messages.map((message) => message.event.key.id).sort()).toEqual([1, 2, 4]);
     const problem = capturedLogs.slice(logged).find((line) => String(line.msg).includes('could not be evaluated'));
     expect(problem).toMatchObject({ watch: 'public.ratios', changes: 1, error: expect.stringMatching(/division by zero/) });
+  });
+
+  it('a round read again keeps its ids when the condition answers differently the second time', async () => {
+    await listener?.stop();
+    // A condition that depends on more than the row (as one using now() or a setting would):
+    // true the first time the listener's session evaluates it for row 1, false after that.
+    await db.query(`
+      CREATE TABLE gated (id int PRIMARY KEY, body text);
+      CREATE FUNCTION public.first_look(id int) RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+      BEGIN
+        IF id <> 1 THEN RETURN true; END IF;
+        IF current_setting('gate.seen_1', true) = 'yes' THEN RETURN false; END IF;
+        PERFORM set_config('gate.seen_1', 'yes', false);
+        RETURN true;
+      END $$;`);
+    const queue = await aws.resources.createQueue(aws.name('gated'), { MaximumMessageSize: '1024' });
+    listener = await startTestListener({
+      databaseUrl: db.url,
+      endpoint: aws.endpoint,
+      queueUrl: queue.url,
+      config: { watches: [{ table: 'gated', capture: 'wal', actions: ['insert'], when: 'public.first_look(NEW.id)' }] },
+    });
+    // Row 2 is too large for the queue: the round is refused in part and read again, and by
+    // then the condition keeps row 1 out. Row 2 must not take the id row 1 was sent with.
+    await db.query(`INSERT INTO gated VALUES (1, 'first'), (2, repeat('x', 2000)), (3, 'third')`);
+    const delivered = await receiveMessages(aws, queue.url, { count: 2, timeoutMs: 10_000, settleMs: 500 });
+    expect(delivered.map((message) => message.event.key.id).sort()).toEqual([1, 3]);
+    await waitFor(async () => (await db.query(`SELECT count(*)::int AS n FROM pgbridge.parked`)).rows[0].n === 1, 10_000, 'parked event');
+    const parked = (await db.query(`SELECT id::text, (key->>'id')::int AS key FROM pgbridge.parked`)).rows[0];
+    expect(parked.key).toBe(2);
+    expect(delivered.map((message) => message.event.id)).not.toContain(parked.id);
+    await db.query(`DELETE FROM pgbridge.parked`);
   });
 
   it('is checked by Postgres as a trigger condition is, and a refused one installs nothing', async () => {

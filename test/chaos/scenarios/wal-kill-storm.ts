@@ -8,13 +8,21 @@ import type { ScenarioResult } from '../scenario-result.ts';
 import { runWriteLoad } from '../write-load.ts';
 
 export const WAL_SETTINGS = { wal_level: 'logical', max_replication_slots: '4', max_wal_senders: '4' };
-const WAL_CONFIG = { watches: [{ table: 'chaos_rows', capture: 'wal' }] };
+const WAL_CONFIG = {
+  watches: [
+    { table: 'chaos_rows', capture: 'wal' },
+    // A WAL watch with a row condition, which the listener evaluates in Postgres round by round.
+    { table: 'chaos_rows', label: 'even', capture: 'wal', actions: ['update'], when: 'NEW.value % 2 = 0' },
+  ],
+};
+const passesCondition = (change: string) => change.startsWith('update:') && Number(change.split(':')[2]) % 2 === 0;
 
 /**
  * The kill storm with `"capture": "wal"`: the outbox sees none of these events, so the ground
  * truth is a plain audit trigger on the table that records every committed change as
  * action:key:value (values only grow, so each is unique), checked against the events received.
  * A change received twice must carry the same event id both times (a violation otherwise).
+ * The `even` watch must send every update to an even value, and nothing else.
  */
 export async function walKillStorm(
   env: ChaosEnvironment,
@@ -56,10 +64,12 @@ export async function walKillStorm(
   await client.end();
   // A delete's `row` is the row before it: its value is the one the audit trigger recorded.
   const changeOf = (event: MessageCollector['events'][number]) => `${event.action}:${event.key}:${event.value}`;
+  const writtenEven = [...written].filter(passesCondition);
   let recoverMs: number | null = null;
   while (Date.now() - faultEnded < 120_000) {
-    const received = new Set(collector.events.map(changeOf));
-    if ([...written].every((change) => received.has(change))) {
+    const received = new Set(collector.events.filter((event) => event.label === null).map(changeOf));
+    const receivedEven = new Set(collector.events.filter((event) => event.label === 'even').map(changeOf));
+    if ([...written].every((change) => received.has(change)) && writtenEven.every((change) => receivedEven.has(change))) {
       recoverMs = Date.now() - faultEnded;
       break;
     }
@@ -70,11 +80,16 @@ export async function walKillStorm(
   await listener.exited;
 
   const idsPerChange = new Map<string, Set<string>>();
-  for (const event of collector.events) idsPerChange.set(changeOf(event), (idsPerChange.get(changeOf(event)) ?? new Set()).add(event.id));
   const received = new Map<string, number>();
-  for (const event of collector.events) received.set(changeOf(event), (received.get(changeOf(event)) ?? 0) + 1);
+  for (const event of collector.events) {
+    const change = `${event.label ?? ''}|${changeOf(event)}`;
+    idsPerChange.set(change, (idsPerChange.get(change) ?? new Set()).add(event.id));
+    received.set(change, (received.get(change) ?? 0) + 1);
+  }
   let delivered = 0;
-  for (const change of written) if (received.has(change)) delivered++;
+  for (const change of written) if (received.has(`|${change}`)) delivered++;
+  const deliveredEven = writtenEven.filter((change) => received.has(`even|${change}`)).length;
+  const failingCondition = collector.events.filter((event) => event.label === 'even' && !passesCondition(changeOf(event))).length;
   let duplicated = 0;
   for (const count of received.values()) duplicated += count - 1;
   const newIds = [...idsPerChange.values()].filter((ids) => ids.size > 1).length;
@@ -82,10 +97,12 @@ export async function walKillStorm(
     scenario: `capture: wal, ${written.size.toLocaleString('en')} changes, ${writers} writers, listener SIGKILLed ${killed}x`,
     written: written.size,
     delivered,
-    lost: written.size - delivered,
+    lost: written.size - delivered + writtenEven.length - deliveredEven,
     duplicated,
     recoverMs,
-    notes: `${failedTransactions} writer transactions failed (no event expected for them); ${newIds} changes sent again under another id`,
-    violations: newIds,
+    notes:
+      `${failedTransactions} writer transactions failed (no event expected for them); ${newIds} changes sent again under another id; ` +
+      `the watch with "when": ${deliveredEven} of ${writtenEven.length} updates to an even value delivered, ${failingCondition} events that fail its condition`,
+    violations: newIds + failingCondition,
   };
 }
