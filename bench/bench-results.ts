@@ -36,6 +36,8 @@ export interface BenchResults {
   /** `"capture": "wal"` on a wal_level = logical server of its own; absent when the phase did not run. */
   walCapture?: WalCaptureResults;
   durationSeconds: number;
+  /** BENCH_MERGE: phases measured again later and merged into this run's results. */
+  remeasured?: { phases: string[]; at: string; durationSeconds: number; hostSpeed: HostSpeedAtEnds }[];
 }
 
 export function writerRate(

@@ -31,6 +31,11 @@ export interface BenchSettings {
   coalesceUpdates: number;
   /** Subset of phases to run (BENCH_PHASES=writers,bulk,profile,e2e,delay,ceilings,backlog,coalesce,soak,wal). */
   phases: Set<string>;
+  /**
+   * BENCH_MERGE=1: the phases run replace theirs in the committed bench/results.json and the rest
+   * is kept, with the report saying which phases were measured again, when.
+   */
+  merge: boolean;
 }
 
 export const ALL_PHASES = ['writers', 'bulk', 'profile', 'e2e', 'delay', 'ceilings', 'backlog', 'coalesce', 'soak', 'wal'] as const;
@@ -69,5 +74,6 @@ export function readBenchSettings(argv: string[], env: NodeJS.ProcessEnv): Bench
     targetCellRounds: Math.round(number('BENCH_TARGET_ROUNDS', quick ? 1 : 5)),
     coalesceUpdates: Math.round(number('BENCH_COALESCE_UPDATES', quick ? 2_000 : 10_000)),
     phases,
+    merge: env.BENCH_MERGE === '1',
   };
 }

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { startBenchEnvironment } from './bench-environment.ts';
 import { readBenchSettings } from './bench-settings.ts';
@@ -13,6 +13,7 @@ import { measureWalCapture } from './phases/wal-capture.ts';
 import { measureWriterThroughput } from './phases/writer-throughput.ts';
 import { renderChart } from './report/chart.ts';
 import type { BenchResults } from './bench-results.ts';
+import { mergeIntoEarlierRun } from './merge-results.ts';
 import { renderMarkdown } from './report/markdown-report.ts';
 
 // `npm run bench [-- --quick]`: every figure of issues 4 and 12 in one run on one machine, so that the
@@ -25,7 +26,7 @@ progress(`Postgres ${env.postgresVersion}, SNS/SQS at ${env.endpoint}`);
 const hostSpeedAtStart = measureHostSpeed();
 progress(`host speed: CPU loop ${hostSpeedAtStart.cpuMs.toFixed(0)} ms, fdatasync ${hostSpeedAtStart.fsyncUs.toFixed(0)} µs`);
 try {
-  const results: BenchResults = {
+  let results: BenchResults = {
     machine: {
       cpu: os.cpus()[0]?.model ?? 'unknown',
       cores: os.cpus().length,
@@ -52,6 +53,10 @@ try {
   results.machine.hostSpeed = { start: hostSpeedAtStart, end: measureHostSpeed() };
   results.durationSeconds = (Date.now() - startedAt) / 1000;
   const resultsPath = new URL('./results.json', import.meta.url);
+  if (settings.merge) {
+    const earlier = JSON.parse(readFileSync(resultsPath, 'utf8')) as BenchResults;
+    results = mergeIntoEarlierRun(earlier, results, settings.phases, new Date());
+  }
   writeFileSync(resultsPath, `${JSON.stringify(results, null, 2)}\n`);
   const chartPath = new URL('./results.png', import.meta.url);
   writeFileSync(chartPath, renderChart(results));

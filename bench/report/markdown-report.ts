@@ -19,6 +19,10 @@ export function renderMarkdown(results: BenchResults): string {
     `Measured on ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, PostgreSQL ${machine.postgres} (fsync on), SNS/SQS: ${machine.emulator}; listeners and emulator under \`nice -n 19\`. Total run ${Math.round(results.durationSeconds)} s.\n`,
   );
   if (machine.hostSpeed) out.push(`${describeHostSpeed(machine.hostSpeed)}\n`);
+  for (const again of results.remeasured ?? [])
+    out.push(
+      `**Measured again** and merged in (BENCH_MERGE): phase ${again.phases.join(', ')} on ${again.at.slice(0, 16).replace('T', ' ')} UTC, ${Math.round(again.durationSeconds)} s; ${describeHostSpeed(again.hostSpeed)}\n`,
+    );
 
   const singleRow = results.writers.filter((run) => !isMultiRow(run.workload));
   if (singleRow.length > 0) {
