@@ -61,4 +61,21 @@ BEGIN
   EXECUTE format('REVOKE ALL ON FUNCTION pgbridge.maintain_published() FROM %I', role_name);
   EXECUTE format('REVOKE ALL ON ALL SEQUENCES IN SCHEMA pgbridge FROM %I', role_name);
   EXECUTE format('REVOKE USAGE ON SCHEMA pgbridge FROM %I', role_name);
+  -- USAGE on the schemas of WAL-watched tables (grant_watched_schema_usage), also of watches
+  -- removed since: every schema whose privileges name the role, so that the role can be dropped.
+  PERFORM pgbridge.revoke_schema_usage(role_name);
+END $$;
+
+CREATE OR REPLACE FUNCTION pgbridge.revoke_schema_usage(role_name text)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+  granted_schema text;
+BEGIN
+  FOR granted_schema IN
+    SELECT DISTINCT n.nspname FROM pg_namespace AS n CROSS JOIN LATERAL aclexplode(n.nspacl) AS a
+    WHERE a.grantee = (SELECT oid FROM pg_roles WHERE rolname = role_name) AND a.privilege_type = 'USAGE'
+      AND n.nspname <> 'pgbridge'
+  LOOP
+    EXECUTE format('REVOKE USAGE ON SCHEMA %I FROM %I', granted_schema, role_name);
+  END LOOP;
 END $$;
