@@ -40,9 +40,6 @@ RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
   watched_schema text;
 BEGIN
-  IF to_regclass('pgbridge.watch') IS NULL THEN
-    RETURN;
-  END IF;
   FOR watched_schema IN
     SELECT DISTINCT n.nspname FROM pgbridge.watch AS w JOIN pg_class AS c ON c.oid = w.table_oid
     JOIN pg_namespace AS n ON n.oid = c.relnamespace
